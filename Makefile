@@ -1,0 +1,31 @@
+# The two commands: `make run` (the whole stack, foreground) and `make test` (every test).
+# `make up` / `make down` do the same as run, in the background. See README.md.
+PY := .venv/bin/python
+DIGITS ?=
+
+.PHONY: bootstrap run up down status call test provision
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+run: bootstrap
+	@$(PY) -m stack run
+
+up: bootstrap
+	@$(PY) -m stack up
+
+down: bootstrap
+	@$(PY) -m stack down
+
+status: bootstrap
+	@$(PY) -m stack status
+
+call: bootstrap
+	@$(PY) -m phones call --digits "$(DIGITS)"
+
+provision: bootstrap
+	@$(PY) -m stack provision
+
+# Fast tests first (pure, then Postgres), then the real Asterisk with SIPp phones.
+test: bootstrap
+	@$(PY) -m pytest -q tests/unit tests/db tests/e2e

@@ -1,0 +1,1 @@
+"""The hotline service: FastAPI + async SQLAlchemy, driving Asterisk through ARI."""

@@ -1,0 +1,165 @@
+"""ARI REST over one `httpx.AsyncClient`: the calls we make, typed, with errors mapped.
+
+Every method raises `AriUnavailable` when Asterisk cannot be reached, `AriNotFound` for 404 and
+`AriConflict` for 409, so callers decide per case and the HTTP edge answers 503 for the first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import structlog
+
+from app.ari.errors import AriBadRequest, AriConflict, AriError, AriNotFound, AriUnavailable
+from app.ari.models import Bridge, Channel, LiveRecording, Playback
+from app.config import AriSettings
+
+log = structlog.get_logger(__name__)
+
+
+class AriClient:
+    def __init__(self, settings: AriSettings, *, transport: httpx.AsyncBaseTransport | None = None):
+        self.settings = settings
+        self.app = settings.app
+        self._http = httpx.AsyncClient(
+            base_url=settings.url.rstrip("/") + "/ari",
+            auth=(settings.user, settings.password.get_secret_value()),
+            timeout=settings.request_timeout_seconds,
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                       json: Any = None) -> Any:
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            resp = await self._http.request(method, path, params=clean, json=json)
+        except httpx.TimeoutException as exc:
+            raise AriUnavailable(f"ARI {method} {path} timed out") from exc
+        except httpx.TransportError as exc:
+            raise AriUnavailable(f"ARI {method} {path}: {exc!r}") from exc
+        if resp.is_success:
+            return resp.json() if resp.content else None
+        message = _error_message(resp)
+        text = f"ARI {method} {path} -> {resp.status_code}: {message}"
+        if resp.status_code == 404:
+            raise AriNotFound(text, status_code=404)
+        if resp.status_code in (409, 412):
+            raise AriConflict(text, status_code=resp.status_code)
+        if resp.status_code in (400, 422):
+            raise AriBadRequest(text, status_code=resp.status_code)
+        if resp.status_code >= 500:
+            raise AriUnavailable(text, status_code=resp.status_code)
+        raise AriError(text, status_code=resp.status_code)
+
+    # -- asterisk ---------------------------------------------------------------------------
+    async def info(self) -> dict[str, Any]:
+        return await self._request("GET", "/asterisk/info")
+
+    # -- channels ---------------------------------------------------------------------------
+    async def list_channels(self) -> list[Channel]:
+        return [Channel.model_validate(c) for c in await self._request("GET", "/channels")]
+
+    async def get_channel(self, channel_id: str) -> Channel:
+        return Channel.model_validate(await self._request("GET", f"/channels/{channel_id}"))
+
+    async def answer(self, channel_id: str) -> None:
+        await self._request("POST", f"/channels/{channel_id}/answer")
+
+    async def ring(self, channel_id: str) -> None:
+        await self._request("POST", f"/channels/{channel_id}/ring")
+
+    async def hangup(self, channel_id: str, *, reason: str = "normal") -> None:
+        await self._request("DELETE", f"/channels/{channel_id}", params={"reason": reason})
+
+    async def play(self, channel_id: str, media: list[str], *, playback_id: str,
+                   lang: str | None = None) -> Playback:
+        data = await self._request(
+            "POST", f"/channels/{channel_id}/play/{playback_id}",
+            params={"media": ",".join(media), "lang": lang},
+        )
+        return Playback.model_validate(data)
+
+    async def originate(self, endpoint: str, *, channel_id: str, caller_id: str | None = None,
+                        timeout: int = 30, app_args: str = "",
+                        variables: dict[str, str] | None = None) -> Channel:
+        data = await self._request(
+            "POST", f"/channels/{channel_id}",
+            params={"endpoint": endpoint, "app": self.app, "appArgs": app_args,
+                    "callerId": caller_id, "timeout": timeout},
+            json={"variables": variables or {}},
+        )
+        return Channel.model_validate(data)
+
+    async def get_variable(self, channel_id: str, name: str) -> str | None:
+        try:
+            data = await self._request("GET", f"/channels/{channel_id}/variable",
+                                       params={"variable": name})
+        except AriNotFound:
+            return None
+        return data.get("value")
+
+    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
+        await self._request("POST", f"/channels/{channel_id}/variable",
+                            params={"variable": name, "value": value})
+
+    # -- playbacks --------------------------------------------------------------------------
+    async def get_playback(self, playback_id: str) -> Playback | None:
+        try:
+            return Playback.model_validate(await self._request("GET", f"/playbacks/{playback_id}"))
+        except AriNotFound:
+            return None
+
+    async def stop_playback(self, playback_id: str) -> None:
+        try:
+            await self._request("DELETE", f"/playbacks/{playback_id}")
+        except AriNotFound:
+            pass  # already finished
+
+    # -- bridges ----------------------------------------------------------------------------
+    async def create_bridge(self, bridge_id: str, *, kind: str = "mixing") -> Bridge:
+        return Bridge.model_validate(
+            await self._request("POST", f"/bridges/{bridge_id}", params={"type": kind}))
+
+    async def add_to_bridge(self, bridge_id: str, channel_ids: list[str]) -> None:
+        await self._request("POST", f"/bridges/{bridge_id}/addChannel",
+                            params={"channel": ",".join(channel_ids)})
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        try:
+            await self._request("DELETE", f"/bridges/{bridge_id}")
+        except AriNotFound:
+            pass
+
+    # -- recordings -------------------------------------------------------------------------
+    async def record_bridge(self, bridge_id: str, *, name: str, fmt: str = "wav") -> LiveRecording:
+        data = await self._request("POST", f"/bridges/{bridge_id}/record",
+                                   params={"name": name, "format": fmt, "ifExists": "fail"})
+        return LiveRecording.model_validate(data)
+
+    async def stored_recording_file(self, name: str) -> bytes:
+        try:
+            resp = await self._http.get(f"/recordings/stored/{name}/file")
+        except httpx.TransportError as exc:
+            raise AriUnavailable(f"ARI recording {name}: {exc!r}") from exc
+        if resp.status_code == 404:
+            raise AriNotFound(f"no stored recording {name}", status_code=404)
+        resp.raise_for_status()
+        return resp.content
+
+    # -- applications -----------------------------------------------------------------------
+    async def subscribe(self, event_source: str) -> None:
+        """Subscribe our app to e.g. `channel:<id>` (re-attaching a call after a restart)."""
+        await self._request("POST", f"/applications/{self.app}/subscription",
+                            params={"eventSource": event_source})
+
+
+def _error_message(resp: httpx.Response) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.text[:200]
+    return body.get("message", str(body)) if isinstance(body, dict) else str(body)

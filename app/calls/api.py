@@ -1,0 +1,82 @@
+"""HTTP: the call log. `GET /api/calls` (newest first, time range, cursor pages) and one call."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.auth.models import RoleName
+from app.auth.service import require_role
+from app.calls import service
+from app.calls.schemas import CallDetail, CallEventOut, CallOut, CallPage
+from app.deps import CurrentUser, SessionDep
+from app.errors import AppError, NotFound
+
+router = APIRouter(prefix="/api/calls", tags=["calls"])
+READERS = (RoleName.team_lead, RoleName.manager, RoleName.qa)
+
+
+class InvalidCursor(AppError):
+    error_id = "invalid-cursor"
+    message = "the cursor is not one this API gave out"
+
+
+class InvalidRange(AppError):
+    error_id = "invalid-range"
+    message = "`since` must be before `until`"
+
+
+def _encode_cursor(started_at: datetime, call_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(f"{started_at.isoformat()}|{call_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        started, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        at = datetime.fromisoformat(started)
+        if at.tzinfo is None:
+            raise ValueError("naive")
+        return at, uuid.UUID(ident)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidCursor() from exc
+
+
+def _aware(value: datetime | None, name: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise AppError(f"`{name}` needs a time zone offset (e.g. 2026-11-23T08:00:00+08:00)")
+    return value
+
+
+@router.get("", response_model=CallPage)
+async def list_calls(
+    session: SessionDep,
+    user: CurrentUser,
+    since: Annotated[datetime | None, Query(description="started at or after (with offset)")] = None,
+    until: Annotated[datetime | None, Query(description="started before (with offset)")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> CallPage:
+    require_role(user, *READERS)
+    since, until = _aware(since, "since"), _aware(until, "until")
+    if since and until and since >= until:
+        raise InvalidRange()
+    after = _decode_cursor(cursor) if cursor else None
+    rows = await service.list_calls(session=session, since=since, until=until, limit=limit + 1,
+                                    after=after)
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = _encode_cursor(page[-1].started_at, page[-1].id) if more else None
+    return CallPage(items=[CallOut.model_validate(r) for r in page], next_cursor=next_cursor)
+
+
+@router.get("/{call_id}", response_model=CallDetail)
+async def get_call(call_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> CallDetail:
+    require_role(user, *READERS)
+    call = await service.get(session=session, call_id=call_id)
+    if call is None:
+        raise NotFound(f"no call {call_id}")
+    return CallDetail(**CallOut.model_validate(call).model_dump(),
+                      timeline=[CallEventOut.model_validate(e) for e in call.events])

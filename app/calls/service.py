@@ -1,0 +1,90 @@
+"""The call log in Postgres: plain functions, the session passed in, writes idempotent per channel."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.calls.models import Call, CallEvent
+from app.calls.state import CallState, Trigger
+
+
+async def open_call(*, session: AsyncSession, channel_id: str, caller_number: str | None,
+                    caller_name: str | None, dialed_number: str | None, language: str,
+                    started_at: datetime, direction: str = "inbound") -> tuple[Call, int]:
+    """Create the call for a channel, or return the one already there; with its last timeline seq.
+
+    Idempotent per channel: a StasisStart seen twice (after a reconnect or restart) opens one call.
+    """
+    values = dict(id=uuid.uuid4(), channel_id=channel_id, direction=direction,
+                  caller_number=caller_number or None, caller_name=caller_name or None,
+                  dialed_number=dialed_number or None, language=language,
+                  state=CallState.ringing, started_at=started_at, last_seen_at=started_at)
+    new_id = await session.scalar(
+        insert(Call).values(**values).on_conflict_do_nothing(index_elements=["channel_id"])
+        .returning(Call.id))
+    if new_id is not None:
+        session.add(CallEvent(call_id=new_id, seq=0, at=started_at, from_state="",
+                              trigger=Trigger.arrived, to_state=CallState.ringing,
+                              detail={"caller_number": caller_number, "dialed_number": dialed_number}))
+        await session.flush()
+    call = await session.scalar(select(Call).where(Call.channel_id == channel_id))
+    assert call is not None
+    return call, await last_seq(session=session, call_id=call.id)
+
+
+async def record_transition(*, session: AsyncSession, call_id: uuid.UUID, seq: int, at: datetime,
+                            from_state: str, trigger: str, to_state: str,
+                            detail: dict[str, Any] | None = None, **updates: Any) -> None:
+    """Append one timeline row and move the call to its new state (a row already there is kept)."""
+    await session.execute(
+        insert(CallEvent).values(call_id=call_id, seq=seq, at=at, from_state=from_state,
+                                 trigger=trigger, to_state=to_state, detail=detail or {})
+        .on_conflict_do_nothing(constraint="uq_call_events_call_id_seq"))
+    await session.execute(
+        update(Call).where(Call.id == call_id)
+        .values(state=to_state, last_seen_at=at, **updates))
+
+
+async def open_calls(*, session: AsyncSession) -> list[Call]:
+    """Calls that have not ended (what reconciliation checks against Asterisk)."""
+    return list(await session.scalars(select(Call).where(Call.ended_at.is_(None))))
+
+
+async def last_seq(*, session: AsyncSession, call_id: uuid.UUID) -> int:
+    seq = await session.scalar(select(func.max(CallEvent.seq)).where(CallEvent.call_id == call_id))
+    return seq or 0
+
+
+async def mark_open_calls_seen(*, session: AsyncSession, at: datetime) -> int:
+    """Stamp every open call as last seen alive at `at` (when the event stream dropped)."""
+    result = await session.execute(
+        update(Call).where(Call.ended_at.is_(None), Call.last_seen_at < at).values(last_seen_at=at))
+    return result.rowcount or 0
+
+
+async def get(*, session: AsyncSession, call_id: uuid.UUID) -> Call | None:
+    """One call with its timeline."""
+    return await session.scalar(
+        select(Call).where(Call.id == call_id).options(selectinload(Call.events)))
+
+
+async def list_calls(*, session: AsyncSession, since: datetime | None, until: datetime | None,
+                     limit: int, after: tuple[datetime, uuid.UUID] | None) -> list[Call]:
+    """Newest first; `after` is the (started_at, id) of the last call of the previous page."""
+    query = select(Call).order_by(Call.started_at.desc(), Call.id.desc()).limit(limit)
+    if since is not None:
+        query = query.where(Call.started_at >= since)
+    if until is not None:
+        query = query.where(Call.started_at < until)
+    if after is not None:
+        started, ident = after
+        query = query.where(or_(Call.started_at < started,
+                                and_(Call.started_at == started, Call.id < ident)))
+    return list(await session.scalars(query))

@@ -1,0 +1,108 @@
+"""The thin layer between the ARI event stream and the call flow.
+
+Events go into their call's queue (one worker per call: in order per call, parallel across
+calls). After every (re)connect, `reconcile` compares Asterisk's channels with our open calls:
+calls that ended meanwhile are closed as `lost_track` at the time we last saw them, live ones are
+re-attached and carried on, and channels in our app that we never recorded are adopted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.ari.errors import AriError
+from app.ari.events import AriEvent, StasisStart
+from app.calls import service
+from app.calls.flow import CallFlow, Item, Resync, item_channel_id
+from app.clock import Clock
+from app.concurrency import KeyedDispatcher
+from app.config import Settings
+from app.metrics import ARI_EVENTS, EVENT_HANDLING_SECONDS
+from app.telephony import Telephony
+
+log = structlog.get_logger(__name__)
+
+
+class CallStasis:
+    def __init__(self, *, settings: Settings, telephony: Telephony,
+                 sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self.app_name = settings.ari_app
+        self.telephony = telephony
+        self.sessions = sessionmaker
+        self.clock = clock
+        self.dispatcher: KeyedDispatcher[Item] = KeyedDispatcher(self._handle)
+        self.flow = CallFlow(settings=settings, telephony=telephony, sessionmaker=sessionmaker,
+                             clock=clock, submit=self.dispatcher.submit)
+
+    async def on_event(self, event: AriEvent) -> None:
+        """Called by the event stream for every parsed event: queue it for its call."""
+        ARI_EVENTS.labels(type=event.type).inc()
+        if event.application and event.application != self.app_name:
+            return
+        channel_id = item_channel_id(event)
+        if channel_id is None:
+            log.debug("stasis.event_without_channel", type=event.type)
+            return
+        self.dispatcher.submit(channel_id, event)
+
+    async def _handle(self, channel_id: object, item: Item) -> None:
+        with EVENT_HANDLING_SECONDS.labels(item=type(item).__name__).time():
+            await self.flow.handle(str(channel_id), item)
+
+    async def on_disconnect(self) -> None:
+        """The stream dropped: remember that every open call was alive until now."""
+        now = self.clock.now()
+        for call in self.flow.calls.values():
+            call.last_seen_at = max(call.last_seen_at, now)
+        try:
+            async with self.sessions() as session, session.begin():
+                await service.mark_open_calls_seen(session=session, at=now)
+        except Exception as exc:  # noqa: BLE001 - the in-memory stamp is still there
+            log.warning("stasis.mark_seen_failed", error=repr(exc))
+
+    async def reconcile(self, *, attempts: int = 5) -> None:
+        """After a (re)connect: line our open calls up with the channels Asterisk has."""
+        for attempt in range(1, attempts + 1):
+            try:
+                channels = {c.id: c for c in await self.telephony.list_channels()}
+                break
+            except AriError as exc:
+                log.warning("stasis.reconcile_retry", attempt=attempt, error=str(exc))
+                await asyncio.sleep(min(2.0, 0.2 * 2 ** attempt))
+        else:
+            log.error("stasis.reconcile_gave_up")
+            return
+        async with self.sessions() as session:
+            rows = await service.open_calls(session=session)
+            seqs = {row.id: await service.last_seq(session=session, call_id=row.id) for row in rows
+                    if row.channel_id not in self.flow.calls}
+        for row in rows:
+            if row.channel_id not in self.flow.calls:
+                self.flow.adopt(row.id, row.channel_id, row.state, row.language, seqs[row.id],
+                                row.last_seen_at)
+        known = list(self.flow.calls)
+        for channel_id in known:
+            self.dispatcher.submit(channel_id, Resync(channel_id, channels.get(channel_id)))
+        adopted = 0
+        for channel in channels.values():
+            if channel.id in self.flow.calls or not self._in_our_app(channel.dialplan.app_name,
+                                                                      channel.dialplan.app_data):
+                continue
+            # In our app but never recorded (we died between StasisStart and the insert).
+            args = channel.dialplan.app_data.split(",")[1:]
+            self.dispatcher.submit(channel.id, StasisStart(type="StasisStart", args=args,
+                                                           channel=channel,
+                                                           application=self.app_name))
+            adopted += 1
+        log.info("stasis.reconciled", channels=len(channels), open_calls=len(known),
+                 adopted=adopted)
+
+    def _in_our_app(self, app_name: str, app_data: str) -> bool:
+        return app_name.lower() == "stasis" and app_data.split(",")[0] == self.app_name
+
+    async def close(self) -> None:
+        await self.flow.close()
+        await self.dispatcher.close()

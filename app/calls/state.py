@@ -1,0 +1,93 @@
+"""The call's state machine: pure data, no I/O.
+
+Each inbound call moves through these states; `next_state(state, trigger)` is the only place that
+decides what follows what, and refuses anything else (`InvalidTransition`). The flow in
+`app.calls.flow` fires triggers and persists every `from -> trigger -> to` as the call's timeline.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class CallState(StrEnum):
+    ringing = "ringing"            # in our Stasis app, not answered yet
+    answered = "answered"          # answered by us (R1: at once)
+    greeting = "greeting"          # greeting naming the organisation plays (R2)
+    closing = "closing"            # thanks for calling plays (R2)
+    awaiting_hangup = "awaiting_hangup"  # giving the caller the chance to hang up first (R2)
+    failing = "failing"            # something broke: apology plays, then we hang up
+    hanging_up = "hanging_up"      # we asked Asterisk to hang up
+    ended = "ended"
+
+
+class Trigger(StrEnum):
+    arrived = "arrived"            # the call entered Stasis (the timeline's first row)
+    answered = "answered"
+    greeting_started = "greeting_started"
+    prompt_finished = "prompt_finished"
+    grace_elapsed = "grace_elapsed"
+    failed = "failed"
+    hang_up = "hang_up"            # we end the call without the apology (it could not play)
+    channel_gone = "channel_gone"  # StasisEnd / ChannelDestroyed: the channel left us
+    lost_track = "lost_track"      # gone while we were not connected (reconciliation)
+
+
+class EndReason(StrEnum):
+    completed = "completed"          # the call ran its course
+    caller_hangup = "caller_hangup"  # the caller hung up before it had
+    failed = "failed"                # we could not serve the call (technical problem)
+    lost_track = "lost_track"        # it ended while we were disconnected from Asterisk
+
+
+class HangupBy(StrEnum):
+    caller = "caller"
+    agent = "agent"
+    system = "system"
+
+
+class InvalidTransition(ValueError):
+    def __init__(self, state: CallState, trigger: Trigger) -> None:
+        super().__init__(f"no transition from {state} on {trigger}")
+        self.state, self.trigger = state, trigger
+
+
+_LIVE = [s for s in CallState if s is not CallState.ended]
+_TABLE: dict[tuple[CallState, Trigger], CallState] = {
+    (CallState.ringing, Trigger.answered): CallState.answered,
+    (CallState.answered, Trigger.greeting_started): CallState.greeting,
+    (CallState.greeting, Trigger.prompt_finished): CallState.closing,
+    (CallState.closing, Trigger.prompt_finished): CallState.awaiting_hangup,
+    (CallState.awaiting_hangup, Trigger.grace_elapsed): CallState.hanging_up,
+    (CallState.failing, Trigger.prompt_finished): CallState.hanging_up,
+    (CallState.failing, Trigger.hang_up): CallState.hanging_up,
+    **{(s, Trigger.failed): CallState.failing
+       for s in _LIVE if s not in (CallState.failing, CallState.hanging_up)},
+    **{(s, Trigger.channel_gone): CallState.ended for s in _LIVE},
+    **{(s, Trigger.lost_track): CallState.ended for s in _LIVE},
+}
+
+
+def next_state(state: CallState, trigger: Trigger) -> CallState:
+    try:
+        return _TABLE[(state, trigger)]
+    except KeyError:
+        raise InvalidTransition(state, trigger) from None
+
+
+def can(state: CallState, trigger: Trigger) -> bool:
+    return (state, trigger) in _TABLE
+
+
+# States in which the call's business is done: a hang-up now completes it (R2: caller first).
+_COURSE_RUN = {CallState.closing, CallState.awaiting_hangup, CallState.hanging_up}
+
+
+def ending(state: CallState, *, failed_before: bool) -> tuple[EndReason, HangupBy]:
+    """Why a call that leaves Stasis in `state` ended and who hung up."""
+    hangup_by = HangupBy.system if state is CallState.hanging_up else HangupBy.caller
+    if failed_before:
+        return EndReason.failed, hangup_by
+    if state in _COURSE_RUN:
+        return EndReason.completed, hangup_by
+    return EndReason.caller_hangup, hangup_by

@@ -1,0 +1,109 @@
+"""Settings, read once from the environment (prefix `HOTLINE_`) and passed to whoever needs them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cached_property
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that must never reach production: the docs' examples and the obvious guesses.
+WEAK_SECRETS = {"", "changeme", "change-me", "secret", "password", "admin", "asterisk", "hotline"}
+
+
+def async_database_url(value: str) -> str:
+    """postgresql:// and postgresql+asyncpg:// URLs, as the asyncpg form SQLAlchemy needs."""
+    if value.startswith("postgresql://"):
+        value = "postgresql+asyncpg://" + value.removeprefix("postgresql://")
+    if not value.startswith("postgresql+asyncpg://"):
+        raise ValueError("the database URL must be a postgresql:// or postgresql+asyncpg:// URL")
+    return value
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class AriSettings(BaseModel):
+    """How to reach Asterisk's REST Interface; `HOTLINE_ARI_URL` etc."""
+
+    url: str = "http://127.0.0.1:8088"
+    user: str = "hotline"
+    password: SecretStr = SecretStr("")
+    app: str = "hotline"
+    request_timeout_seconds: float = Field(5.0, gt=0)
+    reconnect_min_seconds: float = Field(0.5, gt=0)
+    reconnect_max_seconds: float = Field(30.0, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", env_file=None, extra="ignore")
+
+    env: Environment = Environment.development
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/hotline"
+    ari_url: str = "http://127.0.0.1:8088"
+    ari_user: str = "hotline"
+    ari_password: SecretStr = SecretStr("")
+    ari_app: str = Field("hotline", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8000, ge=1, le=65535)
+    admin_token: SecretStr = SecretStr("")
+    timezone: str = "Asia/Shanghai"
+    # R1: one ring is one ring cadence (China 1 s on + 4 s off = 5 s; North America 6 s).
+    ring_cycle_seconds: float = Field(5.0, gt=0, le=30)
+    max_rings: int = Field(3, ge=1, le=10)
+    # R5: Mandarin by default.
+    default_language: str = Field("zh", pattern=r"^[a-z]{2,3}$")
+    # Where Asterisk finds our prompts, as a path on Asterisk's side (sound:<dir>/<lang>/<name>).
+    prompt_dir: str = "/srv/hotline/prompts"
+    # R2: after the closing thanks, give the caller this long to hang up first.
+    closing_grace_seconds: float = Field(3.0, ge=0, le=60)
+    log_format: Annotated[str, Field(pattern=r"^(json|console)$")] = "console"
+    log_level: str = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return async_database_url(value)
+
+    @model_validator(mode="after")
+    def _secrets_set(self) -> "Settings":
+        for name in ("admin_token", "ari_password"):
+            value = getattr(self, name).get_secret_value()
+            if not value:
+                raise ValueError(f"HOTLINE_{name.upper()} must be set")
+            if self.env is Environment.production and (value.lower() in WEAK_SECRETS or len(value) < 16):
+                raise ValueError(
+                    f"HOTLINE_{name.upper()} is a default or weak value; "
+                    "production needs a generated secret of at least 16 characters"
+                )
+        return self
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def ring_limit_seconds(self) -> float:
+        """R1: how long an offered phone may ring before the call moves on."""
+        return self.max_rings * self.ring_cycle_seconds
+
+    @property
+    def ari(self) -> AriSettings:
+        return AriSettings(url=self.ari_url, user=self.ari_user, password=self.ari_password,
+                           app=self.ari_app)
+

@@ -1,0 +1,197 @@
+"""A SIPp caller: builds the scenario XML and runs `sipp` against Asterisk on loopback.
+
+The caller sends INVITE with G.711 and RFC 2833/4733 telephone-events, waits, presses keys by
+playing the DTMF pcaps Debian's sip-tester ships, then either hangs up after `hangup_after_ms`
+or waits for the hotline to hang up (answering its BYE). If the hotline hangs up first the
+scenario still succeeds; `SippResult.hung_up_by_remote` says which happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+PCAP_DIR = Path("/usr/share/sip-tester")
+DTMF_PCAP = {**{str(d): f"dtmf_2833_{d}.pcap" for d in range(10)},
+             "*": "dtmf_2833_star.pcap", "#": "dtmf_2833_pound.pcap"}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """What one SIPp caller does on its call."""
+
+    dialed: str = "95000"
+    number: str = "13800138000"
+    name: str = "Test Caller"
+    digits: tuple[str, ...] = ()
+    # When to start pressing keys after the answer, and the gap between them (ms).
+    digits_after_ms: int = 1000
+    digit_gap_ms: int = 700
+    # Hang up this long after the answer (None: wait up to `max_call_ms` for the hotline's BYE).
+    hangup_after_ms: int | None = None
+    max_call_ms: int = 60_000
+
+    def __post_init__(self) -> None:
+        bad = [d for d in self.digits if d not in DTMF_PCAP]
+        if bad:
+            raise ValueError(f"cannot press {bad}: keys are 0-9, * and #")
+        if not re.fullmatch(r"[0-9+*#]{1,32}", self.dialed):
+            raise ValueError(f"cannot dial {self.dialed!r}")
+        if not re.fullmatch(r"\+?[0-9]{1,20}", self.number):
+            raise ValueError(f"caller number {self.number!r} must be digits")
+
+
+@dataclass
+class SippResult:
+    returncode: int
+    output: str
+    errors: str
+    messages: str = field(repr=False, default="")
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def hung_up_by_remote(self) -> bool:
+        """True when the hotline sent BYE (rather than the caller)."""
+        return re.search(r"message received[^\n]*\n\s*BYE sip:", self.messages) is not None
+
+
+def caller_scenario(caller: Caller) -> str:
+    """The SIPp UAC scenario for one caller."""
+    keys = []
+    if caller.digits:
+        keys.append(f'  <pause milliseconds="{caller.digits_after_ms}"/>')
+        for digit in caller.digits:
+            pcap = PCAP_DIR / DTMF_PCAP[digit]
+            keys.append(f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
+            keys.append(f'  <pause milliseconds="{caller.digit_gap_ms}"/>')
+    pressed_ms = (caller.digits_after_ms + caller.digit_gap_ms * len(caller.digits)
+                  if caller.digits else 0)
+    wait_ms = (caller.hangup_after_ms if caller.hangup_after_ms is not None
+               else caller.max_call_ms) - pressed_ms
+    ontimeout = "hangup" if caller.hangup_after_ms is not None else "timedout"
+    name = escape(caller.name)
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<scenario name="hotline caller">
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "{name}" <sip:{caller.number}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:{caller.number}@[local_ip]:[local_port]>
+Max-Forwards: 70
+User-Agent: hotline-test-phone
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 8 0 101
+a=rtpmap:8 PCMA/8000
+a=rtpmap:0 PCMU/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-15
+a=sendrecv
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rtd="true"/>
+  <send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "{name}" <sip:{caller.number}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Contact: <sip:{caller.number}@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+{chr(10).join(keys)}
+  <recv request="BYE" timeout="{max(wait_ms, 1)}" ontimeout="{ontimeout}"/>
+  <send next="done"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+  <label id="hangup"/>
+  <send retrans="500"><![CDATA[
+BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "{name}" <sip:{caller.number}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Contact: <sip:{caller.number}@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200" next="done"/>
+  <label id="timedout"/>
+  <nop><action><exec int_cmd="stop_now"/></action></nop>
+  <label id="done"/>
+</scenario>
+"""
+
+
+def free_udp_port(pair: bool = False) -> int:
+    """A free UDP port on loopback (an even one with its neighbour free too, for RTP/RTCP)."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if not pair:
+            return port
+        port -= port % 2
+        try:
+            for p in (port, port + 1, port + 2, port + 3):
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                    s.bind(("127.0.0.1", p))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free UDP port")
+
+
+async def call(caller: Caller, *, sip_host: str = "127.0.0.1", sip_port: int = 5060,
+               timeout: float | None = None) -> SippResult:
+    """Place one call with SIPp and wait for it to finish."""
+    sipp = shutil.which("sipp")
+    if sipp is None:
+        raise RuntimeError("sipp is not installed (Debian package sip-tester)")
+    with tempfile.TemporaryDirectory(prefix="hotline-sipp-") as tmp:
+        scenario = Path(tmp) / "caller.xml"
+        scenario.write_text(caller_scenario(caller))
+        cmd = [sipp, f"{sip_host}:{sip_port}", "-sf", str(scenario), "-s", caller.dialed,
+               "-m", "1", "-l", "1", "-i", "127.0.0.1", "-p", str(free_udp_port()),
+               "-mp", str(free_udp_port(pair=True)), "-timeout",
+               f"{int((timeout or caller.max_call_ms / 1000 + 30))}s", "-timeout_error",
+               "-trace_err", "-trace_msg", "-nostdin"]
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, cwd=tmp, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        out, _ = await proc.communicate()
+        errors = "".join(p.read_text(errors="replace") for p in Path(tmp).glob("*_errors.log"))
+        messages = "".join(p.read_text(errors="replace") for p in Path(tmp).glob("*_messages.log"))
+        return SippResult(returncode=proc.returncode or 0, output=out.decode(errors="replace"),
+                          errors=errors, messages=messages)

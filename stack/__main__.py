@@ -1,0 +1,206 @@
+"""`python -m stack up|down|run|status|provision|test-env`: the whole development stack.
+
+up        provision what is missing, start Postgres (if needed), Asterisk and the service in the
+          background; return once /ready answers 200
+down      stop everything `up` started
+run       like up, in the foreground: Ctrl-C stops it all
+status    what runs
+provision build the Asterisk root and the prompts, install nothing else (CI warms up with it)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from stack import asterisk, paths, postgres
+from stack.proc import ensure_debian_packages, log, read_pid, stop_pid
+
+SYSTEM_COMMANDS = {"sipp": "sip-tester", "espeak-ng": "espeak-ng", "sox": "sox",
+                   "debootstrap": "debootstrap"}
+
+
+def _state_file() -> Path:
+    return paths.state_dir() / "stack.json"
+
+
+def _load_state() -> dict:
+    try:
+        return json.loads(_state_file().read_text())
+    except FileNotFoundError:
+        return {}
+
+
+def _save_state(state: dict) -> None:
+    paths.state_dir().mkdir(parents=True, exist_ok=True)
+    _state_file().write_text(json.dumps(state, indent=2))
+    _state_file().chmod(0o600)
+
+
+def _secret(state: dict, name: str) -> str:
+    """A generated secret, kept in the state dir so it stays the same across up/down."""
+    state.setdefault("secrets", {})
+    if name not in state["secrets"]:
+        state["secrets"][name] = secrets.token_urlsafe(24)
+    return state["secrets"][name]
+
+
+def dev_instance(state: dict) -> asterisk.Instance:
+    return asterisk.Instance(
+        name="dev", ari_password=_secret(state, "ari_password"),
+        ari_port=int(os.environ.get("HOTLINE_STACK_ARI_PORT", "8088")),
+        sip_port=int(os.environ.get("HOTLINE_STACK_SIP_PORT", "5060")),
+    )
+
+
+def provision() -> None:
+    ensure_debian_packages(SYSTEM_COMMANDS)
+    asterisk.ensure_root()
+
+
+def up(*, foreground: bool) -> dict:
+    state = _load_state()
+    if (pid := read_pid(paths.state_dir() / "service.pid")) is not None:
+        raise SystemExit(f"the stack already runs (service pid {pid}); `make down` first")
+    env = {k: v for k, v in os.environ.items()}
+    env.setdefault("HOTLINE_ADMIN_TOKEN", _secret(state, "admin_token"))
+    logs = paths.state_dir() / "log"
+    logs.mkdir(parents=True, exist_ok=True)
+
+    # Postgres
+    server, private = postgres.server_url()
+    env["HOTLINE_DATABASE_URL"] = postgres.ensure_database(server, "hotline")
+    state["private_postgres"] = private
+    log(f"database: {postgres.redacted(env['HOTLINE_DATABASE_URL'])}")
+    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=paths.REPO, env=env,
+                   check=True)
+
+    # Asterisk: ours, unless HOTLINE_ARI_URL points at one that already runs
+    if "HOTLINE_ARI_URL" in os.environ:
+        log(f"using the Asterisk at {os.environ['HOTLINE_ARI_URL']} (provisioning none)")
+        state["asterisk"] = None
+    else:
+        provision()
+        inst = dev_instance(state)
+        from app.prompts import build
+
+        asterisk.write_config(inst)
+        build(inst.prompt_host_dir)
+        asterisk.start(inst)
+        log(f"Asterisk 22: ARI {inst.ari_url}, SIP udp {inst.sip_host}:{inst.sip_port}")
+        env.update(HOTLINE_ARI_URL=inst.ari_url, HOTLINE_ARI_USER=inst.ari_user,
+                   HOTLINE_ARI_PASSWORD=inst.ari_password, HOTLINE_ARI_APP=inst.ari_app,
+                   HOTLINE_PROMPT_DIR=inst.prompt_dir_in_root)
+        state["asterisk"] = {"name": inst.name, "sip_port": inst.sip_port, "ari_port": inst.ari_port}
+    _save_state(state)
+
+    # The service
+    port = env.setdefault("HOTLINE_HTTP_PORT", "8000")
+    host = env.setdefault("HOTLINE_HTTP_HOST", "127.0.0.1")
+    stack_env = {k: v for k, v in env.items() if k.startswith("HOTLINE_")}
+    (paths.state_dir() / "stack.env").write_text(
+        "".join(f"export {k}='{v}'\n" for k, v in sorted(stack_env.items())))
+    (paths.state_dir() / "stack.env").chmod(0o600)
+    out = None if foreground else open(logs / "service.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "app"], cwd=paths.REPO, env=env,
+                            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=not foreground)
+    (paths.state_dir() / "service.pid").write_text(str(proc.pid))
+    base = f"http://{host}:{port}"
+    _wait_ready(base, proc)
+    log(f"ready: {base} (admin token and settings in {paths.state_dir() / 'stack.env'})")
+    return {"proc": proc, "base": base}
+
+
+def _wait_ready(base: str, proc: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            down()
+            raise SystemExit(f"the service exited with {proc.returncode}; see var/log/service.log")
+        try:
+            resp = httpx.get(f"{base}/ready", timeout=2)
+            if resp.status_code == 200:
+                return
+            last = resp.text
+        except httpx.HTTPError as exc:
+            last = repr(exc)
+        time.sleep(0.3)
+    down()
+    raise SystemExit(f"the service was not ready within {timeout}s: {last}")
+
+
+def down() -> None:
+    state = _load_state()
+    pidfile = paths.state_dir() / "service.pid"
+    if (pid := read_pid(pidfile)) is not None:
+        log(f"stopping the service (pid {pid})")
+        stop_pid(pid)
+    pidfile.unlink(missing_ok=True)
+    if state.get("asterisk"):
+        log("stopping Asterisk")
+        asterisk.stop(dev_instance(state))
+    if state.get("private_postgres"):
+        log("stopping the private PostgreSQL cluster")
+        postgres.stop_private_cluster()
+    state.pop("asterisk", None)
+    state.pop("private_postgres", None)
+    _save_state(state)
+
+
+def status() -> int:
+    state = _load_state()
+    pid = read_pid(paths.state_dir() / "service.pid")
+    print(f"service: {'running, pid %d' % pid if pid else 'stopped'}")
+    if state.get("asterisk"):
+        apid = read_pid(dev_instance(state).pidfile)
+        print(f"asterisk: {'running, pid %d' % apid if apid else 'stopped'}")
+    return 0 if pid else 1
+
+
+def run_foreground() -> None:
+    started = up(foreground=True)
+    proc: subprocess.Popen = started["proc"]
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    log("running; Ctrl-C stops the stack")
+    while not stopping and proc.poll() is None:
+        time.sleep(0.3)
+    down()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["up", "down", "run", "status", "provision"])
+    args = parser.parse_args()
+    if args.command == "up":
+        up(foreground=False)
+    elif args.command == "down":
+        down()
+    elif args.command == "run":
+        run_foreground()
+    elif args.command == "status":
+        raise SystemExit(status())
+    elif args.command == "provision":
+        provision()
+
+
+if __name__ == "__main__":
+    main()
