@@ -96,7 +96,8 @@ class CallFlow:
             if call is None:
                 log.debug("call.item_for_unknown_channel", item=type(item).__name__)
                 return
-            call.last_seen_at = max(call.last_seen_at, self.clock.now())
+            if not isinstance(item, (GraceElapsed, Resync)):  # a sighting of the channel
+                call.last_seen_at = max(call.last_seen_at, self.clock.now())
             try:
                 await self._on_item(call, item)
             except Exception as exc:  # noqa: BLE001 - any failure: apology + hang-up

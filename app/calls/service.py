@@ -72,7 +72,8 @@ async def mark_open_calls_seen(*, session: AsyncSession, at: datetime) -> int:
 async def get(*, session: AsyncSession, call_id: uuid.UUID) -> Call | None:
     """One call with its timeline."""
     return await session.scalar(
-        select(Call).where(Call.id == call_id).options(selectinload(Call.events)))
+        select(Call).where(Call.id == call_id).options(selectinload(Call.events))
+        .execution_options(populate_existing=True))
 
 
 async def list_calls(*, session: AsyncSession, since: datetime | None, until: datetime | None,

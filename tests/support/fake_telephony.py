@@ -1,0 +1,51 @@
+"""A recording fake of the telephony port: commands are kept in order; failures can be injected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.ari.errors import AriNotFound, AriUnavailable
+from app.ari.models import Channel, Playback
+
+
+@dataclass
+class FakeTelephony:
+    commands: list[tuple] = field(default_factory=list)
+    channels: dict[str, Channel] = field(default_factory=dict)
+    playbacks: dict[str, Playback] = field(default_factory=dict)
+    fail_on: set[str] = field(default_factory=set)  # command names that raise AriUnavailable
+
+    def _record(self, *command: object) -> None:
+        self.commands.append(command)
+        if command[0] in self.fail_on:
+            raise AriUnavailable(f"fake: {command[0]} fails")
+
+    def names(self) -> list[str]:
+        return [c[0] for c in self.commands]
+
+    async def answer(self, channel_id: str) -> None:
+        self._record("answer", channel_id)
+
+    async def hangup(self, channel_id: str, *, reason: str = "normal") -> None:
+        self._record("hangup", channel_id)
+        if channel_id not in self.channels:
+            raise AriNotFound("fake: no such channel")
+        self.channels.pop(channel_id, None)
+
+    async def play(self, channel_id: str, media: list[str], *, playback_id: str,
+                   lang: str | None = None) -> Playback:
+        self._record("play", channel_id, tuple(media), playback_id)
+        playback = Playback(id=playback_id, media_uri=media[0], target_uri=f"channel:{channel_id}",
+                            state="playing")
+        self.playbacks[playback_id] = playback
+        return playback
+
+    async def get_playback(self, playback_id: str) -> Playback | None:
+        return self.playbacks.get(playback_id)
+
+    async def list_channels(self) -> list[Channel]:
+        self._record("list_channels")
+        return list(self.channels.values())
+
+    async def subscribe(self, event_source: str) -> None:
+        self._record("subscribe", event_source)

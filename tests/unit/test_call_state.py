@@ -1,0 +1,62 @@
+"""The call state machine: every allowed transition, refusals, and how a call's end is classified."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.calls.state import (
+    CallState, EndReason, HangupBy, InvalidTransition, Trigger, can, ending, next_state,
+)
+
+
+def test_the_first_call_runs_answer_greeting_thanks_grace_hangup():
+    state = CallState.ringing
+    for trigger in (Trigger.answered, Trigger.greeting_started, Trigger.prompt_finished,
+                    Trigger.prompt_finished, Trigger.grace_elapsed, Trigger.channel_gone):
+        state = next_state(state, trigger)
+    assert state is CallState.ended
+
+
+@pytest.mark.parametrize("state", [s for s in CallState if s is not CallState.ended])
+def test_a_live_call_can_always_end_or_be_lost(state):
+    assert next_state(state, Trigger.channel_gone) is CallState.ended
+    assert next_state(state, Trigger.lost_track) is CallState.ended
+
+
+@pytest.mark.parametrize("trigger", list(Trigger))
+def test_nothing_follows_the_end(trigger):
+    with pytest.raises(InvalidTransition):
+        next_state(CallState.ended, trigger)
+
+
+@pytest.mark.parametrize(("state", "trigger"), [
+    (CallState.ringing, Trigger.prompt_finished),
+    (CallState.ringing, Trigger.grace_elapsed),
+    (CallState.greeting, Trigger.answered),
+    (CallState.closing, Trigger.grace_elapsed),
+    (CallState.failing, Trigger.failed),
+    (CallState.hanging_up, Trigger.failed),
+])
+def test_out_of_order_triggers_are_refused(state, trigger):
+    assert not can(state, trigger)
+    with pytest.raises(InvalidTransition):
+        next_state(state, trigger)
+
+
+def test_a_failed_call_apologises_then_hangs_up():
+    assert next_state(CallState.greeting, Trigger.failed) is CallState.failing
+    assert next_state(CallState.failing, Trigger.prompt_finished) is CallState.hanging_up
+    assert next_state(CallState.failing, Trigger.hang_up) is CallState.hanging_up
+
+
+@pytest.mark.parametrize(("state", "failed", "expected"), [
+    (CallState.ringing, False, (EndReason.caller_hangup, HangupBy.caller)),
+    (CallState.greeting, False, (EndReason.caller_hangup, HangupBy.caller)),
+    (CallState.closing, False, (EndReason.completed, HangupBy.caller)),
+    (CallState.awaiting_hangup, False, (EndReason.completed, HangupBy.caller)),  # R2: caller first
+    (CallState.hanging_up, False, (EndReason.completed, HangupBy.system)),
+    (CallState.hanging_up, True, (EndReason.failed, HangupBy.system)),
+    (CallState.failing, True, (EndReason.failed, HangupBy.caller)),
+])
+def test_end_reason_and_who_hung_up(state, failed, expected):
+    assert ending(state, failed_before=failed) == expected

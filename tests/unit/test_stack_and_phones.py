@@ -1,0 +1,77 @@
+"""The pieces the stack generates: Asterisk configuration, prompts, SIPp scenarios."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from app.prompts import Catalog, build, load_catalog
+from phones.sipp import Caller, caller_scenario
+from stack.asterisk import TEMPLATES, render
+
+
+def test_every_asterisk_template_renders_with_the_instance_values():
+    values = dict(instance_dir="/srv/hotline/t", module_dir="/m", http_host="127.0.0.1",
+                  ari_port=1, ari_user="u", ari_password="p", ari_app="hotline",
+                  sip_host="127.0.0.1", sip_port=2, rtp_start=3, rtp_end=4, trunk_match="127.0.0.1")
+    for template in TEMPLATES.glob("*.conf"):
+        text = render(template.read_text(), values)
+        assert "{{" not in text, template.name
+    ari = render((TEMPLATES / "ari.conf").read_text(), values)
+    assert "password = p" in ari
+
+
+def test_a_placeholder_without_a_value_is_an_error_not_a_blank():
+    with pytest.raises(KeyError, match="ari_password"):
+        render("password = {{ari_password}}", {})
+
+
+def test_dialplan_sends_numbers_to_stasis_but_not_asterisks_own_h_extension():
+    text = (TEMPLATES / "extensions.conf").read_text()
+    assert "Stasis({{ari_app}},inbound)" in text
+    assert "a-z" not in text and "A-Z" not in text
+
+
+def test_shipped_prompt_catalog_has_every_prompt_in_mandarin_and_english():
+    catalog = load_catalog()
+    assert set(catalog.voices) == {"zh", "en"}
+    assert {"greeting", "thanks", "technical_problem"} <= set(catalog.prompts)
+
+
+def test_a_prompt_missing_a_language_is_refused():
+    with pytest.raises(ValueError, match="no text for"):
+        Catalog(voices={"zh": "cmn", "en": "en"}, prompts={"greeting": {"zh": "您好"}})
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("sox") is None,
+                    reason="espeak-ng and sox come with `make test`'s bootstrap")
+def test_prompts_are_synthesised_as_8khz_mono_wav_and_not_remade_when_unchanged(tmp_path: Path):
+    catalog = Catalog(voices={"zh": "cmn", "en": "en"},
+                      prompts={"greeting": {"zh": "您好", "en": "Hello"}})
+    made = build(tmp_path, catalog)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in made) == [
+        "en/greeting.wav", "zh/greeting.wav"]
+    info = subprocess.run(["soxi", str(tmp_path / "zh/greeting.wav")], capture_output=True,
+                          text=True, check=True).stdout
+    assert "Sample Rate    : 8000" in info and "Channels       : 1" in info
+    assert build(tmp_path, catalog) == []
+
+
+def test_caller_scenario_is_valid_xml_and_presses_the_keys_in_order():
+    xml = caller_scenario(Caller(digits=("1", "0", "#"), hangup_after_ms=9000))
+    root = ET.fromstring(xml)
+    pcaps = [e.get("play_pcap_audio") for e in root.iter("exec") if e.get("play_pcap_audio")]
+    assert [Path(p).name for p in pcaps] == ["dtmf_2833_1.pcap", "dtmf_2833_0.pcap",
+                                             "dtmf_2833_pound.pcap"]
+    assert root.find("recv[@request='BYE']").get("ontimeout") == "hangup"
+
+
+@pytest.mark.parametrize("kwargs", [dict(digits=("x",)), dict(dialed="95;000"),
+                                    dict(number="138 0013")])
+def test_caller_refuses_what_it_cannot_dial(kwargs):
+    with pytest.raises(ValueError):
+        Caller(**kwargs)
