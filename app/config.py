@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     ari_user: str = "hotline"
     ari_password: SecretStr = SecretStr("")
     ari_app: str = Field("hotline", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    # Reconnecting the event stream: exponential backoff between these bounds.
+    ari_reconnect_min_seconds: float = Field(0.5, gt=0)
+    ari_reconnect_max_seconds: float = Field(30.0, gt=0)
     http_host: str = "127.0.0.1"
     http_port: int = Field(8000, ge=1, le=65535)
     admin_token: SecretStr = SecretStr("")
@@ -105,5 +108,6 @@ class Settings(BaseSettings):
     @property
     def ari(self) -> AriSettings:
         return AriSettings(url=self.ari_url, user=self.ari_user, password=self.ari_password,
-                           app=self.ari_app)
+                           app=self.ari_app, reconnect_min_seconds=self.ari_reconnect_min_seconds,
+                           reconnect_max_seconds=self.ari_reconnect_max_seconds)
 

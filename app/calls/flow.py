@@ -70,6 +70,7 @@ class LiveCall:
     last_seen_at: datetime
     persisted: bool = True
     failed: bool = False
+    hangup_requested: bool = False  # the channel is going away: start nothing new on it
     hangup_cause: int | None = None
     timer: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -100,6 +101,10 @@ class CallFlow:
                 call.last_seen_at = max(call.last_seen_at, self.clock.now())
             try:
                 await self._on_item(call, item)
+            except AriNotFound as exc:
+                # The channel vanished under us (the caller hung up): its StasisEnd follows.
+                log.info("call.channel_vanished", state=call.state, error=str(exc))
+                call.hangup_requested = True
             except Exception as exc:  # noqa: BLE001 - any failure: apology + hang-up
                 await self._fail(call, exc)
 
@@ -108,6 +113,7 @@ class CallFlow:
             case PlaybackFinished():
                 await self._playback_finished(call, item.playback.id, item.timestamp)
             case ChannelHangupRequest():
+                call.hangup_requested = True
                 call.hangup_cause = item.cause
             case StasisEnd() | ChannelDestroyed():
                 if isinstance(item, ChannelDestroyed):
@@ -177,6 +183,8 @@ class CallFlow:
         if prompt is None or playback_id != self._playback_id(call, prompt):
             log.debug("call.stale_playback", playback_id=playback_id)
             return
+        if call.hangup_requested:
+            return  # cut short by the hang-up, not played to the end
         await self._fire(call, Trigger.prompt_finished, at=at, detail={"prompt": prompt})
         if call.state is CallState.closing:
             await self._play(call, "thanks")  # R2: close with thanks

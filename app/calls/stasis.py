@@ -43,6 +43,7 @@ class CallStasis:
         if event.application and event.application != self.app_name:
             return
         channel_id = item_channel_id(event)
+        log.debug("ari.event", type=event.type, channel_id=channel_id)
         if channel_id is None:
             log.debug("stasis.event_without_channel", type=event.type)
             return
