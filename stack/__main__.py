@@ -5,7 +5,9 @@ up        provision what is missing, start Postgres (if needed), Asterisk and th
 down      stop everything `up` started
 run       like up, in the foreground: Ctrl-C stops it all
 status    what runs
-provision build the Asterisk root and the prompts, install nothing else (CI warms up with it)
+provision build the Asterisk root (and install SIPp, espeak-ng, sox, debootstrap if missing)
+docker-config  render Asterisk's configuration, the prompts and secrets into var/docker for
+          docker-compose.yml (for hosts with a Docker engine)
 """
 
 from __future__ import annotations
@@ -185,10 +187,30 @@ def run_foreground() -> None:
     down()
 
 
+def docker_config() -> None:
+    """Everything docker-compose.yml mounts: Asterisk config + prompts, and the secrets in .env."""
+    state = _load_state()
+    root = paths.state_dir() / "docker"
+    inst = asterisk.Instance(name="docker", root=root, ari_password=_secret(state, "ari_password"),
+                             module_dir="/usr/lib/x86_64-linux-gnu/asterisk/modules")
+    asterisk.write_config(inst)
+    from app.prompts import build
+
+    build(inst.prompt_host_dir)
+    env = {"HOTLINE_ARI_PASSWORD": inst.ari_password,
+           "HOTLINE_ADMIN_TOKEN": _secret(state, "admin_token"),
+           "POSTGRES_PASSWORD": _secret(state, "postgres_password")}
+    (paths.REPO / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    (paths.REPO / ".env").chmod(0o600)
+    _save_state(state)
+    log(f"rendered {inst.host_dir} and .env; now `docker compose up --build`")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "down", "run", "status", "provision"])
+    parser.add_argument("command",
+                        choices=["up", "down", "run", "status", "provision", "docker-config"])
     args = parser.parse_args()
     if args.command == "up":
         up(foreground=False)
@@ -200,6 +222,8 @@ def main() -> None:
         raise SystemExit(status())
     elif args.command == "provision":
         provision()
+    elif args.command == "docker-config":
+        docker_config()
 
 
 if __name__ == "__main__":

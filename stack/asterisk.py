@@ -97,6 +97,8 @@ class Instance:
     rtp_start: int = 10000
     rtp_end: int = 10999
     trunk_match: str = "127.0.0.1"
+    # Where Asterisk's modules are; None: as the root's Debian package configured it.
+    module_dir: str | None = None
 
     @property
     def dir_in_root(self) -> str:
@@ -149,7 +151,7 @@ def write_config(inst: Instance) -> None:
     """Generate the instance's configuration from the templates in deploy/asterisk."""
     values = {
         "instance_dir": inst.dir_in_root,
-        "module_dir": module_dir(inst.root),
+        "module_dir": inst.module_dir or module_dir(inst.root),
         "http_host": inst.http_host,
         "ari_port": inst.ari_port,
         "ari_user": inst.ari_user,
@@ -169,7 +171,9 @@ def write_config(inst: Instance) -> None:
         target.write_text(render(template.read_text(), values))
         target.chmod(0o600)
     for name in STOCK_CONFIG:
-        shutil.copy(inst.root / "etc/asterisk" / name, etc / name)
+        stock = inst.root / "etc/asterisk" / name
+        if stock.exists():  # (a Docker image brings its own)
+            shutil.copy(stock, etc / name)
 
 
 def start(inst: Instance, *, timeout: float = 60.0) -> subprocess.Popen:
