@@ -167,7 +167,7 @@ def status() -> int:
     if state.get("asterisk"):
         apid = read_pid(dev_instance(state).pidfile)
         print(f"asterisk: {'running, pid %d' % apid if apid else 'stopped'}")
-    return 0 if pid else 1
+    return 0
 
 
 def run_foreground() -> None:

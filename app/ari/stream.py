@@ -83,8 +83,12 @@ class EventStream:
                     reconcile = asyncio.create_task(self._run_hook(self._on_connect, "on_connect"))
                     async for message in ws:
                         event = parse_event(message)
-                        if event is not None:
+                        if event is None:
+                            continue
+                        try:
                             await self._on_event(event)
+                        except Exception:  # one bad event never stops the stream
+                            log.exception("ari.stream.event_failed", type=event.type)
                 log.warning("ari.stream.closed")
             except asyncio.CancelledError:
                 raise

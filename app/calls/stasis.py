@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.ari.errors import AriError
-from app.ari.events import AriEvent, StasisStart
+from app.ari.events import AriEvent, ApplicationReplaced, StasisStart
 from app.calls import service
 from app.calls.flow import CallFlow, Item, Resync, item_channel_id
 from app.clock import Clock
@@ -40,6 +40,10 @@ class CallStasis:
     async def on_event(self, event: AriEvent) -> None:
         """Called by the event stream for every parsed event: queue it for its call."""
         ARI_EVENTS.labels(type=event.type).inc()
+        if isinstance(event, ApplicationReplaced):
+            log.error("stasis.application_replaced",
+                      hint=f"another ARI client connected as app {self.app_name!r}")
+            return
         if event.application and event.application != self.app_name:
             return
         channel_id = item_channel_id(event)
