@@ -5,6 +5,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     HOTLINE_HTTP_HOST=0.0.0.0 HOTLINE_LOG_FORMAT=json
 WORKDIR /srv/hotline
 
+# espeak-ng and sox make the prompts (Mandarin and English) at start and when the menu changes.
+RUN apt-get update && apt-get install -y --no-install-recommends espeak-ng sox \
+ && rm -rf /var/lib/apt/lists/*
 COPY requirements.lock ./
 RUN pip install --no-cache-dir --require-hashes -r requirements.lock
 
@@ -12,6 +15,7 @@ COPY alembic.ini ./
 COPY migrations ./migrations
 COPY app ./app
 COPY prompts ./prompts
+COPY ivr ./ivr
 COPY deploy/docker/service-entrypoint.sh /usr/local/bin/hotline-entrypoint
 
 RUN useradd --system --home /srv/hotline hotline

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from functools import cached_property
+from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -64,6 +65,13 @@ class Settings(BaseSettings):
     default_language: str = Field("zh", pattern=r"^[a-z]{2,3}$")
     # Where Asterisk finds our prompts, as a path on Asterisk's side (sound:<dir>/<lang>/<name>).
     prompt_dir: str = "/srv/hotline/prompts"
+    # The same directory as this service sees it, if it can write there: then the service makes
+    # the prompts itself (system prompts and every menu version's) with espeak-ng and sox.
+    prompt_build_dir: Path | None = None
+    # The voice menu (R4-R8); the repo ships the demo hotline's.
+    ivr_file: Path = Path(__file__).resolve().parent.parent / "ivr" / "demo.yaml"
+    # Where we keep files we own (voicemails; recordings later), fetched from Asterisk via ARI.
+    storage_dir: Path = Path(__file__).resolve().parent.parent / "var" / "storage"
     # R2: after the closing thanks, give the caller this long to hang up first.
     closing_grace_seconds: float = Field(3.0, ge=0, le=60)
     log_format: Annotated[str, Field(pattern=r"^(json|console)$")] = "console"

@@ -4,6 +4,8 @@ clients or reaches for globals."""
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,6 +22,10 @@ from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.db import check_schema, make_engine, make_sessionmaker, wait_for_database
 from app.metrics import ARI_CONNECTED
+from app.prompts import build as build_system_prompts
+from ivr import api as ivr_api
+from ivr.lookup import Lookups
+from ivr.runtime import MenuRuntime
 
 log = structlog.get_logger(__name__)
 
@@ -34,8 +40,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         await wait_for_database(engine)
         await check_schema(engine)
         sessionmaker = make_sessionmaker(engine)
+        if settings.prompt_build_dir is not None:
+            await asyncio.to_thread(build_system_prompts, settings.prompt_build_dir)
+        menus = MenuRuntime(settings=settings, sessionmaker=sessionmaker)
+        await menus.start()
+        lookups = Lookups(sessionmaker=sessionmaker)
         ari = AriClient(settings.ari)
-        stasis = CallStasis(settings=settings, telephony=ari, sessionmaker=sessionmaker, clock=clock)
+        stasis = CallStasis(settings=settings, telephony=ari, sessionmaker=sessionmaker,
+                            clock=clock, menus=menus, lookups=lookups)
 
         async def connected() -> None:
             ARI_CONNECTED.set(1)
@@ -49,13 +61,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                              on_disconnect=disconnected)
         app.state.engine, app.state.sessionmaker = engine, sessionmaker
         app.state.ari, app.state.stasis, app.state.stream = ari, stasis, stream
+        app.state.menus = menus
         stream.start()
+        _reload_menu_on_sighup(menus)
         log.info("service.started", ari=settings.ari_url, app=settings.ari_app)
         try:
             yield
         finally:
             await stream.stop()
             await stasis.close()
+            await lookups.aclose()
             await ari.aclose()
             await engine.dispose()
             log.info("service.stopped")
@@ -66,12 +81,29 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     errors.install(app)
     app.include_router(health.router)
     app.include_router(calls_api.router)
+    app.include_router(ivr_api.router)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _reload_menu_on_sighup(menus: MenuRuntime) -> None:
+    """SIGHUP re-reads HOTLINE_IVR_FILE; a bad file is refused and the running menu stays."""
+    loop = asyncio.get_running_loop()
+
+    async def reload() -> None:
+        try:
+            await menus.reload_file(created_by="SIGHUP")
+        except Exception as exc:  # noqa: BLE001 - MenuError or I/O: logged, menu unchanged
+            log.error("ivr.reload_refused", error=str(exc))
+
+    try:
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(reload()))
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests)
+        pass
 
 
 def main() -> None:

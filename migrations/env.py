@@ -10,7 +10,10 @@ from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.auth import models as _auth  # noqa: F401 - register tables
+from app.callbacks import models as _callbacks  # noqa: F401
 from app.calls import models as _calls  # noqa: F401
+from app.complaints import models as _complaints  # noqa: F401
+from ivr import models as _ivr  # noqa: F401
 from app.config import async_database_url
 from app.db import Base
 

@@ -6,7 +6,7 @@ down      stop everything `up` started
 run       like up, in the foreground: Ctrl-C stops it all
 status    what runs
 provision build the Asterisk root (and install SIPp, espeak-ng, sox, debootstrap if missing)
-docker-config  render Asterisk's configuration, the prompts and secrets into var/docker for
+docker-config  render Asterisk's configuration and the secrets into var/docker and .env for
           docker-compose.yml (for hosts with a Docker engine)
 """
 
@@ -93,15 +93,12 @@ def up(*, foreground: bool) -> dict:
     else:
         provision()
         inst = dev_instance(state)
-        from app.prompts import build
-
-        asterisk.write_config(inst)
-        build(inst.prompt_host_dir)
         asterisk.start(inst)
         log(f"Asterisk 22: ARI {inst.ari_url}, SIP udp {inst.sip_host}:{inst.sip_port}")
         env.update(HOTLINE_ARI_URL=inst.ari_url, HOTLINE_ARI_USER=inst.ari_user,
                    HOTLINE_ARI_PASSWORD=inst.ari_password, HOTLINE_ARI_APP=inst.ari_app,
-                   HOTLINE_PROMPT_DIR=inst.prompt_dir_in_root)
+                   HOTLINE_PROMPT_DIR=inst.prompt_dir_in_root,
+                   HOTLINE_PROMPT_BUILD_DIR=str(inst.prompt_host_dir))
         state["asterisk"] = {"name": inst.name, "sip_port": inst.sip_port, "ari_port": inst.ari_port}
     _save_state(state)
 
@@ -188,15 +185,13 @@ def run_foreground() -> None:
 
 
 def docker_config() -> None:
-    """Everything docker-compose.yml mounts: Asterisk config + prompts, and the secrets in .env."""
+    """What docker-compose.yml mounts: Asterisk's config (the service adds the prompts), and the
+    secrets in .env."""
     state = _load_state()
     root = paths.state_dir() / "docker"
     inst = asterisk.Instance(name="docker", root=root, ari_password=_secret(state, "ari_password"),
                              module_dir="/usr/lib/x86_64-linux-gnu/asterisk/modules")
     asterisk.write_config(inst)
-    from app.prompts import build
-
-    build(inst.prompt_host_dir)
     env = {"HOTLINE_ARI_PASSWORD": inst.ari_password,
            "HOTLINE_ADMIN_TOKEN": _secret(state, "admin_token"),
            "POSTGRES_PASSWORD": _secret(state, "postgres_password")}

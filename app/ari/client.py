@@ -135,6 +135,19 @@ class AriClient:
             pass
 
     # -- recordings -------------------------------------------------------------------------
+    async def record(self, channel_id: str, *, name: str, max_seconds: int,
+                     fmt: str = "wav") -> None:
+        """Record what the caller says (a voicemail): a beep first, `#` ends it."""
+        await self._request("POST", f"/channels/{channel_id}/record", params={
+            "name": name, "format": fmt, "maxDurationSeconds": max_seconds,
+            "maxSilenceSeconds": 10, "beep": "true", "terminateOn": "#", "ifExists": "overwrite"})
+
+    async def delete_stored_recording(self, name: str) -> None:
+        try:
+            await self._request("DELETE", f"/recordings/stored/{name}")
+        except AriNotFound:
+            pass
+
     async def record_bridge(self, bridge_id: str, *, name: str, fmt: str = "wav") -> LiveRecording:
         data = await self._request("POST", f"/bridges/{bridge_id}/record",
                                    params={"name": name, "format": fmt, "ifExists": "fail"})
@@ -147,7 +160,9 @@ class AriClient:
             raise AriUnavailable(f"ARI recording {name}: {exc!r}") from exc
         if resp.status_code == 404:
             raise AriNotFound(f"no stored recording {name}", status_code=404)
-        resp.raise_for_status()
+        if not resp.is_success:
+            raise AriUnavailable(f"ARI recording {name} -> {resp.status_code}",
+                                 status_code=resp.status_code)
         return resp.content
 
     # -- applications -----------------------------------------------------------------------

@@ -12,9 +12,10 @@ from fastapi import APIRouter, Query
 from app.auth.models import RoleName
 from app.auth.service import require_role
 from app.calls import service
-from app.calls.schemas import CallDetail, CallEventOut, CallOut, CallPage
+from app.calls.schemas import CallDetail, CallEventOut, CallOut, CallPage, IvrStepOut
 from app.deps import CurrentUser, SessionDep
 from app.errors import AppError, NotFound
+from ivr import service as ivr_store
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 READERS = (RoleName.team_lead, RoleName.manager, RoleName.qa)
@@ -78,5 +79,7 @@ async def get_call(call_id: uuid.UUID, session: SessionDep, user: CurrentUser) -
     call = await service.get(session=session, call_id=call_id)
     if call is None:
         raise NotFound(f"no call {call_id}")
+    path = await ivr_store.path_of(session=session, call_id=call.id)
     return CallDetail(**CallOut.model_validate(call).model_dump(),
-                      timeline=[CallEventOut.model_validate(e) for e in call.events])
+                      timeline=[CallEventOut.model_validate(e) for e in call.events],
+                      ivr_path=[IvrStepOut.model_validate(s) for s in path])

@@ -1,9 +1,12 @@
 """The inbound call flow, one call at a time: each item of a call (an ARI event or one of our own
-timers) is handled here in order, by the dispatcher's worker for that call.
+timers and results) is handled here in order, by the dispatcher's worker for that call.
 
-First call (the foundation): answer at once (R1), greet naming the organisation (R2), thank the
-caller (R2), give them a moment to hang up first (R2), then hang up. If anything fails the caller
-hears an apology and a clean hang-up, never silence.
+A call is answered at once (R1), then the voice menu runs (`ivr.interpreter`, pure): its actions
+(play, stop on barge-in, timers, lookups, recording, language, queue, hang-up) are carried out
+here against the telephony port. Until agents exist, a call handed to a queue hears that nobody
+can take it now and that we will call back (a call-back task is opened, R8), then thanks (R2);
+the caller gets a moment to hang up first (R2). If anything fails the caller hears an apology and
+a clean hang-up, never silence.
 
 Every state change goes through `_fire`, the one choke point that checks the transition, logs
 `from -> trigger -> to` and writes it to the call's timeline in Postgres.
@@ -12,9 +15,11 @@ Every state change goes through `_fire`, the one choke point that checks the tra
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -22,23 +27,29 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.ari.errors import AriError, AriNotFound
 from app.ari.events import (
-    AriEvent, ChannelDestroyed, ChannelHangupRequest, PlaybackFinished, StasisEnd, StasisStart,
-    channel_id_of,
+    AriEvent, ChannelDestroyed, ChannelDtmfReceived, ChannelHangupRequest, PlaybackFinished,
+    RecordingFailed, RecordingFinished, StasisEnd, StasisStart, channel_id_of,
 )
 from app.ari.models import Channel
+from app.callbacks import service as callbacks
+from app.callbacks.models import CallbackSource
 from app.calls import service
 from app.calls.state import CallState, EndReason, Trigger, ending, next_state
 from app.clock import Clock
+from app.complaints import service as complaints
 from app.config import Settings
 from app.telephony import Telephony
+from ivr import interpreter as ivr
+from ivr import service as ivr_store
+from ivr.lookup import LookupFailed, Lookups
+from ivr.runtime import ActiveMenu, MenuRuntime
 
 log = structlog.get_logger(__name__)
 
-# The prompt that plays in each state; its playback id is "<call id>.<prompt>".
-PROMPT_OF_STATE = {
-    CallState.greeting: "greeting",
-    CallState.closing: "thanks",
-    CallState.failing: "technical_problem",
+# The system prompt that plays in these states (prompts/system.yaml); playback "<call>.<state>".
+SYSTEM_PROMPTS = {
+    CallState.closing: ("queue_unavailable", "thanks"),
+    CallState.failing: ("technical_problem",),
 }
 
 
@@ -50,14 +61,28 @@ class GraceElapsed:
 
 
 @dataclass(frozen=True)
+class IvrTimer:
+    channel_id: str
+    token: int
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    channel_id: str
+    token: int
+    answer: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
 class Resync:
-    """After a (re)connect: the channel as Asterisk has it now (None: gone) and when we last saw it."""
+    """After a (re)connect: the channel as Asterisk has it now (None: gone)."""
 
     channel_id: str
     channel: Channel | None
 
 
-Item = AriEvent | GraceElapsed | Resync
+Item = AriEvent | GraceElapsed | IvrTimer | LookupResult | Resync
+OWN_ITEMS = (GraceElapsed, IvrTimer, LookupResult, Resync)
 
 
 @dataclass
@@ -68,21 +93,31 @@ class LiveCall:
     language: str
     seq: int
     last_seen_at: datetime
+    caller_number: str | None = None
     persisted: bool = True
     failed: bool = False
     hangup_requested: bool = False  # the channel is going away: start nothing new on it
     hangup_cause: int | None = None
+    menu: ActiveMenu | None = None
+    facts: ivr.Facts = field(default_factory=ivr.Facts)
+    ivr: ivr.IvrState | None = None
+    ivr_node: str | None = None
+    recording: str | None = None      # the voicemail being recorded (its ARI name)
+    left_message: bool = False
     timer: asyncio.Task[None] | None = field(default=None, repr=False)
+    lookup: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
 class CallFlow:
     def __init__(self, *, settings: Settings, telephony: Telephony,
                  sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
-                 submit: Any) -> None:
+                 menus: MenuRuntime, lookups: Lookups, submit: Any) -> None:
         self.settings = settings
         self.telephony = telephony
         self.sessions = sessionmaker
         self.clock = clock
+        self.menus = menus
+        self.lookups = lookups
         self._submit = submit  # (channel_id, item) -> None: back into the call's own queue
         self.calls: dict[str, LiveCall] = {}
 
@@ -97,7 +132,7 @@ class CallFlow:
             if call is None:
                 log.debug("call.item_for_unknown_channel", item=type(item).__name__)
                 return
-            if not isinstance(item, (GraceElapsed, Resync)):  # a sighting of the channel
+            if not isinstance(item, OWN_ITEMS):  # a sighting of the channel
                 call.last_seen_at = max(call.last_seen_at, self.clock.now())
             try:
                 await self._on_item(call, item)
@@ -110,8 +145,17 @@ class CallFlow:
 
     async def _on_item(self, call: LiveCall, item: Item) -> None:
         match item:
+            case ChannelDtmfReceived():
+                if call.state is CallState.in_ivr and not call.hangup_requested:
+                    await self._ivr_input(call, ivr.Digit(item.digit))
             case PlaybackFinished():
                 await self._playback_finished(call, item.playback.id, item.timestamp)
+            case RecordingFinished() | RecordingFailed():
+                if item.recording.name == call.recording:
+                    saved = isinstance(item, RecordingFinished) and await self._save_voicemail(
+                        call, item.recording.duration)
+                    if call.ivr is not None and not call.hangup_requested:
+                        await self._ivr_input(call, ivr.RecordingDone(call.ivr.token, saved))
             case ChannelHangupRequest():
                 call.hangup_requested = True
                 call.hangup_cause = item.cause
@@ -119,6 +163,12 @@ class CallFlow:
                 if isinstance(item, ChannelDestroyed):
                     call.hangup_cause = call.hangup_cause or item.cause
                 await self._gone(call, item.timestamp)
+            case IvrTimer():
+                if call.state is CallState.in_ivr:
+                    await self._ivr_input(call, ivr.TimerFired(item.token))
+            case LookupResult():
+                if call.state is CallState.in_ivr:
+                    await self._ivr_input(call, ivr.LookupDone(item.token, item.answer))
             case GraceElapsed():
                 if call.state is CallState.awaiting_hangup:
                     await self._fire(call, Trigger.grace_elapsed)
@@ -128,7 +178,7 @@ class CallFlow:
             case _:
                 log.debug("call.item_ignored", item=type(item).__name__)
 
-    # -- the flow ---------------------------------------------------------------------------
+    # -- arrival ----------------------------------------------------------------------------
     async def _arrived(self, event: StasisStart) -> None:
         channel = event.channel
         if channel.id in self.calls:
@@ -149,7 +199,8 @@ class CallFlow:
                 log.info("call.already_ended", call_id=str(row.id))
                 return
             call = LiveCall(id=row.id, channel_id=channel.id, state=CallState(row.state),
-                            language=row.language, seq=seq, last_seen_at=self.clock.now())
+                            language=row.language, seq=seq, last_seen_at=self.clock.now(),
+                            caller_number=row.caller_number, ivr_node=row.ivr_node)
         except Exception as exc:  # noqa: BLE001 - the database is down: still serve the caller
             call = LiveCall(id=uuid.uuid4(), channel_id=channel.id, state=CallState.ringing,
                             language=language, seq=0, last_seen_at=self.clock.now(),
@@ -162,46 +213,185 @@ class CallFlow:
             log.info("call.arrived", caller=channel.caller.number, dialed=channel.dialplan.exten)
             try:
                 if call.state is CallState.ringing:
-                    await self._answer_and_greet(call, already_up=False)
+                    await self._answer_and_start(call, already_up=False)
                 else:  # known from before a restart: carry on where it was
                     await self._resync(call, channel)
+            except AriNotFound:
+                call.hangup_requested = True
             except Exception as exc:  # noqa: BLE001
                 await self._fail(call, exc)
 
-    async def _answer_and_greet(self, call: LiveCall, *, already_up: bool) -> None:
+    async def _answer_and_start(self, call: LiveCall, *, already_up: bool) -> None:
         if not already_up:
             await self.telephony.answer(call.channel_id)  # R1: the system answers at once
         await self._fire(call, Trigger.answered, answered_at=self.clock.now())
-        await self._greet(call)
+        await self._start_ivr(call, at_node=None)
 
-    async def _greet(self, call: LiveCall) -> None:
-        await self._play(call, "greeting")  # R2: greeting naming the organisation
-        await self._fire(call, Trigger.greeting_started)
+    async def _start_ivr(self, call: LiveCall, *, at_node: str | None) -> None:
+        """Run the active menu from its start (or, after a restart, from the node it was at)."""
+        call.menu = self.menus.current
+        call.facts = await self._facts(call)
+        doc, now = call.menu.doc, self.clock.now()
+        if call.language not in doc.languages:
+            call.language = doc.default_language
+        if call.state is CallState.answered:
+            await self._fire(call, Trigger.ivr_started, ivr_version_id=call.menu.version_id,
+                             detail={"ivr_version": call.menu.version_id})
+        if at_node is not None and at_node in doc.nodes:
+            result = ivr.resume(doc, call.facts, at_node, now, language=call.language)
+        else:
+            result = ivr.start(doc, call.facts, now, language=call.language)
+        await self._apply(call, result)
+
+    async def _facts(self, call: LiveCall) -> ivr.Facts:
+        try:
+            async with self.sessions() as session:
+                open_complaint = await complaints.has_open(session=session,
+                                                           customer_number=call.caller_number)
+        except Exception as exc:  # noqa: BLE001 - without it the caller takes the main menu
+            log.warning("call.facts_unavailable", error=repr(exc))
+            open_complaint = False
+        return ivr.Facts(caller_number=call.caller_number, has_open_complaint=open_complaint)
+
+    # -- the IVR ----------------------------------------------------------------------------
+    async def _ivr_input(self, call: LiveCall, event: ivr.Input) -> None:
+        if call.ivr is None or call.menu is None:
+            return
+        result = ivr.step(call.menu.doc, call.facts, call.ivr, event, self.clock.now())
+        await self._apply(call, result)
+
+    async def _apply(self, call: LiveCall, result: ivr.Result) -> None:
+        """Carry out the interpreter's actions, in order."""
+        call.ivr = result.state
+        assert call.menu is not None
+        if result.state.node != call.ivr_node:  # where the caller is now (kept for a restart)
+            call.ivr_node = result.state.node
+            await self._update_call(call, ivr_node=call.ivr_node)
+        for action in result.actions:
+            match action:
+                case ivr.IvrStep():
+                    await self._record_step(call, action)
+                case ivr.Play():
+                    media = [call.menu.media(self.settings.prompt_dir, name, call.language)
+                             for name in action.prompts]
+                    await self.telephony.play(call.channel_id, media,
+                                              playback_id=f"{call.id}.ivr{action.token}",
+                                              lang=call.language)
+                case ivr.StopPlayback():
+                    await self.telephony.stop_playback(f"{call.id}.ivr{action.token}")
+                case ivr.StartTimer():
+                    self._schedule(call, action.seconds,
+                                   IvrTimer(call.channel_id, action.token))
+                case ivr.Lookup():
+                    self._start_lookup(call, action)
+                case ivr.Record():
+                    call.recording = f"voicemail-{call.id}-{action.token}"
+                    await self.telephony.record(call.channel_id, name=call.recording,
+                                                max_seconds=action.max_seconds)
+                case ivr.SetLanguage():
+                    call.language = action.language
+                    await self._update_call(call, language=action.language)
+                case ivr.EnterQueue():
+                    await self._queued(call, action)
+                case ivr.Hangup():
+                    await self._fire(call, Trigger.ivr_finished)
+                    self._schedule(call, self.settings.closing_grace_seconds,
+                                   GraceElapsed(call.channel_id))
+
+    async def _queued(self, call: LiveCall, action: ivr.EnterQueue) -> None:
+        """Until agents exist: say nobody can take the call now, open a call-back task (R8)."""
+        outcome = f"queue:{action.queue}"
+        async with self.sessions() as session, session.begin():
+            await callbacks.open_task(
+                session=session, source=CallbackSource.no_agent, customer_number=call.caller_number,
+                language=call.language, call_id=call.id,
+                note=f"queue {action.queue}, {action.call_type}, skills {list(action.skills)}")
+        await self._fire(call, Trigger.queued, ivr_outcome=outcome,
+                         detail={"queue": action.queue, "call_type": action.call_type,
+                                 "skills": list(action.skills), "language": action.language})
+        await self._play_system(call)
+
+    def _start_lookup(self, call: LiveCall, action: ivr.Lookup) -> None:
+        assert call.menu is not None
+        doc, language, number = call.menu.doc, call.language, call.caller_number
+
+        async def run() -> None:
+            try:
+                answer: tuple[str, ...] | None = await self.lookups.run(
+                    action.provider, action.digits, doc=doc, caller_number=number,
+                    language=language)
+            except LookupFailed as exc:
+                log.warning("ivr.lookup_failed", error=str(exc))
+                answer = None
+            self._submit(call.channel_id, LookupResult(call.channel_id, action.token, answer))
+
+        call.lookup = asyncio.create_task(run(), name=f"lookup:{call.channel_id}")
+
+    async def _save_voicemail(self, call: LiveCall, duration: int | None) -> bool:
+        """R8: fetch the message from Asterisk (ARI), keep it in our storage, open a call-back."""
+        if call.recording is None or call.left_message:
+            return call.left_message
+        name = call.recording
+        data = b""
+        for _ in range(10):  # the file is finalised as the recording ends
+            try:
+                data = await self.telephony.stored_recording_file(name)
+                break
+            except AriNotFound:
+                await asyncio.sleep(0.1)
+        if len(data) <= 44 or (duration is not None and duration < 1):  # a WAV header: nothing said
+            log.info("call.voicemail_empty", recording=name)
+            return False
+        day = self.clock.now().strftime("%Y/%m/%d")
+        relative = Path("voicemail") / day / f"{name}.wav"
+        target = self.settings.storage_dir / relative
+        await asyncio.to_thread(_write_file, target, data)
+        async with self.sessions() as session, session.begin():
+            voicemail, task = await callbacks.store_voicemail(
+                session=session, call_id=call.id, caller_number=call.caller_number,
+                language=call.language, path=str(relative), fmt="wav",
+                duration_seconds=float(duration) if duration is not None else None,
+                size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+        call.left_message = True
+        log.info("call.voicemail_saved", voicemail=str(voicemail.id), task=str(task.id),
+                 bytes=len(data))
+        try:
+            await self.telephony.delete_stored_recording(name)
+        except AriError as exc:
+            log.warning("call.voicemail_not_deleted_on_asterisk", error=str(exc))
+        return True
+
+    async def _record_step(self, call: LiveCall, step: ivr.IvrStep) -> None:
+        if not call.persisted:
+            return
+        async with self.sessions() as session, session.begin():
+            await ivr_store.record_step(session=session, call_id=call.id, at=self.clock.now(),
+                                        node=step.node, input=step.input, outcome=step.outcome)
+
+    # -- prompts and endings ----------------------------------------------------------------
+    async def _play_system(self, call: LiveCall) -> None:
+        language = call.language if call.language in ("zh", "en") else self.settings.default_language
+        base = self.settings.prompt_dir.rstrip("/")
+        media = [f"sound:{base}/{language}/{name}" for name in SYSTEM_PROMPTS[call.state]]
+        await self.telephony.play(call.channel_id, media,
+                                  playback_id=f"{call.id}.{call.state}", lang=language)
 
     async def _playback_finished(self, call: LiveCall, playback_id: str, at: datetime | None) -> None:
-        prompt = PROMPT_OF_STATE.get(call.state)
-        if prompt is None or playback_id != self._playback_id(call, prompt):
-            log.debug("call.stale_playback", playback_id=playback_id)
-            return
         if call.hangup_requested:
             return  # cut short by the hang-up, not played to the end
-        await self._fire(call, Trigger.prompt_finished, at=at, detail={"prompt": prompt})
-        if call.state is CallState.closing:
-            await self._play(call, "thanks")  # R2: close with thanks
-        elif call.state is CallState.awaiting_hangup:
-            self._start_grace_timer(call)
-        elif call.state is CallState.hanging_up:
-            await self._hang_up(call)
-
-    def _start_grace_timer(self, call: LiveCall) -> None:
-        """R2: wait for the caller to hang up first; after the grace period we do."""
-
-        async def elapse() -> None:
-            await asyncio.sleep(self.settings.closing_grace_seconds)
-            self._submit(call.channel_id, GraceElapsed(call.channel_id))
-
-        self._cancel_timer(call)
-        call.timer = asyncio.create_task(elapse(), name=f"grace:{call.channel_id}")
+        prefix = f"{call.id}.ivr"
+        if call.state is CallState.in_ivr and playback_id.startswith(prefix):
+            token = playback_id.removeprefix(prefix)
+            if token.isdigit():
+                await self._ivr_input(call, ivr.PromptDone(int(token)))
+            return
+        if call.state in SYSTEM_PROMPTS and playback_id == f"{call.id}.{call.state}":
+            await self._fire(call, Trigger.prompt_finished, at=at)
+            if call.state is CallState.awaiting_hangup:
+                self._schedule(call, self.settings.closing_grace_seconds,
+                               GraceElapsed(call.channel_id))
+            elif call.state is CallState.hanging_up:
+                await self._hang_up(call)
 
     async def _hang_up(self, call: LiveCall) -> None:
         try:
@@ -210,13 +400,18 @@ class CallFlow:
             pass  # already gone; StasisEnd follows or has come
 
     async def _gone(self, call: LiveCall, at: datetime | None) -> None:
-        reason, by = ending(call.state, failed_before=call.failed)
+        if call.recording and not call.left_message:  # hung up while leaving a message: keep it
+            try:
+                await self._save_voicemail(call, None)
+            except Exception as exc:  # noqa: BLE001
+                log.error("call.voicemail_lost", error=repr(exc))
+        reason, by = ending(call.state, failed_before=call.failed, left_message=call.left_message)
         await self._fire(call, Trigger.channel_gone, at=at, best_effort=True,
-                         detail={"hangup_cause": call.hangup_cause},
+                         detail={"hangup_cause": call.hangup_cause, "ivr_node": call.ivr_node},
                          ended_at=at or self.clock.now(), end_reason=reason, hangup_by=by,
                          hangup_cause=call.hangup_cause)
         self._forget(call)
-        log.info("call.ended", end_reason=reason, hangup_by=by)
+        log.info("call.ended", end_reason=reason, hangup_by=by, ivr_node=call.ivr_node)
 
     # -- reconciliation ---------------------------------------------------------------------
     async def _resync(self, call: LiveCall, channel: Channel | None) -> None:
@@ -235,26 +430,34 @@ class CallFlow:
             log.warning("call.resubscribe_failed", error=str(exc))
         match call.state:
             case CallState.ringing:
-                await self._answer_and_greet(call, already_up=channel.state == "Up")
+                await self._answer_and_start(call, already_up=channel.state == "Up")
             case CallState.answered:
-                await self._greet(call)
-            case CallState.greeting | CallState.closing | CallState.failing:
-                playback_id = self._playback_id(call, PROMPT_OF_STATE[call.state])
-                if await self.telephony.get_playback(playback_id) is None:
-                    # it finished while we were away
-                    await self._playback_finished(call, playback_id, None)
+                await self._start_ivr(call, at_node=None)
+            case CallState.in_ivr if call.ivr is None:  # the service restarted meanwhile
+                await self._start_ivr(call, at_node=call.ivr_node)
+            case CallState.in_ivr:
+                assert call.ivr is not None
+                if call.ivr.phase in (ivr.Phase.prompt, ivr.Phase.answer, ivr.Phase.saved) and (
+                        await self.telephony.get_playback(f"{call.id}.ivr{call.ivr.token}") is None):
+                    await self._ivr_input(call, ivr.PromptDone(call.ivr.token))  # it ended unseen
+            case CallState.closing | CallState.failing:
+                if await self.telephony.get_playback(f"{call.id}.{call.state}") is None:
+                    await self._playback_finished(call, f"{call.id}.{call.state}", None)
             case CallState.awaiting_hangup:
-                self._start_grace_timer(call)
+                self._schedule(call, self.settings.closing_grace_seconds,
+                               GraceElapsed(call.channel_id))
             case CallState.hanging_up:
                 await self._hang_up(call)
 
     def adopt(self, row_id: uuid.UUID, channel_id: str, state: str, language: str, seq: int,
-              last_seen_at: datetime) -> LiveCall:
+              last_seen_at: datetime, caller_number: str | None = None,
+              ivr_node: str | None = None) -> LiveCall:
         """Take over an open call from the database (after a restart of the service)."""
         call = self.calls.get(channel_id)
         if call is None:
             call = LiveCall(id=row_id, channel_id=channel_id, state=CallState(state),
-                            language=language, seq=seq, last_seen_at=last_seen_at)
+                            language=language, seq=seq, last_seen_at=last_seen_at,
+                            caller_number=caller_number, ivr_node=ivr_node)
             self.calls[channel_id] = call
         return call
 
@@ -263,6 +466,7 @@ class CallFlow:
         """Something broke: apologise and hang up cleanly (never leave the caller in silence)."""
         log.error("call.failed", state=call.state, error=repr(exc), exc_info=exc)
         call.failed = True
+        self._cancel_tasks(call)
         if call.state in (CallState.failing, CallState.hanging_up, CallState.ended):
             await self._safely(self._hang_up(call))
             return
@@ -271,7 +475,7 @@ class CallFlow:
         try:
             if was_ringing:
                 await self.telephony.answer(call.channel_id)
-            await self._play(call, "technical_problem")
+            await self._play_system(call)
         except Exception as play_exc:  # noqa: BLE001
             log.error("call.apology_failed", error=repr(play_exc))
             await self._fire(call, Trigger.hang_up, best_effort=True)
@@ -284,14 +488,6 @@ class CallFlow:
             log.error("call.cleanup_failed", error=repr(exc))
 
     # -- helpers ----------------------------------------------------------------------------
-    def _playback_id(self, call: LiveCall, prompt: str) -> str:
-        return f"{call.id}.{prompt}"
-
-    async def _play(self, call: LiveCall, prompt: str) -> None:
-        media = f"sound:{self.settings.prompt_dir.rstrip('/')}/{call.language}/{prompt}"
-        await self.telephony.play(call.channel_id, [media],
-                                  playback_id=self._playback_id(call, prompt), lang=call.language)
-
     async def _fire(self, call: LiveCall, trigger: Trigger, *, at: datetime | None = None,
                     detail: dict[str, Any] | None = None, best_effort: bool = False,
                     **updates: Any) -> None:
@@ -313,22 +509,46 @@ class CallFlow:
         call.seq, call.state = seq, to
         call.last_seen_at = max(call.last_seen_at, at)
 
-    def _cancel_timer(self, call: LiveCall) -> None:
+    async def _update_call(self, call: LiveCall, **values: Any) -> None:
+        if call.persisted:
+            async with self.sessions() as session, session.begin():
+                await service.update_call(session=session, call_id=call.id, **values)
+
+    def _schedule(self, call: LiveCall, seconds: float, item: Item) -> None:
+        """One timer per call: the next one replaces the last (a key overtakes a timeout)."""
+
+        async def fire() -> None:
+            await asyncio.sleep(seconds)
+            self._submit(call.channel_id, item)
+
         if call.timer is not None and not call.timer.done():
             call.timer.cancel()
-        call.timer = None
+        call.timer = asyncio.create_task(fire(), name=f"timer:{call.channel_id}")
+
+    def _cancel_tasks(self, call: LiveCall) -> None:
+        for task in (call.timer, call.lookup):
+            if task is not None and not task.done():
+                task.cancel()
+        call.timer = call.lookup = None
 
     def _forget(self, call: LiveCall) -> None:
-        self._cancel_timer(call)
+        self._cancel_tasks(call)
         self.calls.pop(call.channel_id, None)
 
     async def close(self) -> None:
         for call in list(self.calls.values()):
-            self._cancel_timer(call)
+            self._cancel_tasks(call)
+
+
+def _write_file(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".part")
+    partial.write_bytes(data)
+    partial.rename(target)
 
 
 def item_channel_id(item: Item) -> str | None:
     """Which call's queue an item belongs in (its channel id)."""
-    if isinstance(item, (GraceElapsed, Resync)):
+    if isinstance(item, OWN_ITEMS):
         return item.channel_id
     return channel_id_of(item)

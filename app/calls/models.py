@@ -35,6 +35,11 @@ class Call(Base):
     hangup_by: Mapped[str | None] = mapped_column(String(16))
     hangup_cause: Mapped[int | None] = mapped_column(Integer)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The menu version the call ran and the IVR node it was at last (where it left the IVR).
+    ivr_version_id: Mapped[int | None] = mapped_column(ForeignKey("ivr_versions.id"))
+    ivr_node: Mapped[str | None] = mapped_column(String(64))
+    # What the IVR decided at its end, e.g. "queue:complaints".
+    ivr_outcome: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now())
 

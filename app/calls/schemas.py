@@ -37,10 +37,24 @@ class CallOut(BaseModel):
     end_reason: str | None
     hangup_by: str | None
     hangup_cause: int | None
+    ivr_version_id: int | None
+    ivr_node: str | None
+    ivr_outcome: str | None
+
+
+class IvrStepOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    at: datetime
+    node: str
+    input: str
+    outcome: str
 
 
 class CallDetail(CallOut):
     timeline: list[CallEventOut]
+    ivr_path: list[IvrStepOut]
 
 
 class CallPage(BaseModel):

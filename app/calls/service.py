@@ -52,6 +52,11 @@ async def record_transition(*, session: AsyncSession, call_id: uuid.UUID, seq: i
         .values(state=to_state, last_seen_at=at, **updates))
 
 
+async def update_call(*, session: AsyncSession, call_id: uuid.UUID, **values: Any) -> None:
+    """Change fields of a call that are not its state (e.g. the language chosen in the menu)."""
+    await session.execute(update(Call).where(Call.id == call_id).values(**values))
+
+
 async def open_calls(*, session: AsyncSession) -> list[Call]:
     """Calls that have not ended (what reconciliation checks against Asterisk)."""
     return list(await session.scalars(select(Call).where(Call.ended_at.is_(None))))

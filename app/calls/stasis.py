@@ -22,20 +22,24 @@ from app.concurrency import KeyedDispatcher
 from app.config import Settings
 from app.metrics import ARI_EVENTS, EVENT_HANDLING_SECONDS
 from app.telephony import Telephony
+from ivr.lookup import Lookups
+from ivr.runtime import MenuRuntime
 
 log = structlog.get_logger(__name__)
 
 
 class CallStasis:
     def __init__(self, *, settings: Settings, telephony: Telephony,
-                 sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+                 sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
+                 menus: MenuRuntime, lookups: Lookups) -> None:
         self.app_name = settings.ari_app
         self.telephony = telephony
         self.sessions = sessionmaker
         self.clock = clock
         self.dispatcher: KeyedDispatcher[Item] = KeyedDispatcher(self._handle)
         self.flow = CallFlow(settings=settings, telephony=telephony, sessionmaker=sessionmaker,
-                             clock=clock, submit=self.dispatcher.submit)
+                             clock=clock, menus=menus, lookups=lookups,
+                             submit=self.dispatcher.submit)
 
     async def on_event(self, event: AriEvent) -> None:
         """Called by the event stream for every parsed event: queue it for its call."""
@@ -87,7 +91,8 @@ class CallStasis:
         for row in rows:
             if row.channel_id not in self.flow.calls:
                 self.flow.adopt(row.id, row.channel_id, row.state, row.language, seqs[row.id],
-                                row.last_seen_at)
+                                row.last_seen_at, caller_number=row.caller_number,
+                                ivr_node=row.ivr_node)
         known = list(self.flow.calls)
         for channel_id in known:
             self.dispatcher.submit(channel_id, Resync(channel_id, channels.get(channel_id)))

@@ -13,8 +13,8 @@ from enum import StrEnum
 class CallState(StrEnum):
     ringing = "ringing"            # in our Stasis app, not answered yet
     answered = "answered"          # answered by us (R1: at once)
-    greeting = "greeting"          # greeting naming the organisation plays (R2)
-    closing = "closing"            # thanks for calling plays (R2)
+    in_ivr = "in_ivr"              # the voice menu runs (its greeting names the organisation, R2)
+    closing = "closing"            # the closing words play (no agent yet; thanks for calling, R2)
     awaiting_hangup = "awaiting_hangup"  # giving the caller the chance to hang up first (R2)
     failing = "failing"            # something broke: apology plays, then we hang up
     hanging_up = "hanging_up"      # we asked Asterisk to hang up
@@ -24,7 +24,9 @@ class CallState(StrEnum):
 class Trigger(StrEnum):
     arrived = "arrived"            # the call entered Stasis (the timeline's first row)
     answered = "answered"
-    greeting_started = "greeting_started"
+    ivr_started = "ivr_started"
+    queued = "queued"              # the IVR handed the call to a queue
+    ivr_finished = "ivr_finished"  # the IVR said goodbye (a hangup node)
     prompt_finished = "prompt_finished"
     grace_elapsed = "grace_elapsed"
     failed = "failed"
@@ -35,7 +37,9 @@ class Trigger(StrEnum):
 
 class EndReason(StrEnum):
     completed = "completed"          # the call ran its course
-    caller_hangup = "caller_hangup"  # the caller hung up before it had
+    caller_hangup = "caller_hangup"  # the caller hung up before the menu started
+    abandoned_in_ivr = "abandoned_in_ivr"  # the caller hung up in the menu (ivr_node says where)
+    voicemail = "voicemail"          # the caller left a message (R8)
     failed = "failed"                # we could not serve the call (technical problem)
     lost_track = "lost_track"        # it ended while we were disconnected from Asterisk
 
@@ -55,8 +59,9 @@ class InvalidTransition(ValueError):
 _LIVE = [s for s in CallState if s is not CallState.ended]
 _TABLE: dict[tuple[CallState, Trigger], CallState] = {
     (CallState.ringing, Trigger.answered): CallState.answered,
-    (CallState.answered, Trigger.greeting_started): CallState.greeting,
-    (CallState.greeting, Trigger.prompt_finished): CallState.closing,
+    (CallState.answered, Trigger.ivr_started): CallState.in_ivr,
+    (CallState.in_ivr, Trigger.queued): CallState.closing,
+    (CallState.in_ivr, Trigger.ivr_finished): CallState.awaiting_hangup,
     (CallState.closing, Trigger.prompt_finished): CallState.awaiting_hangup,
     (CallState.awaiting_hangup, Trigger.grace_elapsed): CallState.hanging_up,
     (CallState.failing, Trigger.prompt_finished): CallState.hanging_up,
@@ -83,11 +88,16 @@ def can(state: CallState, trigger: Trigger) -> bool:
 _COURSE_RUN = {CallState.closing, CallState.awaiting_hangup, CallState.hanging_up}
 
 
-def ending(state: CallState, *, failed_before: bool) -> tuple[EndReason, HangupBy]:
+def ending(state: CallState, *, failed_before: bool,
+           left_message: bool = False) -> tuple[EndReason, HangupBy]:
     """Why a call that leaves Stasis in `state` ended and who hung up."""
     hangup_by = HangupBy.system if state is CallState.hanging_up else HangupBy.caller
     if failed_before:
         return EndReason.failed, hangup_by
+    if left_message:
+        return EndReason.voicemail, hangup_by
     if state in _COURSE_RUN:
         return EndReason.completed, hangup_by
+    if state is CallState.in_ivr:
+        return EndReason.abandoned_in_ivr, hangup_by
     return EndReason.caller_hangup, hangup_by

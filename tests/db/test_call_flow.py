@@ -1,21 +1,37 @@
-"""The call flow against real Postgres and a recording fake of the telephony port."""
+"""The call flow with the demo voice menu, against real Postgres and a recording fake of the
+telephony port (the same flow runs against the real Asterisk in tests/e2e)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import date
+from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import select
 
 from app.ari.models import Channel
+from app.callbacks.models import CallbackTask, Voicemail
 from app.calls import service
 from app.calls.models import Call
 from app.calls.stasis import CallStasis
+from app.complaints.models import Complaint
+from ivr import service as ivr_store
+from ivr.lookup import Lookups
+from ivr.runtime import MenuRuntime
 from tests.support import events as ev
 from tests.support.clock import FakeClock
 from tests.support.fake_telephony import FakeTelephony
 from tests.support.settings import make_settings
+
+DEMO = Path(__file__).resolve().parents[2] / "ivr" / "demo.yaml"
+
+
+@pytest.fixture
+def sessionmaker(committing_sessionmaker):
+    return committing_sessionmaker
 
 
 @pytest.fixture
@@ -28,15 +44,19 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def sessionmaker(committing_sessionmaker):
-    return committing_sessionmaker
+async def make_stasis(fake, sessionmaker, clock, tmp_path, ivr_file: Path = DEMO) -> CallStasis:
+    settings = make_settings(ivr_file=ivr_file, storage_dir=tmp_path / "storage")
+    menus = MenuRuntime(settings=settings, sessionmaker=sessionmaker)
+    await menus.start()
+    return CallStasis(settings=settings, telephony=fake, sessionmaker=sessionmaker, clock=clock,
+                      menus=menus, lookups=Lookups(sessionmaker=sessionmaker))
 
 
 @pytest.fixture
-def stasis(fake, sessionmaker, clock):
-    return CallStasis(settings=make_settings(), telephony=fake, sessionmaker=sessionmaker,
-                      clock=clock)
+async def stasis(fake, sessionmaker, clock, tmp_path):
+    stasis = await make_stasis(fake, sessionmaker, clock, tmp_path)
+    yield stasis
+    await stasis.close()
 
 
 async def feed(stasis: CallStasis, *raw_events: dict) -> None:
@@ -46,9 +66,29 @@ async def feed(stasis: CallStasis, *raw_events: dict) -> None:
 
 
 async def settle(stasis: CallStasis) -> None:
-    """Let short timers (the closing grace) fire, then finish what they queued."""
-    await asyncio.sleep(0.05)
-    await stasis.dispatcher.drain()
+    """Let short timers and lookups finish, then what they queued."""
+    for _ in range(5):
+        await asyncio.sleep(0.03)
+        await stasis.dispatcher.drain()
+
+
+async def prompt_done(stasis: CallStasis, cid: str) -> None:
+    """Asterisk says the prompt playing now has finished."""
+    call = stasis.flow.calls[cid]
+    playback = (f"{call.id}.ivr{call.ivr.token}" if call.state == "in_ivr"
+                else f"{call.id}.{call.state}")
+    await feed(stasis, ev.playback_finished(cid, playback))
+
+
+async def keys(stasis: CallStasis, cid: str, digits: str) -> None:
+    await feed(stasis, *[ev.dtmf(cid, d) for d in digits])
+
+
+def said(stasis: CallStasis, fake: FakeTelephony) -> list[list[str]]:
+    """Prompt names of every play command, in order (menu prompts decoded from their keys)."""
+    names = {key: name for (name, _), key in stasis.flow.menus.current.keys.items()}
+    return [[names.get(m.rsplit("/", 1)[1], m.rsplit("/", 1)[1]) for m in media]
+            for media in fake.played()]
 
 
 async def call_of(sessionmaker, channel_id: str) -> Call:
@@ -57,8 +97,10 @@ async def call_of(sessionmaker, channel_id: str) -> Call:
         return await service.get(session=session, call_id=row.id)
 
 
-def timeline(call: Call) -> list[tuple[str, str]]:
-    return [(e.trigger, e.to_state) for e in call.events]
+async def path_of(sessionmaker, call: Call) -> list[tuple[str, str, str]]:
+    async with sessionmaker() as session:
+        return [(s.node, s.input, s.outcome)
+                for s in await ivr_store.path_of(session=session, call_id=call.id)]
 
 
 def arrive(fake: FakeTelephony, channel_id: str, **kw) -> dict:
@@ -66,95 +108,149 @@ def arrive(fake: FakeTelephony, channel_id: str, **kw) -> dict:
     return ev.stasis_start(channel_id, **kw)
 
 
-async def test_call_is_answered_at_once_greeted_thanked_and_hung_up(stasis, fake, sessionmaker):
-    await feed(stasis, arrive(fake, "c1", number="13900001111"))
-    call = await call_of(sessionmaker, "c1")
+async def test_call_is_answered_at_once_and_the_menu_greets_in_mandarin(stasis, fake, sessionmaker):
+    await feed(stasis, arrive(fake, "c1"))
     assert fake.names()[:2] == ["answer", "play"]  # R1: answered before anything else
-    assert fake.commands[1][2] == ("sound:/srv/hotline/prompts/zh/greeting",)  # R2, Mandarin
-    await feed(stasis, ev.playback_finished("c1", f"{call.id}.greeting"))
-    assert fake.commands[-1][2] == ("sound:/srv/hotline/prompts/zh/thanks",)
-    await feed(stasis, ev.playback_finished("c1", f"{call.id}.thanks"))
+    assert said(stasis, fake) == [["greeting"]]  # R2: the menu's greeting names the organisation
+    assert fake.played()[0][0].startswith("sound:/srv/hotline/prompts/ivr/")
+    call = await call_of(sessionmaker, "c1")
+    assert [e.trigger for e in call.events] == ["arrived", "answered", "ivr_started"]
+    assert call.ivr_version_id == stasis.flow.menus.current.version_id
+    await prompt_done(stasis, "c1")
+    assert said(stasis, fake)[-1] == ["main_menu"]
+    assert await path_of(sessionmaker, call) == [
+        ("welcome", "", "hours"), ("hours", "open", "returning"), ("returning", "none", "main")]
+
+
+async def test_agent_key_with_barge_in_reaches_the_queue_and_a_call_back_is_promised(
+        stasis, fake, sessionmaker):
+    await feed(stasis, arrive(fake, "c2", number="13900002222"))
+    await prompt_done(stasis, "c2")
+    await keys(stasis, "c2", "0")  # while the main menu still plays
+    assert fake.names()[-2] == "stop_playback"
+    assert said(stasis, fake)[-1] == ["transferring"]
+    await prompt_done(stasis, "c2")
+    assert said(stasis, fake)[-1] == ["queue_unavailable", "thanks"]
+    await prompt_done(stasis, "c2")
     await settle(stasis)
     assert fake.names()[-1] == "hangup"
-    await feed(stasis, ev.hangup_request("c1", cause=16), ev.stasis_end("c1"))
-    call = await call_of(sessionmaker, "c1")
-    assert timeline(call) == [
-        ("arrived", "ringing"), ("answered", "answered"), ("greeting_started", "greeting"),
-        ("prompt_finished", "closing"), ("prompt_finished", "awaiting_hangup"),
-        ("grace_elapsed", "hanging_up"), ("channel_gone", "ended")]
-    assert (call.end_reason, call.hangup_by, call.caller_number) == (
-        "completed", "system", "13900001111")
-    assert call.answered_at is not None and call.ended_at is not None
-    assert "c1" not in stasis.flow.calls
-
-
-async def test_caller_who_hangs_up_during_the_greeting_is_logged_as_caller_hangup(
-        stasis, fake, sessionmaker):
-    await feed(stasis, arrive(fake, "c2"), ev.hangup_request("c2"), ev.stasis_end("c2"))
+    await feed(stasis, ev.stasis_end("c2"))
     call = await call_of(sessionmaker, "c2")
-    assert (call.end_reason, call.hangup_by, call.hangup_cause) == ("caller_hangup", "caller", 16)
-    assert "hangup" not in fake.names()
+    assert (call.end_reason, call.hangup_by, call.ivr_outcome) == ("completed", "system",
+                                                                   "queue:general")
+    assert [e.trigger for e in call.events][3:] == [
+        "queued", "prompt_finished", "grace_elapsed", "channel_gone"]
+    assert ("main", "0", "agent") in await path_of(sessionmaker, call)
+    async with sessionmaker() as session:
+        task = await session.scalar(select(CallbackTask).where(CallbackTask.call_id == call.id))
+    assert (task.source, task.customer_number, task.status) == ("no_agent", "13900002222", "open")
 
 
-async def test_caller_who_hangs_up_after_the_thanks_completed_the_call_and_hung_up_first(
+async def test_caller_who_hangs_up_in_the_menu_is_abandoned_in_ivr_at_that_node(
         stasis, fake, sessionmaker):
     await feed(stasis, arrive(fake, "c3"))
+    await prompt_done(stasis, "c3")
+    await keys(stasis, "c3", "1")  # the consultation submenu
+    await feed(stasis, ev.hangup_request("c3"), ev.stasis_end("c3"))
     call = await call_of(sessionmaker, "c3")
-    await feed(stasis, ev.playback_finished("c3", f"{call.id}.greeting"),
-               ev.playback_finished("c3", f"{call.id}.thanks"), ev.stasis_end("c3"))
-    await settle(stasis)  # the grace timer must not fire on an ended call
-    call = await call_of(sessionmaker, "c3")
-    assert (call.end_reason, call.hangup_by) == ("completed", "caller")  # R2
-    assert "hangup" not in fake.names()
+    assert (call.end_reason, call.hangup_by, call.ivr_node) == ("abandoned_in_ivr", "caller",
+                                                                "consult")
+    assert [e.detail.get("ivr_node") for e in call.events][-1] == "consult"
 
 
-async def test_a_stale_or_foreign_playback_does_not_move_the_call(stasis, fake, sessionmaker):
-    await feed(stasis, arrive(fake, "c4"), ev.playback_finished("c4", "someone-else.greeting"))
-    call = await call_of(sessionmaker, "c4")
-    assert call.state == "greeting"
+async def test_self_service_reads_back_a_complaints_status(stasis, fake, sessionmaker):
+    async with sessionmaker() as session, session.begin():
+        session.add(Complaint(number="20261234", customer_number="13800000000",
+                              status="in_progress"))
+    await feed(stasis, arrive(fake, "c4"))
+    await prompt_done(stasis, "c4")
+    await keys(stasis, "c4", "2")
+    assert said(stasis, fake)[-1] == ["enter_complaint_number"]
+    await keys(stasis, "c4", "20261234#")
+    await settle(stasis)
+    assert said(stasis, fake)[-1] == [
+        "complaint_number_is", "digit_2", "digit_0", "digit_2", "digit_6", "digit_1", "digit_2",
+        "digit_3", "digit_4", "status_in_progress"]
+    await prompt_done(stasis, "c4")
+    assert said(stasis, fake)[-1] == ["after_lookup_menu"]
+    path = await path_of(sessionmaker, await call_of(sessionmaker, "c4"))
+    assert ("lookup_complaint", "20261234", "answered") in path
 
 
-async def test_a_duplicate_stasis_start_opens_no_second_call(stasis, fake, sessionmaker):
-    await feed(stasis, arrive(fake, "c5"), ev.stasis_start("c5"))
-    async with sessionmaker() as session:
-        rows = (await session.scalars(select(Call).where(Call.channel_id == "c5"))).all()
-    assert len(rows) == 1
-    assert fake.names().count("answer") == 1
-
-
-async def test_when_the_greeting_cannot_play_the_caller_hears_an_apology_and_a_clean_hangup(
+async def test_a_caller_with_an_open_complaint_goes_straight_to_their_matter(
         stasis, fake, sessionmaker):
-    fake.fail_on = {"play"}
-    await feed(stasis, arrive(fake, "c6"))
-    assert fake.names() == ["answer", "play", "play", "hangup"]  # greeting, apology, hang up
+    async with sessionmaker() as session, session.begin():
+        session.add(Complaint(number="7001", customer_number="13911112222", status="dispatched"))
+    await feed(stasis, arrive(fake, "c5", number="13911112222"))
+    await prompt_done(stasis, "c5")
+    assert said(stasis, fake)[-1] == ["returning_complaint", "transferring"]
+
+
+def closed_today_menu(tmp_path: Path, today: date) -> Path:
+    menu = yaml.safe_load(DEMO.read_text())
+    menu["nodes"]["hours"]["holidays"] = [today.isoformat()]
+    path = tmp_path / "closed.yaml"
+    path.write_text(yaml.safe_dump(menu, allow_unicode=True))
+    return path
+
+
+async def test_out_of_hours_caller_leaves_a_message_stored_with_a_call_back_task(
+        fake, sessionmaker, clock, tmp_path):
+    stasis = await make_stasis(fake, sessionmaker, clock, tmp_path,
+                               closed_today_menu(tmp_path, clock.now().astimezone().date()))
+    await feed(stasis, arrive(fake, "c6", number="13700007777"))
+    await prompt_done(stasis, "c6")
+    assert said(stasis, fake)[-1] == ["closed_message"]
+    await prompt_done(stasis, "c6")
+    assert said(stasis, fake)[-1] == ["leave_message"]
+    await prompt_done(stasis, "c6")
+    record = [c for c in fake.commands if c[0] == "record"][-1]
+    name = record[2]
+    fake.recordings[name] = b"RIFF" + b"\0" * 4000
+    await feed(stasis, ev.recording_finished("c6", name, duration=4))
+    assert said(stasis, fake)[-1] == ["message_saved"]
+    assert ("delete_stored_recording", name) in fake.commands  # Asterisk's disk is not our store
+    await prompt_done(stasis, "c6")
+    assert said(stasis, fake)[-1] == ["thanks"]
+    await prompt_done(stasis, "c6")
+    await settle(stasis)
     await feed(stasis, ev.stasis_end("c6"))
     call = await call_of(sessionmaker, "c6")
-    assert [t for t, _ in timeline(call)][-3:] == ["failed", "hang_up", "channel_gone"]
-    assert (call.end_reason, call.hangup_by) == ("failed", "system")
+    assert call.end_reason == "voicemail"
+    async with sessionmaker() as session:
+        voicemail = await session.scalar(select(Voicemail).where(Voicemail.call_id == call.id))
+        task = await session.scalar(select(CallbackTask).where(CallbackTask.call_id == call.id))
+    assert voicemail.caller_number == "13700007777" and voicemail.size_bytes == 4004
+    assert (tmp_path / "storage" / voicemail.path).read_bytes() == fake.recordings.get(
+        name, b"RIFF" + b"\0" * 4000)
+    assert (task.source, task.voicemail_id) == ("voicemail", voicemail.id)
+    await stasis.close()
 
 
-async def test_when_the_greeting_fails_the_apology_plays_before_the_hangup(
+async def test_a_caller_who_hangs_up_while_recording_still_leaves_the_message(
+        fake, sessionmaker, clock, tmp_path):
+    stasis = await make_stasis(fake, sessionmaker, clock, tmp_path,
+                               closed_today_menu(tmp_path, clock.now().astimezone().date()))
+    await feed(stasis, arrive(fake, "c7"))
+    for _ in range(3):
+        await prompt_done(stasis, "c7")
+    name = [c for c in fake.commands if c[0] == "record"][-1][2]
+    fake.recordings[name] = b"RIFF" + b"\1" * 8000
+    await feed(stasis, ev.hangup_request("c7"), ev.stasis_end("c7"))
+    call = await call_of(sessionmaker, "c7")
+    assert call.end_reason == "voicemail"
+    await stasis.close()
+
+
+async def test_when_a_prompt_cannot_play_the_caller_hears_an_apology_and_a_clean_hangup(
         stasis, fake, sessionmaker):
     fake.fail_on = {"play"}
-    original = fake.play
-    attempts = 0
-
-    async def play_second_time(channel_id, media, *, playback_id, lang=None):
-        nonlocal attempts
-        attempts += 1
-        if attempts == 1:
-            fake.fail_on = {"play"}
-        else:
-            fake.fail_on = set()
-        return await original(channel_id, media, playback_id=playback_id, lang=lang)
-
-    fake.play = play_second_time
-    await feed(stasis, arrive(fake, "c7"))
-    call = await call_of(sessionmaker, "c7")
-    assert call.state == "failing"
-    assert fake.commands[-1][2] == ("sound:/srv/hotline/prompts/zh/technical_problem",)
-    await feed(stasis, ev.playback_finished("c7", f"{call.id}.technical_problem"))
-    assert fake.names()[-1] == "hangup"
+    await feed(stasis, arrive(fake, "c8"))
+    assert fake.names() == ["answer", "play", "play", "hangup"]  # greeting, apology, hang up
+    await feed(stasis, ev.stasis_end("c8"))
+    call = await call_of(sessionmaker, "c8")
+    assert [e.trigger for e in call.events][-3:] == ["failed", "hang_up", "channel_gone"]
+    assert (call.end_reason, call.hangup_by) == ("failed", "system")
 
 
 async def test_reconcile_closes_calls_that_ended_unseen_at_the_time_last_seen(
@@ -170,38 +266,38 @@ async def test_reconcile_closes_calls_that_ended_unseen_at_the_time_last_seen(
     call = await call_of(sessionmaker, "gone-1")
     assert call.end_reason == "lost_track" and call.hangup_by is None
     assert call.ended_at == last_seen
-    assert timeline(call)[-1] == ("lost_track", "ended")
+    assert [e.trigger for e in call.events][-1] == "lost_track"
 
 
-async def test_reconcile_carries_on_a_live_call_whose_greeting_ended_while_we_were_away(
+async def test_reconcile_carries_on_a_call_whose_prompt_ended_while_we_were_away(
         stasis, fake, sessionmaker):
     await feed(stasis, arrive(fake, "live-1"))
-    call = await call_of(sessionmaker, "live-1")
+    call = stasis.flow.calls["live-1"]
     await stasis.on_disconnect()
-    fake.playbacks.pop(f"{call.id}.greeting")  # PlaybackFinished was missed
+    fake.playbacks.pop(f"{call.id}.ivr{call.ivr.token}")  # its PlaybackFinished was missed
     await stasis.reconcile()
     await stasis.dispatcher.drain()
     assert ("subscribe", "channel:live-1") in fake.commands
-    assert fake.commands[-1][2] == ("sound:/srv/hotline/prompts/zh/thanks",)
-    assert (await call_of(sessionmaker, "live-1")).state == "closing"
+    assert said(stasis, fake)[-1] == ["main_menu"]
 
 
-async def test_after_a_service_restart_open_calls_are_taken_over_from_the_database(
-        fake, sessionmaker, clock):
-    first = CallStasis(settings=make_settings(), telephony=fake, sessionmaker=sessionmaker,
-                       clock=clock)
+async def test_after_a_restart_an_open_call_resumes_the_menu_at_its_node(
+        fake, sessionmaker, clock, tmp_path):
+    first = await make_stasis(fake, sessionmaker, clock, tmp_path)
     await feed(first, arrive(fake, "restart-1"), arrive(fake, "restart-2"))
+    await prompt_done(first, "restart-1")
+    await keys(first, "restart-1", "1")  # now in the consultation submenu
     del fake.channels["restart-2"]
     await first.close()
-    second = CallStasis(settings=make_settings(), telephony=fake, sessionmaker=sessionmaker,
-                        clock=clock)  # a new process: nothing in memory
+    second = await make_stasis(fake, sessionmaker, clock, tmp_path)  # nothing in memory
     await second.reconcile()
     await second.dispatcher.drain()
     assert set(second.flow.calls) == {"restart-1"}
     assert (await call_of(sessionmaker, "restart-2")).end_reason == "lost_track"
-    call = await call_of(sessionmaker, "restart-1")
-    await feed(second, ev.playback_finished("restart-1", f"{call.id}.greeting"))
-    assert (await call_of(sessionmaker, "restart-1")).state == "closing"
+    assert said(second, fake)[-1] == ["consult_menu"]
+    await keys(second, "restart-1", "0")
+    assert said(second, fake)[-1] == ["transferring"]
+    await second.close()
 
 
 async def test_reconcile_adopts_a_channel_in_our_app_that_was_never_recorded(
@@ -213,7 +309,7 @@ async def test_reconcile_adopts_a_channel_in_our_app_that_was_never_recorded(
     await stasis.dispatcher.drain()
     assert ("answer", "orphan-1") in fake.commands
     assert ("answer", "other-app") not in fake.commands
-    assert (await call_of(sessionmaker, "orphan-1")).state == "greeting"
+    assert (await call_of(sessionmaker, "orphan-1")).state == "in_ivr"
 
 
 async def test_many_calls_with_events_fired_at_once_each_keep_their_order(
@@ -222,16 +318,16 @@ async def test_many_calls_with_events_fired_at_once_each_keep_their_order(
     for cid in ids:
         await stasis.on_event(ev.parsed(arrive(fake, cid)))
     await stasis.dispatcher.drain()
-    calls = {cid: await call_of(sessionmaker, cid) for cid in ids}
     for cid in ids:  # all at once, interleaved across calls
-        await stasis.on_event(ev.parsed(ev.playback_finished(cid, f"{calls[cid].id}.greeting")))
+        call = stasis.flow.calls[cid]
+        await stasis.on_event(ev.parsed(ev.playback_finished(cid, f"{call.id}.ivr1")))
     for cid in ids:
-        await stasis.on_event(ev.parsed(ev.playback_finished(cid, f"{calls[cid].id}.thanks")))
+        await stasis.on_event(ev.parsed(ev.dtmf(cid, "0")))
+        await stasis.on_event(ev.parsed(ev.hangup_request(cid)))
         await stasis.on_event(ev.parsed(ev.stasis_end(cid)))
     await stasis.dispatcher.drain()
     for cid in ids:
         call = await call_of(sessionmaker, cid)
-        assert [t for t, _ in timeline(call)] == [
-            "arrived", "answered", "greeting_started", "prompt_finished", "prompt_finished",
-            "channel_gone"], cid
-        assert call.end_reason == "completed"
+        assert [e.trigger for e in call.events] == [
+            "arrived", "answered", "ivr_started", "channel_gone"], cid
+        assert (call.end_reason, call.ivr_node) == ("abandoned_in_ivr", "agent")

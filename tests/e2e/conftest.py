@@ -17,7 +17,6 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from app.main import create_app
-from app.prompts import build as build_prompts
 from phones.sipp import Caller, SippResult, call
 from stack import asterisk
 from tests.support.settings import make_settings
@@ -41,8 +40,6 @@ def asterisk_instance():
     inst = asterisk.Instance(
         name=f"test-{uuid.uuid4().hex[:8]}", root=root, ari_password=secrets.token_urlsafe(18),
         ari_port=_free_tcp_port(), sip_port=_free_tcp_port(), rtp_start=base, rtp_end=base + 99)
-    asterisk.write_config(inst)
-    build_prompts(inst.prompt_host_dir)
     asterisk.start(inst)
     yield inst
     asterisk.stop(inst)
@@ -58,12 +55,14 @@ async def ari_proxy(asterisk_instance):
 
 
 @pytest.fixture(scope="session")
-async def service(asterisk_instance, ari_proxy, database_url):
+async def service(asterisk_instance, ari_proxy, database_url, tmp_path_factory):
     """The app with its whole lifespan, talking to the test Asterisk through the proxy."""
     settings = make_settings(
         database_url=database_url, ari_url=ari_proxy.url, ari_user=asterisk_instance.ari_user,
         ari_password=asterisk_instance.ari_password, ari_app=asterisk_instance.ari_app,
-        prompt_dir=asterisk_instance.prompt_dir_in_root, closing_grace_seconds=1.0,
+        prompt_dir=asterisk_instance.prompt_dir_in_root,
+        prompt_build_dir=asterisk_instance.prompt_host_dir,
+        storage_dir=tmp_path_factory.mktemp("storage"), closing_grace_seconds=1.0,
         ari_reconnect_min_seconds=0.2, ari_reconnect_max_seconds=1.0)
     app = create_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):

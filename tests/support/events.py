@@ -52,3 +52,14 @@ def parsed(data: dict[str, Any]) -> AriEvent:
     event = parse_event(json.dumps(data))
     assert event is not None, data
     return event
+
+
+def dtmf(channel_id: str, digit: str) -> dict[str, Any]:
+    return raw("ChannelDtmfReceived", digit=digit, duration_ms=100,
+               channel=channel(channel_id, state="Up"))
+
+
+def recording_finished(channel_id: str, name: str, duration: int = 4) -> dict[str, Any]:
+    return raw("RecordingFinished", recording={
+        "name": name, "format": "wav", "state": "done", "target_uri": f"channel:{channel_id}",
+        "duration": duration})

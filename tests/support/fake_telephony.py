@@ -13,6 +13,7 @@ class FakeTelephony:
     commands: list[tuple] = field(default_factory=list)
     channels: dict[str, Channel] = field(default_factory=dict)
     playbacks: dict[str, Playback] = field(default_factory=dict)
+    recordings: dict[str, bytes] = field(default_factory=dict)
     fail_on: set[str] = field(default_factory=set)  # command names that raise AriUnavailable
 
     def _record(self, *command: object) -> None:
@@ -42,6 +43,27 @@ class FakeTelephony:
 
     async def get_playback(self, playback_id: str) -> Playback | None:
         return self.playbacks.get(playback_id)
+
+    async def stop_playback(self, playback_id: str) -> None:
+        self._record("stop_playback", playback_id)
+        self.playbacks.pop(playback_id, None)
+
+    async def record(self, channel_id: str, *, name: str, max_seconds: int) -> None:
+        self._record("record", channel_id, name, max_seconds)
+
+    async def stored_recording_file(self, name: str) -> bytes:
+        self._record("stored_recording_file", name)
+        if name not in self.recordings:
+            raise AriNotFound(f"fake: no recording {name}")
+        return self.recordings[name]
+
+    async def delete_stored_recording(self, name: str) -> None:
+        self._record("delete_stored_recording", name)
+        self.recordings.pop(name, None)
+
+    def played(self) -> list[tuple[str, ...]]:
+        """The media of every play command, in order."""
+        return [c[2] for c in self.commands if c[0] == "play"]
 
     async def list_channels(self) -> list[Channel]:
         self._record("list_channels")

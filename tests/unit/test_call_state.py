@@ -9,12 +9,16 @@ from app.calls.state import (
 )
 
 
-def test_the_first_call_runs_answer_greeting_thanks_grace_hangup():
+def test_a_call_the_menu_hands_to_a_queue_runs_answer_ivr_closing_grace_hangup():
     state = CallState.ringing
-    for trigger in (Trigger.answered, Trigger.greeting_started, Trigger.prompt_finished,
+    for trigger in (Trigger.answered, Trigger.ivr_started, Trigger.queued,
                     Trigger.prompt_finished, Trigger.grace_elapsed, Trigger.channel_gone):
         state = next_state(state, trigger)
     assert state is CallState.ended
+
+
+def test_a_menu_that_says_goodbye_waits_for_the_caller_to_hang_up_first():
+    assert next_state(CallState.in_ivr, Trigger.ivr_finished) is CallState.awaiting_hangup
 
 
 @pytest.mark.parametrize("state", [s for s in CallState if s is not CallState.ended])
@@ -32,7 +36,9 @@ def test_nothing_follows_the_end(trigger):
 @pytest.mark.parametrize(("state", "trigger"), [
     (CallState.ringing, Trigger.prompt_finished),
     (CallState.ringing, Trigger.grace_elapsed),
-    (CallState.greeting, Trigger.answered),
+    (CallState.in_ivr, Trigger.answered),
+    (CallState.in_ivr, Trigger.prompt_finished),
+    (CallState.answered, Trigger.queued),
     (CallState.closing, Trigger.grace_elapsed),
     (CallState.failing, Trigger.failed),
     (CallState.hanging_up, Trigger.failed),
@@ -44,14 +50,15 @@ def test_out_of_order_triggers_are_refused(state, trigger):
 
 
 def test_a_failed_call_apologises_then_hangs_up():
-    assert next_state(CallState.greeting, Trigger.failed) is CallState.failing
+    assert next_state(CallState.in_ivr, Trigger.failed) is CallState.failing
     assert next_state(CallState.failing, Trigger.prompt_finished) is CallState.hanging_up
     assert next_state(CallState.failing, Trigger.hang_up) is CallState.hanging_up
 
 
 @pytest.mark.parametrize(("state", "failed", "expected"), [
     (CallState.ringing, False, (EndReason.caller_hangup, HangupBy.caller)),
-    (CallState.greeting, False, (EndReason.caller_hangup, HangupBy.caller)),
+    (CallState.answered, False, (EndReason.caller_hangup, HangupBy.caller)),
+    (CallState.in_ivr, False, (EndReason.abandoned_in_ivr, HangupBy.caller)),
     (CallState.closing, False, (EndReason.completed, HangupBy.caller)),
     (CallState.awaiting_hangup, False, (EndReason.completed, HangupBy.caller)),  # R2: caller first
     (CallState.hanging_up, False, (EndReason.completed, HangupBy.system)),
@@ -60,3 +67,8 @@ def test_a_failed_call_apologises_then_hangs_up():
 ])
 def test_end_reason_and_who_hung_up(state, failed, expected):
     assert ending(state, failed_before=failed) == expected
+
+
+@pytest.mark.parametrize("state", [CallState.in_ivr, CallState.awaiting_hangup])
+def test_a_caller_who_left_a_message_ended_with_voicemail_not_abandoned(state):
+    assert ending(state, failed_before=False, left_message=True)[0] is EndReason.voicemail

@@ -39,7 +39,7 @@ def test_dialplan_sends_numbers_to_stasis_but_not_asterisks_own_h_extension():
 def test_shipped_prompt_catalog_has_every_prompt_in_mandarin_and_english():
     catalog = load_catalog()
     assert set(catalog.voices) == {"zh", "en"}
-    assert {"greeting", "thanks", "technical_problem"} <= set(catalog.prompts)
+    assert {"thanks", "technical_problem", "queue_unavailable"} <= set(catalog.prompts)
 
 
 def test_a_prompt_missing_a_language_is_refused():

@@ -1,0 +1,44 @@
+"""The complaints table: a number a caller can key in (digits), the customer's phone, status."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+
+
+class ComplaintStatus(StrEnum):
+    """R15's workflow states."""
+
+    received = "received"
+    dispatched = "dispatched"
+    in_progress = "in_progress"
+    resolved = "resolved"
+    called_back = "called_back"
+    closed = "closed"
+    reopened = "reopened"
+    closed_unreachable = "closed_unreachable"
+
+
+OPEN_STATUSES = (ComplaintStatus.received, ComplaintStatus.dispatched, ComplaintStatus.in_progress,
+                 ComplaintStatus.resolved, ComplaintStatus.reopened)
+
+
+class Complaint(Base):
+    __tablename__ = "complaints"
+    __table_args__ = (Index("ix_complaints_customer_number_status", "customer_number", "status"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    # What the caller keys in to look it up (R7): digits only.
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    customer_number: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32), default=ComplaintStatus.received)
+    severity: Mapped[str] = mapped_column(String(16), default="general")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

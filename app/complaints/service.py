@@ -1,0 +1,20 @@
+"""Complaint look-ups for the IVR: by number (self-service, R7) and open ones by caller (R6)."""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.complaints.models import OPEN_STATUSES, Complaint
+
+
+async def by_number(*, session: AsyncSession, number: str) -> Complaint | None:
+    return await session.scalar(select(Complaint).where(Complaint.number == number))
+
+
+async def has_open(*, session: AsyncSession, customer_number: str | None) -> bool:
+    """Whether this caller has a complaint that is still being handled."""
+    if not customer_number:
+        return False
+    return bool(await session.scalar(select(exists().where(
+        Complaint.customer_number == customer_number, Complaint.status.in_(OPEN_STATUSES)))))
