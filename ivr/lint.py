@@ -11,6 +11,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from pydantic import BaseModel
+
 from ivr.model import (
     HoursNode,
     IfOpenComplaintNode,
@@ -160,10 +162,9 @@ def check_prompts(doc: MenuDocument) -> Iterator[Finding]:
             checked.add(prompt)
             texts = doc.prompts.get(prompt)
             if texts is None:
-                field = _prompt_field(node, prompt)
-                why = "" if field else f" (a {node.kind} node plays it)"
-                yield Finding(name, "prompt-missing", f"prompt '{prompt}' is not defined{why}",
-                              _at(name, *field))
+                keys, note = _prompt_source(node, prompt)
+                yield Finding(name, "prompt-missing", f"prompt '{prompt}' is not defined{note}",
+                              _at(name, *keys))
                 continue
             for language in doc.languages:
                 if language not in texts:
@@ -304,10 +305,14 @@ def _label_path(label: str) -> tuple[str, ...]:
     return (label,)
 
 
-def _prompt_field(node: object, prompt: str) -> tuple[str, ...]:
-    """The field (and list index) naming `prompt`; () for prompts the node's kind plays itself."""
+def _prompt_source(node: BaseModel, prompt: str) -> tuple[tuple[str, ...], str]:
+    """Where a node gets `prompt` from: the keys (field, list index) naming it in the file, and a
+    note for a reader when the file does not name it (a default, or what the node's kind plays)."""
+    kind = getattr(node, "kind", "")
     for field in ("prompt", "invalid_prompt", "timeout_prompt"):
         names = getattr(node, field, None) or []
         if prompt in names:
-            return (field, str(names.index(prompt)))
-    return ()
+            if field in node.model_fields_set:
+                return (field, str(names.index(prompt))), ""
+            return (), f" (the default {field} of a {kind} node)"
+    return (), f" (a {kind} node plays it)"

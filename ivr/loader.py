@@ -57,17 +57,17 @@ def load_menu_file(path: str | Path) -> MenuDocument:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-        raise MenuError([Problem(str(path), None, None, "file", f"cannot read it: {reason}")]
-                        ) from exc
+        problem = Problem(str(path), None, None, "file", f"cannot read it: {reason}")
+        raise MenuError([problem]) from exc
     return load_menu(text, source=str(path))
 
 
 def load_menu(text: str, *, source: str = "<menu>") -> MenuDocument:
     """Parse, validate and lint a menu; `source` names the file in problems."""
     root, data = _parse(text, source)
-    lines, problems = _key_lines(root, source)
     if root is None:
         raise MenuError([Problem(source, None, None, "schema", "the menu is empty")])
+    lines, problems = _key_lines(root, source)
     if not isinstance(data, dict):
         raise MenuError([*problems, Problem(
             source, root.start_mark.line + 1, None, "schema",
@@ -101,7 +101,7 @@ def _parse(text: str, source: str) -> tuple[yaml.Node | None, Any]:
         raise MenuError([Problem(source, None, None, "yaml", str(exc))]) from None
 
 
-def _key_lines(root: yaml.Node | None, source: str) -> tuple[Lines, list[Problem]]:
+def _key_lines(root: yaml.Node, source: str) -> tuple[Lines, list[Problem]]:
     """The line of every mapping key and list item, by its path; and a problem for every key
     given twice in one mapping (YAML would silently keep only the last)."""
     lines: Lines = {}
@@ -131,8 +131,7 @@ def _key_lines(root: yaml.Node | None, source: str) -> tuple[Lines, list[Problem
                 lines[here] = item.start_mark.line + 1
                 walk(item, here, inside)
 
-    if root is not None:
-        walk(root, (), frozenset())
+    walk(root, (), frozenset())
     return lines, duplicates
 
 

@@ -13,7 +13,7 @@ import time
 
 import httpx
 
-from phones.sipp import Caller, call
+from phones.sipp import Caller, call, keys
 from stack import paths
 
 
@@ -23,6 +23,9 @@ def main() -> None:
     parser.add_argument("--digits", default="", help='keys to press after the greeting, e.g. "1 0"')
     parser.add_argument("--dial", default="95000", help="the number dialled")
     parser.add_argument("--from-number", default="13800138000", help="the caller's number")
+    parser.add_argument("--first-key-after", type=float, default=4.0,
+                        help="seconds after the answer for the first key (after the greeting)")
+    parser.add_argument("--gap", type=float, default=2.0, help="seconds between keys")
     parser.add_argument("--hangup-after", type=float, default=None,
                         help="seconds after the answer when the caller hangs up "
                              "(default: wait for the hotline to hang up)")
@@ -31,10 +34,13 @@ def main() -> None:
         paths.state_dir() / "stack.json").exists() else {}
     sip_port = int(os.environ.get("HOTLINE_STACK_SIP_PORT",
                                   (state.get("asterisk") or {}).get("sip_port", 5060)))
+    digits = args.digits.replace(",", " ")
     caller = Caller(dialed=args.dial, number=args.from_number,
-                    digits=tuple(args.digits.replace(",", " ").split()),
-                    digits_after_ms=6000 if args.digits else 1000,
-                    hangup_after_ms=int(args.hangup_after * 1000) if args.hangup_after else None)
+                    # after the greeting; menus take a key while they are still speaking
+                    script=keys(digits, first_after_ms=int(args.first_key_after * 1000),
+                                gap_ms=int(args.gap * 1000)) if digits.strip() else (),
+                    hangup_after_ms=int(args.hangup_after * 1000) if args.hangup_after else None,
+                    max_call_ms=180_000)
     started = time.monotonic()
     result = asyncio.run(call(caller, sip_port=sip_port))
     print(f"sipp: exit {result.returncode} after {time.monotonic() - started:.1f}s"

@@ -1,8 +1,9 @@
 """A SIPp caller: builds the scenario XML and runs `sipp` against Asterisk on loopback.
 
-The caller sends INVITE with G.711 and RFC 2833/4733 telephone-events, waits, presses keys by
-playing the DTMF pcaps Debian's sip-tester ships, then either hangs up after `hangup_after_ms`
-or waits for the hotline to hang up (answering its BYE). If the hotline hangs up first the
+The caller sends INVITE with G.711 and RFC 2833/4733 telephone-events, then follows its script
+(pauses, keys played from the DTMF pcaps Debian's sip-tester ships, a few seconds of speech),
+then either hangs up `hangup_after_ms` after the answer or waits for the hotline to hang up
+(answering its BYE). If the hotline hangs up first the
 scenario still succeeds; `SippResult.hung_up_by_remote` says which happened.
 """
 
@@ -23,28 +24,59 @@ DTMF_PCAP = {**{str(d): f"dtmf_2833_{d}.pcap" for d in range(10)},
 
 
 @dataclass(frozen=True)
+class Pause:
+    ms: int
+
+
+@dataclass(frozen=True)
+class Press:
+    """One key, as an RFC 2833 telephone-event (the pcap takes about 0.2 s)."""
+
+    digit: str
+
+
+@dataclass(frozen=True)
+class Speak:
+    """About 4.7 s of speech-like G.711 audio (sip-tester's g711a.pcap), e.g. for a voicemail."""
+
+    ms = 4800
+
+
+Step = Pause | Press | Speak
+
+
+def keys(digits: str, *, first_after_ms: int = 1000, gap_ms: int = 700) -> tuple[Step, ...]:
+    """Press `digits` (spaces ignored): the first after `first_after_ms`, then one every `gap_ms`."""
+    steps: list[Step] = [Pause(first_after_ms)]
+    for digit in digits.replace(" ", ""):
+        steps += [Press(digit), Pause(gap_ms)]
+    return tuple(steps)
+
+
+@dataclass(frozen=True)
 class Caller:
-    """What one SIPp caller does on its call."""
+    """What one SIPp caller does on its call, from the moment it is answered."""
 
     dialed: str = "95000"
     number: str = "13800138000"
     name: str = "Test Caller"
-    digits: tuple[str, ...] = ()
-    # When to start pressing keys after the answer, and the gap between them (ms).
-    digits_after_ms: int = 1000
-    digit_gap_ms: int = 700
+    script: tuple[Step, ...] = ()
     # Hang up this long after the answer (None: wait up to `max_call_ms` for the hotline's BYE).
     hangup_after_ms: int | None = None
     max_call_ms: int = 60_000
 
     def __post_init__(self) -> None:
-        bad = [d for d in self.digits if d not in DTMF_PCAP]
+        bad = [s.digit for s in self.script if isinstance(s, Press) and s.digit not in DTMF_PCAP]
         if bad:
             raise ValueError(f"cannot press {bad}: keys are 0-9, * and #")
         if not re.fullmatch(r"[0-9+*#]{1,32}", self.dialed):
             raise ValueError(f"cannot dial {self.dialed!r}")
         if not re.fullmatch(r"\+?[0-9]{1,20}", self.number):
             raise ValueError(f"caller number {self.number!r} must be digits")
+
+    @property
+    def script_ms(self) -> int:
+        return sum(s.ms for s in self.script if isinstance(s, (Pause, Speak)))
 
 
 @dataclass
@@ -66,17 +98,20 @@ class SippResult:
 
 def caller_scenario(caller: Caller) -> str:
     """The SIPp UAC scenario for one caller."""
-    keys = []
-    if caller.digits:
-        keys.append(f'  <pause milliseconds="{caller.digits_after_ms}"/>')
-        for digit in caller.digits:
-            pcap = PCAP_DIR / DTMF_PCAP[digit]
-            keys.append(f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
-            keys.append(f'  <pause milliseconds="{caller.digit_gap_ms}"/>')
-    pressed_ms = (caller.digits_after_ms + caller.digit_gap_ms * len(caller.digits)
-                  if caller.digits else 0)
+    lines = []
+    for step in caller.script:
+        match step:
+            case Pause(ms=ms):
+                lines.append(f'  <pause milliseconds="{ms}"/>')
+            case Press(digit=digit):
+                pcap = PCAP_DIR / DTMF_PCAP[digit]
+                lines.append(f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
+            case Speak():
+                pcap = PCAP_DIR / "g711a.pcap"
+                lines.append(f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
+                lines.append(f'  <pause milliseconds="{step.ms}"/>')
     wait_ms = (caller.hangup_after_ms if caller.hangup_after_ms is not None
-               else caller.max_call_ms) - pressed_ms
+               else caller.max_call_ms) - caller.script_ms
     ontimeout = "hangup" if caller.hangup_after_ms is not None else "timedout"
     name = escape(caller.name)
     return f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -122,7 +157,7 @@ Max-Forwards: 70
 Content-Length: 0
 
 ]]></send>
-{chr(10).join(keys)}
+{chr(10).join(lines)}
   <recv request="BYE" timeout="{max(wait_ms, 1)}" ontimeout="{ontimeout}"/>
   <send next="done"><![CDATA[
 SIP/2.0 200 OK

@@ -97,3 +97,14 @@ async def wait_for_call(client: httpx.AsyncClient, caller_number: str, *, ended:
 
 def ts(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+def prompt_ms(client: httpx.AsyncClient, name: str, language: str = "zh") -> int:
+    """How long a menu prompt plays, from its file (as the service built it for Asterisk)."""
+    import wave
+
+    app = client.app  # type: ignore[attr-defined]
+    key = app.state.menus.current.keys[(name, language)]
+    path = app.state.settings.prompt_build_dir / "ivr" / f"{key}.wav"
+    with wave.open(str(path)) as w:
+        return int(1000 * w.getnframes() / w.getframerate())

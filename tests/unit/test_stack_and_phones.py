@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.prompts import Catalog, build, load_catalog
-from phones.sipp import Caller, caller_scenario
+from phones.sipp import Caller, Pause, Press, Speak, caller_scenario, keys
 from stack.asterisk import TEMPLATES, render
 
 
@@ -62,7 +62,7 @@ def test_prompts_are_synthesised_as_8khz_mono_wav_and_not_remade_when_unchanged(
 
 
 def test_caller_scenario_is_valid_xml_and_presses_the_keys_in_order():
-    xml = caller_scenario(Caller(digits=("1", "0", "#"), hangup_after_ms=9000))
+    xml = caller_scenario(Caller(script=keys("1 0#"), hangup_after_ms=9000))
     root = ET.fromstring(xml)
     pcaps = [e.get("play_pcap_audio") for e in root.iter("exec") if e.get("play_pcap_audio")]
     assert [Path(p).name for p in pcaps] == ["dtmf_2833_1.pcap", "dtmf_2833_0.pcap",
@@ -70,7 +70,18 @@ def test_caller_scenario_is_valid_xml_and_presses_the_keys_in_order():
     assert root.find("recv[@request='BYE']").get("ontimeout") == "hangup"
 
 
-@pytest.mark.parametrize("kwargs", [dict(digits=("x",)), dict(dialed="95;000"),
+def test_a_speaking_caller_plays_audio_and_its_script_counts_towards_the_hangup():
+    caller = Caller(script=(Pause(1000), Speak(), *keys("#", first_after_ms=0, gap_ms=500)),
+                    hangup_after_ms=10_000)
+    root = ET.fromstring(caller_scenario(caller))
+    pcaps = [Path(e.get("play_pcap_audio")).name for e in root.iter("exec")
+             if e.get("play_pcap_audio")]
+    assert pcaps == ["g711a.pcap", "dtmf_2833_pound.pcap"]
+    assert caller.script_ms == 1000 + 4800 + 500
+    assert root.find("recv[@request='BYE']").get("timeout") == str(10_000 - 6300)
+
+
+@pytest.mark.parametrize("kwargs", [dict(script=(Press("x"),)), dict(dialed="95;000"),
                                     dict(number="138 0013")])
 def test_caller_refuses_what_it_cannot_dial(kwargs):
     with pytest.raises(ValueError):
