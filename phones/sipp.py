@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from phones.dtmf import dtmf_pcap
+
 PCAP_DIR = Path("/usr/share/sip-tester")
 DTMF_PCAP = {**{str(d): f"dtmf_2833_{d}.pcap" for d in range(10)},
              "*": "dtmf_2833_star.pcap", "#": "dtmf_2833_pound.pcap"}
@@ -96,15 +98,27 @@ class SippResult:
         return re.search(r"message received[^\n]*\n\s*BYE sip:", self.messages) is not None
 
 
-def caller_scenario(caller: Caller) -> str:
-    """The SIPp UAC scenario for one caller."""
+def write_key_pcaps(caller: Caller, directory: Path) -> list[Path]:
+    """One pcap per key press of the script, each with its own RTP timestamp (see phones.dtmf)."""
+    paths = []
+    presses = [s for s in caller.script if isinstance(s, Press)]
+    for n, press in enumerate(presses):
+        path = directory / f"key-{n}.pcap"
+        path.write_bytes(dtmf_pcap(press.digit, press=n))
+        paths.append(path)
+    return paths
+
+
+def caller_scenario(caller: Caller, key_pcaps: list[Path] | None = None) -> str:
+    """The SIPp UAC scenario for one caller (`key_pcaps`: from `write_key_pcaps`)."""
     lines = []
+    presses = iter(key_pcaps or [])
     for step in caller.script:
         match step:
             case Pause(ms=ms):
                 lines.append(f'  <pause milliseconds="{ms}"/>')
             case Press(digit=digit):
-                pcap = PCAP_DIR / DTMF_PCAP[digit]
+                pcap = next(presses, PCAP_DIR / DTMF_PCAP[digit])
                 lines.append(f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
             case Speak():
                 pcap = PCAP_DIR / "g711a.pcap"
@@ -217,7 +231,7 @@ async def call(caller: Caller, *, sip_host: str = "127.0.0.1", sip_port: int = 5
         raise RuntimeError("sipp is not installed (Debian package sip-tester)")
     with tempfile.TemporaryDirectory(prefix="hotline-sipp-") as tmp:
         scenario = Path(tmp) / "caller.xml"
-        scenario.write_text(caller_scenario(caller))
+        scenario.write_text(caller_scenario(caller, write_key_pcaps(caller, Path(tmp))))
         cmd = [sipp, f"{sip_host}:{sip_port}", "-sf", str(scenario), "-s", caller.dialed,
                "-m", "1", "-l", "1", "-i", "127.0.0.1", "-p", str(free_udp_port()),
                "-mp", str(free_udp_port(pair=True)), "-timeout",

@@ -164,7 +164,8 @@ def write_config(inst: Instance) -> None:
         "trunk_match": inst.trunk_match,
     }
     etc = inst.host_dir / "etc"
-    for sub in ("etc", "run", "log", "spool", "lib", "cache", "prompts"):
+    # spool/recording: where ARI recordings go (Asterisk does not create it).
+    for sub in ("etc", "run", "log", "spool/recording", "lib", "cache", "prompts"):
         (inst.host_dir / sub).mkdir(parents=True, exist_ok=True)
     for template in sorted(TEMPLATES.glob("*.conf")):
         target = etc / template.name

@@ -42,6 +42,7 @@ from app.telephony import Telephony
 from ivr import interpreter as ivr
 from ivr import service as ivr_store
 from ivr.lookup import LookupFailed, Lookups
+from ivr.model import HangupNode
 from ivr.runtime import ActiveMenu, MenuRuntime
 
 log = structlog.get_logger(__name__)
@@ -405,13 +406,22 @@ class CallFlow:
                 await self._save_voicemail(call, None)
             except Exception as exc:  # noqa: BLE001
                 log.error("call.voicemail_lost", error=repr(exc))
-        reason, by = ending(call.state, failed_before=call.failed, left_message=call.left_message)
+        state = call.state
+        if state is CallState.in_ivr and self._saying_goodbye(call):
+            state = CallState.closing  # the menu's own thanks (R2): the call ran its course
+        reason, by = ending(state, failed_before=call.failed, left_message=call.left_message)
         await self._fire(call, Trigger.channel_gone, at=at, best_effort=True,
                          detail={"hangup_cause": call.hangup_cause, "ivr_node": call.ivr_node},
                          ended_at=at or self.clock.now(), end_reason=reason, hangup_by=by,
                          hangup_cause=call.hangup_cause)
         self._forget(call)
         log.info("call.ended", end_reason=reason, hangup_by=by, ivr_node=call.ivr_node)
+
+    @staticmethod
+    def _saying_goodbye(call: LiveCall) -> bool:
+        if call.ivr is None or call.menu is None:
+            return False
+        return isinstance(call.menu.doc.nodes.get(call.ivr.node), HangupNode)
 
     # -- reconciliation ---------------------------------------------------------------------
     async def _resync(self, call: LiveCall, channel: Channel | None) -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from phones.sipp import Caller
+from phones.sipp import Caller, keys
 from tests.e2e.conftest import prompt_ms, ts, wait_for_call
 
 pytestmark = pytest.mark.asterisk
