@@ -1,3 +1,3 @@
-"""Voice menus (IVR) as validated data: the menu model (`model`), loading with line numbers
+"""Voice menus (IVR) as validated data: the menu model (`menu`), loading with line numbers
 (`loader`), the R4 lint (`lint`), business hours (`hours`) and the pure interpreter
 (`interpreter`) that turns a caller's keys and timeouts into what the call does next."""

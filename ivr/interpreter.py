@@ -21,7 +21,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from ivr.hours import is_open
-from ivr.model import (
+from ivr.menu import (
     HangupNode, HoursNode, IfOpenComplaintNode, LanguageNode, LookupNode, MenuDocument, MenuNode,
     PlayNode, QueueNode, VoicemailNode, WebhookProvider,
 )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from ivr.model import (
+from ivr.menu import (
     HoursNode,
     IfOpenComplaintNode,
     LanguageNode,

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from ivr.lint import Finding, lint
-from ivr.model import DIGIT, NAME, MenuDocument
+from ivr.menu import DIGIT, NAME, MenuDocument
 
 # A place in the YAML as the keys (and list indexes, as text) that lead to it.
 KeyPath = tuple[str, ...]

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.complaints import service as complaints
-from ivr.model import COMPLAINT_STATUS_PROMPTS, MenuDocument, WebhookProvider
+from ivr.menu import COMPLAINT_STATUS_PROMPTS, MenuDocument, WebhookProvider
 
 log = structlog.get_logger(__name__)
 

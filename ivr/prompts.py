@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.prompts import synthesize
-from ivr.model import MenuDocument
+from ivr.menu import MenuDocument
 
 
 @dataclass(frozen=True)

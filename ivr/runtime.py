@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Settings
 from ivr import prompts, service
 from ivr.loader import MenuError, load_menu
-from ivr.model import MenuDocument
+from ivr.menu import MenuDocument
 
 log = structlog.get_logger(__name__)
 

@@ -42,7 +42,7 @@ from app.telephony import Telephony
 from ivr import interpreter as ivr
 from ivr import service as ivr_store
 from ivr.lookup import LookupFailed, Lookups
-from ivr.model import HangupNode
+from ivr.menu import HangupNode
 from ivr.runtime import ActiveMenu, MenuRuntime
 
 log = structlog.get_logger(__name__)

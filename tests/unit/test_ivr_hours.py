@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ivr.hours import is_open, next_opening
-from ivr.model import HoursNode
+from ivr.menu import HoursNode
 
 WORKDAYS = {day: ["08:00-20:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
 LUNCH_BREAK = {"mon": ["08:30-12:00", "13:30-17:30"]}

@@ -22,7 +22,7 @@ from ivr.interpreter import (
     Play, PromptDone, Record, RecordingDone, SetLanguage, StartTimer, StopPlayback, TimerFired,
     start, step,
 )
-from ivr.model import MenuDocument, WebhookProvider
+from ivr.menu import MenuDocument, WebhookProvider
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEMO_FILE = Path(__file__).resolve().parents[2] / "ivr" / "demo.yaml"

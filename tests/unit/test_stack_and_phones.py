@@ -86,3 +86,28 @@ def test_a_speaking_caller_plays_audio_and_its_script_counts_towards_the_hangup(
 def test_caller_refuses_what_it_cannot_dial(kwargs):
     with pytest.raises(ValueError):
         Caller(**kwargs)
+
+
+def test_each_key_press_gets_its_own_rtp_timestamp_so_repeated_keys_are_not_dropped():
+    import struct
+
+    from phones.dtmf import dtmf_pcap
+
+    def rtp_headers(pcap: bytes) -> list[tuple[int, int, int, bool]]:
+        out, off = [], 24
+        while off < len(pcap):
+            length = struct.unpack("<IIII", pcap[off:off + 16])[2]
+            frame = pcap[off + 16:off + 16 + length]
+            rtp = frame[14 + 20 + 8:]
+            _, pt, seq, timestamp = struct.unpack("!BBHI", rtp[:8])
+            event, flags = rtp[12], rtp[13]
+            out.append((event, seq, timestamp, bool(flags & 0x80)))
+            off += 16 + length
+        return out
+
+    first, second = rtp_headers(dtmf_pcap("7", press=0)), rtp_headers(dtmf_pcap("7", press=1))
+    assert {p[0] for p in first} == {7}
+    assert len({p[2] for p in first}) == 1 and first[-1][3]  # one event, ended
+    assert first[0][2] != second[0][2]  # a new press, not a retransmission
+    assert second[0][1] > first[-1][1]  # sequence numbers go on
+    assert rtp_headers(dtmf_pcap("#", press=0))[0][0] == 11
