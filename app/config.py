@@ -8,11 +8,23 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that must never reach production: the docs' examples and the obvious guesses.
 WEAK_SECRETS = {"", "changeme", "change-me", "secret", "password", "admin", "asterisk", "hotline"}
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+# An IANA time zone name that this machine knows (e.g. Asia/Shanghai).
+TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
 
 
 def async_database_url(value: str) -> str:
@@ -57,7 +69,7 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8000, ge=1, le=65535)
     admin_token: SecretStr = SecretStr("")
-    timezone: str = "Asia/Shanghai"
+    timezone: TimeZoneName = "Asia/Shanghai"
     # R1: one ring is one ring cadence (China 1 s on + 4 s off = 5 s; North America 6 s).
     ring_cycle_seconds: float = Field(5.0, gt=0, le=30)
     max_rings: int = Field(3, ge=1, le=10)
@@ -76,15 +88,6 @@ class Settings(BaseSettings):
     closing_grace_seconds: float = Field(3.0, ge=0, le=60)
     log_format: Annotated[str, Field(pattern=r"^(json|console)$")] = "console"
     log_level: str = "INFO"
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
 
     @field_validator("database_url")
     @classmethod

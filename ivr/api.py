@@ -13,10 +13,11 @@ from app.auth.service import require_role
 from app.deps import CurrentUser, SessionDep
 from app.errors import AppError, NotFound
 from ivr import service
-from ivr.loader import MenuError
+from ivr.loader import MenuError, load_menu
 from ivr.runtime import MenuRuntime
 
 router = APIRouter(prefix="/api/ivr", tags=["ivr"])
+MAX_MENU_CHARS = 256_000
 
 
 class InvalidMenu(AppError):
@@ -69,6 +70,8 @@ async def put_menu(request: Request, session: SessionDep, user: CurrentUser,
                    source: Annotated[str, Body(media_type="text/yaml")]) -> ActiveMenuOut:
     """Replace the menu with this YAML (the body, `Content-Type: text/yaml`)."""
     require_role(user)  # admins only
+    if len(source) > MAX_MENU_CHARS:
+        raise InvalidMenu(f"a menu is at most {MAX_MENU_CHARS} characters")
     try:
         await _runtime(request).replace(source, origin="api", created_by=user.subject)
     except MenuError as exc:
@@ -100,8 +103,6 @@ async def version(version_id: int, session: SessionDep, user: CurrentUser) -> Ac
     v = await service.get(session=session, version_id=version_id)
     if v is None:
         raise NotFound(f"no menu version {version_id}")
-    from ivr.loader import load_menu
-
     doc = load_menu(v.source, source=f"version {v.id}")
     return ActiveMenuOut(**VersionOut.model_validate(v, from_attributes=True).model_dump(),
                          source=v.source, nodes=len(doc.nodes), languages=list(doc.languages))

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from ivr import prompts, service
-from ivr.loader import MenuError, load_menu
+from ivr.loader import MenuError, Problem, load_menu
 from ivr.menu import MenuDocument
 
 log = structlog.get_logger(__name__)
@@ -104,8 +104,6 @@ class MenuRuntime:
         try:
             made = await asyncio.to_thread(prompts.build, doc, base_dir, out)
         except Exception as exc:  # noqa: BLE001 - a menu whose prompts cannot be made is refused
-            from ivr.loader import Problem
-
             raise MenuError([Problem(source=doc.name, line=None, node=None, rule="prompt-build",
                                      message=f"could not make the prompts: {exc}")]) from exc
         if made:
