@@ -191,11 +191,12 @@ def step(doc: MenuDocument, facts: Facts, state: IvrState, event: Input, now: da
                 token == state.token and state.phase is Phase.lookup):
             assert isinstance(node, LookupNode)
             if not answer:  # no answer (or an empty one): say so, never silence
-                return _play(state, [IvrStep(node=state.node, input=state.digits,
+                return _play(state, [IvrStep(node=state.node, input=_logged(node, state.digits),
                                              outcome="lookup_failed")],
                              ("lookup_failed",), barge_in=False, phase=Phase.answer,
                              lookup_ok=False)
-            return _play(state, [IvrStep(node=state.node, input=state.digits, outcome="answered")],
+            return _play(state, [IvrStep(node=state.node, input=_logged(node, state.digits),
+                                         outcome="answered")],
                          answer, barge_in=False, phase=Phase.answer, lookup_ok=True)
         case RecordingDone(token=token, saved=saved) if (
                 token == state.token and state.phase is Phase.recording):
@@ -206,6 +207,14 @@ def step(doc: MenuDocument, facts: Facts, state: IvrState, event: Input, now: da
                 return _play(state, steps, ("message_saved",), barge_in=False, phase=Phase.saved)
             return _enter(doc, facts, state, node.next, now, steps)
     return Result(state)
+
+
+def _logged(node: LookupNode, digits: str) -> str:
+    """The digits as the path keeps them. A webhook may ask for anything (an account or ID
+    number), so only its last four digits are kept (R20); complaint numbers are kept whole."""
+    if isinstance(node.provider, WebhookProvider) and len(digits) > 4:
+        return "*" * (len(digits) - 4) + digits[-4:]
+    return digits
 
 
 def _next_token(state: IvrState) -> int:

@@ -904,3 +904,17 @@ def test_a_whole_call_is_stored_as_its_path():
     assert len(call.of(StopPlayback)) == 7
     assert call.last == EnterQueue(queue="general", call_type="consultation", skills=(),
                                    language="zh")
+
+
+def test_digits_keyed_for_a_webhook_lookup_are_kept_masked_in_the_path():
+    doc = small_menu({
+        "ask": {"kind": "lookup", "prompt": "enter_complaint_number",
+                "provider": {"url": "https://crm.example/lookup"}, "max_digits": 18, "next": "bye",
+                "on_failure": "bye"},
+        "bye": {"kind": "hangup"},
+    }, start="ask")
+    call = Call(doc)
+    call.send(keys("110101199001011234#"))
+    assert call.of(Lookup)[-1].digits == "110101199001011234"  # the provider gets them all
+    call.send(("lookup", ("thanks",)))
+    assert call.path[-1] == ("ask", "**************1234", "answered")
