@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     # R1: one ring is one ring cadence (China 1 s on + 4 s off = 5 s; North America 6 s).
     ring_cycle_seconds: float = Field(5.0, gt=0, le=30)
     max_rings: int = Field(3, ge=1, le=10)
+    # R1: after this many missed offers in a row an agent is paused (mod_callcenter's max-no-answer).
+    max_no_answer: int = Field(1, ge=1, le=10)
+    # R13: after-call work before an agent is ready again (a queue may set its own).
+    wrap_up_seconds: float = Field(15.0, ge=0, le=600)
     # R5: Mandarin by default.
     default_language: str = Field("zh", pattern=r"^[a-z]{2,3}$")
     # Where Asterisk finds our prompts, as a path on Asterisk's side (sound:<dir>/<lang>/<name>).

@@ -26,6 +26,7 @@ from app.prompts import build as build_system_prompts
 from ivr import api as ivr_api
 from ivr.lookup import Lookups
 from ivr.runtime import MenuRuntime
+from routing import api as routing_api
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         ari = AriClient(settings.ari)
         stasis = CallStasis(settings=settings, telephony=ari, sessionmaker=sessionmaker,
                             clock=clock, menus=menus, lookups=lookups)
+        await stasis.acd.start()
 
         async def connected() -> None:
             ARI_CONNECTED.set(1)
@@ -61,7 +63,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                              on_disconnect=disconnected)
         app.state.engine, app.state.sessionmaker = engine, sessionmaker
         app.state.ari, app.state.stasis, app.state.stream = ari, stasis, stream
-        app.state.menus = menus
+        app.state.menus, app.state.acd = menus, stasis.acd
         stream.start()
         _reload_menu_on_sighup(menus)
         log.info("service.started", ari=settings.ari_url, app=settings.ari_app)
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(health.router)
     app.include_router(calls_api.router)
     app.include_router(ivr_api.router)
+    app.include_router(routing_api.router)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

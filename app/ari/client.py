@@ -86,6 +86,7 @@ class AriClient:
     async def originate(self, endpoint: str, *, channel_id: str, caller_id: str | None = None,
                         timeout: int = 30, app_args: str = "",
                         variables: dict[str, str] | None = None) -> Channel:
+        """Call `endpoint`; the channel enters our Stasis app (with `app_args`) once answered."""
         data = await self._request(
             "POST", f"/channels/{channel_id}",
             params={"endpoint": endpoint, "app": self.app, "appArgs": app_args,
@@ -105,6 +106,12 @@ class AriClient:
     async def set_variable(self, channel_id: str, name: str, value: str) -> None:
         await self._request("POST", f"/channels/{channel_id}/variable",
                             params={"variable": name, "value": value})
+
+    async def start_moh(self, channel_id: str, *, moh_class: str = "default") -> None:
+        await self._request("POST", f"/channels/{channel_id}/moh", params={"mohClass": moh_class})
+
+    async def stop_moh(self, channel_id: str) -> None:
+        await self._request("DELETE", f"/channels/{channel_id}/moh")
 
     # -- playbacks --------------------------------------------------------------------------
     async def get_playback(self, playback_id: str) -> Playback | None:
@@ -127,6 +134,12 @@ class AriClient:
     async def add_to_bridge(self, bridge_id: str, channel_ids: list[str]) -> None:
         await self._request("POST", f"/bridges/{bridge_id}/addChannel",
                             params={"channel": ",".join(channel_ids)})
+
+    async def play_on_bridge(self, bridge_id: str, media: list[str], *, playback_id: str,
+                             lang: str | None = None) -> Playback:
+        data = await self._request("POST", f"/bridges/{bridge_id}/play/{playback_id}",
+                                   params={"media": ",".join(media), "lang": lang})
+        return Playback.model_validate(data)
 
     async def destroy_bridge(self, bridge_id: str) -> None:
         try:

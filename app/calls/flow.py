@@ -3,9 +3,13 @@ timers and results) is handled here in order, by the dispatcher's worker for tha
 
 A call is answered at once (R1), then the voice menu runs (`ivr.interpreter`, pure): its actions
 (play, stop on barge-in, timers, lookups, recording, language, queue, hang-up) are carried out
-here against the telephony port. Until agents exist, a call handed to a queue hears that nobody
-can take it now and that we will call back (a call-back task is opened, R8), then thanks (R2);
-the caller gets a moment to hang up first (R2). If anything fails the caller hears an apology and
+here against the telephony port. A call handed to a queue waits with music on hold until the
+ACD (`routing.engine`) offers it to an agent; the agent's phone rings at most the ring limit
+(R1: rings x cadence), else the call goes at once to the next agent at the head of the queue
+and the agent who missed it is paused; on answer caller and agent are bridged, with an apology
+first if the caller waited for a human longer than the ring limit. A call with no queue, or that
+waited longer than its queue's maximum, hears that we will call back (a call-back task, R8).
+The closing thanks (R2) give the caller a moment to hang up first. If anything fails the caller hears an apology and
 a clean hang-up, never silence.
 
 Every state change goes through `_fire`, the one choke point that checks the transition, logs
@@ -27,8 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.ari.errors import AriError, AriNotFound
 from app.ari.events import (
-    AriEvent, ChannelDestroyed, ChannelDtmfReceived, ChannelHangupRequest, PlaybackFinished,
-    RecordingFailed, RecordingFinished, StasisEnd, StasisStart, channel_id_of,
+    AriEvent, ChannelDestroyed, ChannelDtmfReceived, ChannelHangupRequest, ChannelStateChange,
+    PlaybackFinished, RecordingFailed, RecordingFinished, StasisEnd, StasisStart, channel_id_of,
 )
 from app.ari.models import Channel
 from app.callbacks import service as callbacks
@@ -44,6 +48,10 @@ from ivr import service as ivr_store
 from ivr.lookup import LookupFailed, Lookups
 from ivr.menu import HangupNode
 from ivr.runtime import ActiveMenu, MenuRuntime
+from routing import offers as offer_store
+from routing import ring_rule
+from routing.engine import Acd, OfferMade
+from routing.ring_rule import OfferOutcome
 
 log = structlog.get_logger(__name__)
 
@@ -75,6 +83,21 @@ class LookupResult:
 
 
 @dataclass(frozen=True)
+class RingLimit:
+    """R1: the offered agent has had the ring limit to answer."""
+
+    channel_id: str
+    offer_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class MaxWait:
+    """The call waited its queue's maximum: overflow."""
+
+    channel_id: str
+
+
+@dataclass(frozen=True)
 class Resync:
     """After a (re)connect: the channel as Asterisk has it now (None: gone)."""
 
@@ -82,8 +105,17 @@ class Resync:
     channel: Channel | None
 
 
-Item = AriEvent | GraceElapsed | IvrTimer | LookupResult | Resync
-OWN_ITEMS = (GraceElapsed, IvrTimer, LookupResult, Resync)
+Item = AriEvent | GraceElapsed | IvrTimer | LookupResult | RingLimit | MaxWait | OfferMade | Resync
+OWN_ITEMS = (GraceElapsed, IvrTimer, LookupResult, RingLimit, MaxWait, OfferMade, Resync)
+
+
+@dataclass
+class LiveOffer:
+    id: uuid.UUID
+    agent_id: uuid.UUID
+    channel_id: str          # the agent's leg
+    offered_at: datetime
+    ringing_at: datetime | None = None
 
 
 @dataclass
@@ -105,29 +137,39 @@ class LiveCall:
     ivr_node: str | None = None
     recording: str | None = None      # the voicemail being recorded (its ARI name)
     left_message: bool = False
-    timer: asyncio.Task[None] | None = field(default=None, repr=False)
+    queue: str | None = None
+    enqueued_at: datetime | None = None
+    excluded: set[uuid.UUID] = field(default_factory=set)  # agents who missed this call
+    offer: LiveOffer | None = None
+    agent_id: uuid.UUID | None = None
+    agent_channel: str | None = None
+    agent_hung_up: bool = False
+    timers: dict[str, asyncio.Task[None]] = field(default_factory=dict, repr=False)
     lookup: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
 class CallFlow:
     def __init__(self, *, settings: Settings, telephony: Telephony,
                  sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
-                 menus: MenuRuntime, lookups: Lookups, submit: Any) -> None:
+                 menus: MenuRuntime, lookups: Lookups, acd: Acd, submit: Any) -> None:
         self.settings = settings
         self.telephony = telephony
         self.sessions = sessionmaker
         self.clock = clock
         self.menus = menus
         self.lookups = lookups
+        self.acd = acd
         self._submit = submit  # (channel_id, item) -> None: back into the call's own queue
         self.calls: dict[str, LiveCall] = {}
+        # Agents' legs -> the caller's channel: their events go into the caller's queue.
+        self.legs: dict[str, str] = {}
 
     # -- entry point ------------------------------------------------------------------------
     async def handle(self, channel_id: str, item: Item) -> None:
         call = self.calls.get(channel_id)
         ids = {"channel_id": channel_id} | ({"call_id": str(call.id)} if call else {})
         with structlog.contextvars.bound_contextvars(**ids):
-            if isinstance(item, StasisStart):
+            if isinstance(item, StasisStart) and item.args[:1] != ["agent"]:
                 await self._arrived(item)
                 return
             if call is None:
@@ -145,6 +187,10 @@ class CallFlow:
                 await self._fail(call, exc)
 
     async def _on_item(self, call: LiveCall, item: Item) -> None:
+        leg = getattr(getattr(item, "channel", None), "id", None)
+        if leg is not None and leg != call.channel_id:
+            await self._on_agent_leg(call, item)
+            return
         match item:
             case ChannelDtmfReceived():
                 if call.state is CallState.in_ivr and not call.hangup_requested:
@@ -170,6 +216,14 @@ class CallFlow:
             case LookupResult():
                 if call.state is CallState.in_ivr:
                     await self._ivr_input(call, ivr.LookupDone(item.token, item.answer))
+            case OfferMade():
+                await self._offer(call, item)
+            case RingLimit():
+                if call.offer is not None and call.offer.id == item.offer_id:
+                    await self._offer_failed(call, OfferOutcome.no_answer)
+            case MaxWait():
+                if call.state is CallState.in_queue:
+                    await self._overflow(call)
             case GraceElapsed():
                 if call.state is CallState.awaiting_hangup:
                     await self._fire(call, Trigger.grace_elapsed)
@@ -281,7 +335,7 @@ class CallFlow:
                 case ivr.StopPlayback():
                     await self.telephony.stop_playback(f"{call.id}.ivr{action.token}")
                 case ivr.StartTimer():
-                    self._schedule(call, action.seconds,
+                    self._schedule(call, "ivr", action.seconds,
                                    IvrTimer(call.channel_id, action.token))
                 case ivr.Lookup():
                     self._start_lookup(call, action)
@@ -293,24 +347,173 @@ class CallFlow:
                     call.language = action.language
                     await self._update_call(call, language=action.language)
                 case ivr.EnterQueue():
-                    await self._queued(call, action)
+                    await self._enqueue(call, action)
                 case ivr.Hangup():
                     await self._fire(call, Trigger.ivr_finished)
-                    self._schedule(call, self.settings.closing_grace_seconds,
+                    self._schedule(call, "grace", self.settings.closing_grace_seconds,
                                    GraceElapsed(call.channel_id))
 
-    async def _queued(self, call: LiveCall, action: ivr.EnterQueue) -> None:
-        """Until agents exist: say nobody can take the call now, open a call-back task (R8)."""
-        outcome = f"queue:{action.queue}"
+    async def _enqueue(self, call: LiveCall, action: ivr.EnterQueue) -> None:
+        """R9: wait for an agent with music on hold; no such queue: a call-back (R8)."""
+        config = self.acd.queue(action.queue)
+        if config is None:
+            await self._no_agent(call, action.queue, f"no queue {action.queue!r} is set up")
+            return
+        now = self.clock.now()
+        call.queue, call.enqueued_at = action.queue, now
+        await self._fire(call, Trigger.enqueued, ivr_outcome=f"queue:{action.queue}",
+                         queue=action.queue, enqueued_at=now,
+                         detail={"queue": action.queue, "call_type": action.call_type,
+                                 "skills": list(action.skills), "language": action.language})
+        await self.telephony.start_moh(call.channel_id, moh_class=config.moh_class)
+        self._schedule(call, "max_wait", config.max_wait_seconds, MaxWait(call.channel_id))
+        await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=action.queue,
+                               language=action.language, priority=0, enqueued_at=now)
+
+    async def _no_agent(self, call: LiveCall, queue: str | None, why: str) -> None:
+        """Nobody can take the call: say so, open a call-back task (R8), thank the caller."""
         async with self.sessions() as session, session.begin():
             await callbacks.open_task(
                 session=session, source=CallbackSource.no_agent, customer_number=call.caller_number,
-                language=call.language, call_id=call.id,
-                note=f"queue {action.queue}, {action.call_type}, skills {list(action.skills)}")
-        await self._fire(call, Trigger.queued, ivr_outcome=outcome,
-                         detail={"queue": action.queue, "call_type": action.call_type,
-                                 "skills": list(action.skills), "language": action.language})
+                language=call.language, call_id=call.id, note=why)
+        await self._fire(call, Trigger.no_agent, detail={"queue": queue, "why": why},
+                         **({"ivr_outcome": f"queue:{queue}"} if call.state is CallState.in_ivr
+                            and queue else {}))
         await self._play_system(call)
+
+    async def _offer(self, call: LiveCall, made: OfferMade) -> None:
+        """Ring the agent the ACD chose; R1: at most the ring limit."""
+        if call.state is not CallState.in_queue or call.hangup_requested:
+            await self.acd.offer_ended(made.agent_id, OfferOutcome.cancelled)
+            return
+        now = self.clock.now()
+        leg = f"agent-{made.offer_id}"
+        call.offer = LiveOffer(id=made.offer_id, agent_id=made.agent_id, channel_id=leg,
+                               offered_at=now)
+        self.legs[leg] = call.channel_id
+        async with self.sessions() as session, session.begin():
+            await offer_store.create(session=session, offer_id=made.offer_id, call_id=call.id,
+                                     agent_id=made.agent_id, queue=made.queue, channel_id=leg,
+                                     offered_at=now)
+        self._schedule(call, "ring", self.settings.ring_limit_seconds,
+                       RingLimit(call.channel_id, made.offer_id))
+        try:
+            await self.telephony.originate(
+                f"PJSIP/trunk/{made.contact}", channel_id=leg, app_args=f"agent,{call.id}",
+                caller_id=call.caller_number or "", timeout=int(self.settings.ring_limit_seconds) + 10)
+        except AriError as exc:
+            log.warning("call.offer_failed", agent=str(made.agent_id), error=str(exc))
+            await self._offer_failed(call, OfferOutcome.busy)
+
+    async def _on_agent_leg(self, call: LiveCall, item: Item) -> None:
+        offer, leg = call.offer, item.channel.id  # type: ignore[union-attr]
+        match item:
+            case ChannelStateChange() if offer and leg == offer.channel_id:
+                if item.channel.state == "Ringing" and offer.ringing_at is None:
+                    offer.ringing_at = self.clock.now()
+                    await self._update_offer(offer, ringing_at=offer.ringing_at)
+            case StasisStart():
+                await self._agent_answered(call, item)
+            case ChannelDestroyed() | ChannelHangupRequest() if offer and leg == offer.channel_id:
+                cause = item.cause or 0
+                outcome = {17: OfferOutcome.busy, 21: OfferOutcome.rejected}.get(
+                    cause, OfferOutcome.no_answer)
+                await self._offer_failed(call, outcome, leg_gone=True)
+            case StasisEnd() | ChannelDestroyed() | ChannelHangupRequest() if (
+                    leg == call.agent_channel and call.state is CallState.connected):
+                # The agent hung up first (R2 says they should wait for the caller): end the call.
+                call.agent_hung_up = True
+                self.legs.pop(leg, None)
+                call.agent_channel = None
+                await self._end_agent_call(call)
+                await self._hang_up(call)
+
+    async def _agent_answered(self, call: LiveCall, event: StasisStart) -> None:
+        offer = call.offer
+        if offer is None or event.channel.id != offer.channel_id or call.state is not CallState.in_queue:
+            self.legs.pop(event.channel.id, None)
+            await self._safely(self.telephony.hangup(event.channel.id))  # too late: not wanted
+            return
+        now = self.clock.now()  # the offer's times all come from one clock
+        self._cancel_timer(call, "ring")
+        self._cancel_timer(call, "max_wait")
+        call.offer, call.agent_id, call.agent_channel = None, offer.agent_id, offer.channel_id
+        record = ring_rule.OfferRecord(offered_at=offer.offered_at, ringing_at=offer.ringing_at,
+                                       answered_at=now, ended_at=None,
+                                       outcome=OfferOutcome.answered)
+        cycle = self.settings.ring_cycle_seconds
+        await self._update_offer(offer, answered_at=now, outcome=OfferOutcome.answered,
+                                 ring_seconds=record.ring_seconds, rings=record.rings(cycle))
+        await self.acd.offer_ended(offer.agent_id, OfferOutcome.answered)
+        waited = (now - (call.enqueued_at or now)).total_seconds()
+        apology = ring_rule.apology_due(waited, self.settings.ring_limit_seconds)
+        await self._safely(self.telephony.stop_moh(call.channel_id))
+        bridge = f"call-{call.id}"
+        await self.telephony.create_bridge(bridge)
+        await self.telephony.add_to_bridge(bridge, [call.channel_id, offer.channel_id])
+        if apology:  # R1: a call answered late starts with an apology
+            await self.telephony.play_on_bridge(bridge, self._system_media(call, ("apology",)),
+                                                playback_id=f"{call.id}.apology")
+        await self._fire(call, Trigger.agent_connected, agent_id=offer.agent_id,
+                         connected_at=now, apology_due=apology,
+                         detail={"agent_id": str(offer.agent_id), "waited_seconds": round(waited, 3),
+                                 "rings": record.rings(cycle), "apology_due": apology})
+
+    async def _offer_failed(self, call: LiveCall, outcome: OfferOutcome, *,
+                            leg_gone: bool = False) -> None:
+        """The agent did not take it (R1: no answer in time, busy, rejected): next agent, at
+        once, with the call at the head of its queue."""
+        offer, call.offer = call.offer, None
+        if offer is None:
+            return
+        self._cancel_timer(call, "ring")
+        self.legs.pop(offer.channel_id, None)
+        if not leg_gone:
+            await self._safely(self.telephony.hangup(offer.channel_id))  # cancel the ringing
+        now = self.clock.now()
+        record = ring_rule.OfferRecord(offered_at=offer.offered_at, ringing_at=offer.ringing_at,
+                                       answered_at=None, ended_at=now, outcome=outcome)
+        await self._update_offer(offer, ended_at=now, outcome=outcome,
+                                 ring_seconds=record.ring_seconds,
+                                 rings=record.rings(self.settings.ring_cycle_seconds))
+        log.info("call.offer_missed", agent=str(offer.agent_id), outcome=outcome)
+        await self.acd.offer_ended(offer.agent_id, outcome)
+        if outcome is not OfferOutcome.cancelled and call.state is CallState.in_queue and (
+                not call.hangup_requested):
+            call.excluded.add(offer.agent_id)
+            await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id,
+                                   queue=call.queue or "", language=call.language, priority=0,
+                                   enqueued_at=call.enqueued_at or now,
+                                   excluded=frozenset(call.excluded), reoffer=True)
+
+    async def _overflow(self, call: LiveCall) -> None:
+        """The call waited its queue's maximum: another queue, or a promised call-back."""
+        await self.acd.remove(call.id)
+        if call.offer is not None:
+            await self._offer_failed(call, OfferOutcome.cancelled)
+        config = self.acd.queue(call.queue or "")
+        target = (config.overflow or {}) if config else {}
+        if target.get("kind") == "queue" and self.acd.queue(target.get("target") or ""):
+            call.queue = target["target"]
+            self._schedule(call, "max_wait", self.acd.queue(call.queue).max_wait_seconds,
+                           MaxWait(call.channel_id))
+            await self._update_call(call, queue=call.queue)
+            await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=call.queue,
+                                   language=call.language, priority=0,
+                                   enqueued_at=call.enqueued_at or self.clock.now(),
+                                   excluded=frozenset(call.excluded))
+            return
+        await self._safely(self.telephony.stop_moh(call.channel_id))
+        await self._no_agent(call, call.queue, "waited the queue's maximum")
+
+    async def _end_agent_call(self, call: LiveCall) -> None:
+        if call.agent_id is not None:
+            await self.acd.call_ended(call.agent_id, call.queue)
+        await self._safely(self.telephony.destroy_bridge(f"call-{call.id}"))
+
+    async def _update_offer(self, offer: LiveOffer, **values: Any) -> None:
+        async with self.sessions() as session, session.begin():
+            await offer_store.update_offer(session=session, offer_id=offer.id, **values)
 
     def _start_lookup(self, call: LiveCall, action: ivr.Lookup) -> None:
         assert call.menu is not None
@@ -370,12 +573,14 @@ class CallFlow:
                                         node=step.node, input=step.input, outcome=step.outcome)
 
     # -- prompts and endings ----------------------------------------------------------------
-    async def _play_system(self, call: LiveCall) -> None:
+    def _system_media(self, call: LiveCall, names: tuple[str, ...]) -> list[str]:
         language = call.language if call.language in ("zh", "en") else self.settings.default_language
         base = self.settings.prompt_dir.rstrip("/")
-        media = [f"sound:{base}/{language}/{name}" for name in SYSTEM_PROMPTS[call.state]]
-        await self.telephony.play(call.channel_id, media,
-                                  playback_id=f"{call.id}.{call.state}", lang=language)
+        return [f"sound:{base}/{language}/{name}" for name in names]
+
+    async def _play_system(self, call: LiveCall) -> None:
+        await self.telephony.play(call.channel_id, self._system_media(call, SYSTEM_PROMPTS[call.state]),
+                                  playback_id=f"{call.id}.{call.state}", lang=call.language)
 
     async def _playback_finished(self, call: LiveCall, playback_id: str, at: datetime | None) -> None:
         if call.hangup_requested:
@@ -389,7 +594,7 @@ class CallFlow:
         if call.state in SYSTEM_PROMPTS and playback_id == f"{call.id}.{call.state}":
             await self._fire(call, Trigger.prompt_finished, at=at)
             if call.state is CallState.awaiting_hangup:
-                self._schedule(call, self.settings.closing_grace_seconds,
+                self._schedule(call, "grace", self.settings.closing_grace_seconds,
                                GraceElapsed(call.channel_id))
             elif call.state is CallState.hanging_up:
                 await self._hang_up(call)
@@ -406,10 +611,19 @@ class CallFlow:
                 await self._save_voicemail(call, None)
             except Exception as exc:  # noqa: BLE001
                 log.error("call.voicemail_lost", error=repr(exc))
+        if call.state is CallState.in_queue:  # abandoned while waiting or ringing an agent
+            await self.acd.remove(call.id)
+            if call.offer is not None:
+                await self._offer_failed(call, OfferOutcome.cancelled)
+        elif call.state is CallState.connected and call.agent_channel is not None:
+            self.legs.pop(call.agent_channel, None)
+            await self._safely(self.telephony.hangup(call.agent_channel))
+            await self._end_agent_call(call)
         state = call.state
         if state is CallState.in_ivr and self._saying_goodbye(call):
             state = CallState.closing  # the menu's own thanks (R2): the call ran its course
-        reason, by = ending(state, failed_before=call.failed, left_message=call.left_message)
+        reason, by = ending(state, failed_before=call.failed, left_message=call.left_message,
+                            agent_hung_up=call.agent_hung_up)
         await self._fire(call, Trigger.channel_gone, at=at, best_effort=True,
                          detail={"hangup_cause": call.hangup_cause, "ivr_node": call.ivr_node},
                          ended_at=at or self.clock.now(), end_reason=reason, hangup_by=by,
@@ -454,7 +668,7 @@ class CallFlow:
                 if await self.telephony.get_playback(f"{call.id}.{call.state}") is None:
                     await self._playback_finished(call, f"{call.id}.{call.state}", None)
             case CallState.awaiting_hangup:
-                self._schedule(call, self.settings.closing_grace_seconds,
+                self._schedule(call, "grace", self.settings.closing_grace_seconds,
                                GraceElapsed(call.channel_id))
             case CallState.hanging_up:
                 await self._hang_up(call)
@@ -524,22 +738,28 @@ class CallFlow:
             async with self.sessions() as session, session.begin():
                 await service.update_call(session=session, call_id=call.id, **values)
 
-    def _schedule(self, call: LiveCall, seconds: float, item: Item) -> None:
-        """One timer per call: the next one replaces the last (a key overtakes a timeout)."""
+    def _schedule(self, call: LiveCall, name: str, seconds: float, item: Item) -> None:
+        """A named timer of the call (ivr, grace, ring, max_wait); the next one of the same name
+        replaces the last (a key overtakes a timeout). It fires into the call's own queue."""
 
         async def fire() -> None:
             await asyncio.sleep(seconds)
             self._submit(call.channel_id, item)
 
-        if call.timer is not None and not call.timer.done():
-            call.timer.cancel()
-        call.timer = asyncio.create_task(fire(), name=f"timer:{call.channel_id}")
+        self._cancel_timer(call, name)
+        call.timers[name] = asyncio.create_task(fire(), name=f"{name}:{call.channel_id}")
+
+    def _cancel_timer(self, call: LiveCall, name: str) -> None:
+        task = call.timers.pop(name, None)
+        if task is not None and not task.done():
+            task.cancel()
 
     def _cancel_tasks(self, call: LiveCall) -> None:
-        for task in (call.timer, call.lookup):
-            if task is not None and not task.done():
-                task.cancel()
-        call.timer = call.lookup = None
+        for name in list(call.timers):
+            self._cancel_timer(call, name)
+        if call.lookup is not None and not call.lookup.done():
+            call.lookup.cancel()
+        call.lookup = None
 
     def _forget(self, call: LiveCall) -> None:
         self._cancel_tasks(call)

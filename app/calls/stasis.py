@@ -24,6 +24,7 @@ from app.metrics import ARI_EVENTS, EVENT_HANDLING_SECONDS
 from app.telephony import Telephony
 from ivr.lookup import Lookups
 from ivr.runtime import MenuRuntime
+from routing.engine import Acd
 
 log = structlog.get_logger(__name__)
 
@@ -37,8 +38,11 @@ class CallStasis:
         self.sessions = sessionmaker
         self.clock = clock
         self.dispatcher: KeyedDispatcher[Item] = KeyedDispatcher(self._handle)
+        # The ACD tells a call of its offers through the call's own queue.
+        self.acd = Acd(settings=settings, sessionmaker=sessionmaker, clock=clock,
+                       notify=self.dispatcher.submit)
         self.flow = CallFlow(settings=settings, telephony=telephony, sessionmaker=sessionmaker,
-                             clock=clock, menus=menus, lookups=lookups,
+                             clock=clock, menus=menus, lookups=lookups, acd=self.acd,
                              submit=self.dispatcher.submit)
 
     async def on_event(self, event: AriEvent) -> None:
@@ -55,7 +59,8 @@ class CallStasis:
         if channel_id is None:
             log.debug("stasis.event_without_channel", type=event.type)
             return
-        self.dispatcher.submit(channel_id, event)
+        # An agent's leg belongs to its caller's call: one queue, one order for both legs.
+        self.dispatcher.submit(self.flow.legs.get(channel_id, channel_id), event)
 
     async def _handle(self, channel_id: object, item: Item) -> None:
         with EVENT_HANDLING_SECONDS.labels(item=type(item).__name__).time():
@@ -98,8 +103,9 @@ class CallStasis:
             self.dispatcher.submit(channel_id, Resync(channel_id, channels.get(channel_id)))
         adopted = 0
         for channel in channels.values():
-            if channel.id in self.flow.calls or not self._in_our_app(channel.dialplan.app_name,
-                                                                      channel.dialplan.app_data):
+            if (channel.id in self.flow.calls or channel.id in self.flow.legs
+                    or channel.id.startswith("agent-")
+                    or not self._in_our_app(channel.dialplan.app_name, channel.dialplan.app_data)):
                 continue
             # In our app but never recorded (we died between StasisStart and the insert).
             args = channel.dialplan.app_data.split(",")[1:]
@@ -114,5 +120,6 @@ class CallStasis:
         return app_name.lower() == "stasis" and app_data.split(",")[0] == self.app_name
 
     async def close(self) -> None:
+        await self.acd.close()
         await self.flow.close()
         await self.dispatcher.close()

@@ -14,7 +14,9 @@ class CallState(StrEnum):
     ringing = "ringing"            # in our Stasis app, not answered yet
     answered = "answered"          # answered by us (R1: at once)
     in_ivr = "in_ivr"              # the voice menu runs (its greeting names the organisation, R2)
-    closing = "closing"            # the closing words play (no agent yet; thanks for calling, R2)
+    in_queue = "in_queue"          # waiting for an agent, or an agent's phone rings (R9, R1)
+    connected = "connected"        # talking to an agent
+    closing = "closing"            # the closing words play (no agent; thanks for calling, R2)
     awaiting_hangup = "awaiting_hangup"  # giving the caller the chance to hang up first (R2)
     failing = "failing"            # something broke: apology plays, then we hang up
     hanging_up = "hanging_up"      # we asked Asterisk to hang up
@@ -25,7 +27,9 @@ class Trigger(StrEnum):
     arrived = "arrived"            # the call entered Stasis (the timeline's first row)
     answered = "answered"
     ivr_started = "ivr_started"
-    queued = "queued"              # the IVR handed the call to a queue
+    enqueued = "enqueued"          # the IVR handed the call to a queue
+    agent_connected = "agent_connected"
+    no_agent = "no_agent"          # no queue, or waited too long: a call-back is promised
     ivr_finished = "ivr_finished"  # the IVR said goodbye (a hangup node)
     prompt_finished = "prompt_finished"
     grace_elapsed = "grace_elapsed"
@@ -39,6 +43,7 @@ class EndReason(StrEnum):
     completed = "completed"          # the call ran its course
     caller_hangup = "caller_hangup"  # the caller hung up before the menu started
     abandoned_in_ivr = "abandoned_in_ivr"  # the caller hung up in the menu (ivr_node says where)
+    abandoned_in_queue = "abandoned_in_queue"  # the caller hung up waiting for an agent
     voicemail = "voicemail"          # the caller left a message (R8)
     failed = "failed"                # we could not serve the call (technical problem)
     lost_track = "lost_track"        # it ended while we were disconnected from Asterisk
@@ -60,7 +65,10 @@ _LIVE = [s for s in CallState if s is not CallState.ended]
 _TABLE: dict[tuple[CallState, Trigger], CallState] = {
     (CallState.ringing, Trigger.answered): CallState.answered,
     (CallState.answered, Trigger.ivr_started): CallState.in_ivr,
-    (CallState.in_ivr, Trigger.queued): CallState.closing,
+    (CallState.in_ivr, Trigger.enqueued): CallState.in_queue,
+    (CallState.in_ivr, Trigger.no_agent): CallState.closing,
+    (CallState.in_queue, Trigger.no_agent): CallState.closing,
+    (CallState.in_queue, Trigger.agent_connected): CallState.connected,
     (CallState.in_ivr, Trigger.ivr_finished): CallState.awaiting_hangup,
     (CallState.closing, Trigger.prompt_finished): CallState.awaiting_hangup,
     (CallState.awaiting_hangup, Trigger.grace_elapsed): CallState.hanging_up,
@@ -85,13 +93,15 @@ def can(state: CallState, trigger: Trigger) -> bool:
 
 
 # States in which the call's business is done: a hang-up now completes it (R2: caller first).
-_COURSE_RUN = {CallState.closing, CallState.awaiting_hangup, CallState.hanging_up}
+_COURSE_RUN = {CallState.connected, CallState.closing, CallState.awaiting_hangup,
+               CallState.hanging_up}
 
 
-def ending(state: CallState, *, failed_before: bool,
-           left_message: bool = False) -> tuple[EndReason, HangupBy]:
-    """Why a call that leaves Stasis in `state` ended and who hung up."""
-    hangup_by = HangupBy.system if state is CallState.hanging_up else HangupBy.caller
+def ending(state: CallState, *, failed_before: bool, left_message: bool = False,
+           agent_hung_up: bool = False) -> tuple[EndReason, HangupBy]:
+    """Why a call that leaves Stasis in `state` ended and who hung up (R2: worth recording)."""
+    hangup_by = (HangupBy.agent if agent_hung_up else
+                 HangupBy.system if state is CallState.hanging_up else HangupBy.caller)
     if failed_before:
         return EndReason.failed, hangup_by
     if left_message:
@@ -100,4 +110,6 @@ def ending(state: CallState, *, failed_before: bool,
         return EndReason.completed, hangup_by
     if state is CallState.in_ivr:
         return EndReason.abandoned_in_ivr, hangup_by
+    if state is CallState.in_queue:
+        return EndReason.abandoned_in_queue, hangup_by
     return EndReason.caller_hangup, hangup_by

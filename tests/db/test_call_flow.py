@@ -44,8 +44,9 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-async def make_stasis(fake, sessionmaker, clock, tmp_path, ivr_file: Path = DEMO) -> CallStasis:
-    settings = make_settings(ivr_file=ivr_file, storage_dir=tmp_path / "storage")
+async def make_stasis(fake, sessionmaker, clock, tmp_path, ivr_file: Path = DEMO,
+                      **overrides) -> CallStasis:
+    settings = make_settings(ivr_file=ivr_file, storage_dir=tmp_path / "storage", **overrides)
     menus = MenuRuntime(settings=settings, sessionmaker=sessionmaker)
     await menus.start()
     return CallStasis(settings=settings, telephony=fake, sessionmaker=sessionmaker, clock=clock,
@@ -139,7 +140,7 @@ async def test_agent_key_with_barge_in_reaches_the_queue_and_a_call_back_is_prom
     assert (call.end_reason, call.hangup_by, call.ivr_outcome) == ("completed", "system",
                                                                    "queue:general")
     assert [e.trigger for e in call.events][3:] == [
-        "queued", "prompt_finished", "grace_elapsed", "channel_gone"]
+        "no_agent", "prompt_finished", "grace_elapsed", "channel_gone"]
     assert ("main", "0", "agent") in await path_of(sessionmaker, call)
     async with sessionmaker() as session:
         task = await session.scalar(select(CallbackTask).where(CallbackTask.call_id == call.id))

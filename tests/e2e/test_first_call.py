@@ -35,7 +35,7 @@ async def test_a_call_is_answered_at_once_greeted_and_leaves_a_complete_record(
     timeline = call["timeline"]
     assert [(e["trigger"], e["to_state"]) for e in timeline] == [
         ("arrived", "ringing"), ("answered", "answered"), ("ivr_started", "in_ivr"),
-        ("queued", "closing"), ("prompt_finished", "awaiting_hangup"),
+        ("no_agent", "closing"), ("prompt_finished", "awaiting_hangup"),
         ("grace_elapsed", "hanging_up"), ("channel_gone", "ended")]
     times = [ts(e["at"]) for e in timeline]
     assert times == sorted(times) and times[-1] == ended

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.ari.errors import AriNotFound, AriUnavailable
-from app.ari.models import Channel, Playback
+from app.ari.models import Bridge, Channel, Playback
 
 
 @dataclass
@@ -60,6 +60,35 @@ class FakeTelephony:
     async def delete_stored_recording(self, name: str) -> None:
         self._record("delete_stored_recording", name)
         self.recordings.pop(name, None)
+
+    async def originate(self, endpoint: str, *, channel_id: str, caller_id: str | None = None,
+                        timeout: int = 30, app_args: str = "",
+                        variables: dict[str, str] | None = None) -> Channel:
+        self._record("originate", endpoint, channel_id, app_args)
+        channel = Channel(id=channel_id, state="Down")
+        self.channels[channel_id] = channel
+        return channel
+
+    async def start_moh(self, channel_id: str, *, moh_class: str = "default") -> None:
+        self._record("start_moh", channel_id, moh_class)
+
+    async def stop_moh(self, channel_id: str) -> None:
+        self._record("stop_moh", channel_id)
+
+    async def create_bridge(self, bridge_id: str, *, kind: str = "mixing") -> Bridge:
+        self._record("create_bridge", bridge_id)
+        return Bridge(id=bridge_id, bridge_type=kind)
+
+    async def add_to_bridge(self, bridge_id: str, channel_ids: list[str]) -> None:
+        self._record("add_to_bridge", bridge_id, tuple(channel_ids))
+
+    async def play_on_bridge(self, bridge_id: str, media: list[str], *, playback_id: str,
+                             lang: str | None = None) -> Playback:
+        self._record("play_on_bridge", bridge_id, tuple(media), playback_id)
+        return Playback(id=playback_id, target_uri=f"bridge:{bridge_id}")
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        self._record("destroy_bridge", bridge_id)
 
     def played(self) -> list[tuple[str, ...]]:
         """The media of every play command, in order."""

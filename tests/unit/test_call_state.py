@@ -11,7 +11,7 @@ from app.calls.state import (
 
 def test_a_call_the_menu_hands_to_a_queue_runs_answer_ivr_closing_grace_hangup():
     state = CallState.ringing
-    for trigger in (Trigger.answered, Trigger.ivr_started, Trigger.queued,
+    for trigger in (Trigger.answered, Trigger.ivr_started, Trigger.no_agent,
                     Trigger.prompt_finished, Trigger.grace_elapsed, Trigger.channel_gone):
         state = next_state(state, trigger)
     assert state is CallState.ended
@@ -38,7 +38,8 @@ def test_nothing_follows_the_end(trigger):
     (CallState.ringing, Trigger.grace_elapsed),
     (CallState.in_ivr, Trigger.answered),
     (CallState.in_ivr, Trigger.prompt_finished),
-    (CallState.answered, Trigger.queued),
+    (CallState.answered, Trigger.enqueued),
+    (CallState.connected, Trigger.enqueued),
     (CallState.closing, Trigger.grace_elapsed),
     (CallState.failing, Trigger.failed),
     (CallState.hanging_up, Trigger.failed),

@@ -1,0 +1,242 @@
+"""HTTP: agents, their states and queues (R9, R10, R13, R19).
+
+Agents and queues are stored here and the live ACD (`app.state.acd`) is told to reload them after
+every change. An agent's state is the ACD's alone: the state route asks the ACD, which refuses a
+change while the agent rings or is on a call (409 `agent-busy`) and stores every change (R19).
+Without a running ACD, reads show the stored state and the state route answers 503.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import RoleName
+from app.auth.service import require_role
+from app.deps import CurrentUser, SessionDep
+from app.errors import AppError, Conflict, NotFound
+from routing import service
+from routing.models import AgentRow, QueueRow
+from routing.schemas import (AgentIn, AgentOut, AgentPatch, QueueIn, QueueOut, QueuePatch,
+                             StateChangeOut, StateRequest)
+
+router = APIRouter(prefix="/api", tags=["routing"])
+
+# Admins may do everything (require_role); these are the others allowed.
+AGENT_READERS = (RoleName.team_lead, RoleName.manager, RoleName.qa)
+AGENT_WRITERS = (RoleName.team_lead,)
+QUEUE_READERS = (RoleName.team_lead, RoleName.manager)
+HISTORY_READERS = (RoleName.team_lead, RoleName.manager)
+LIVE_FIELDS = frozenset({"state", "state_reason", "state_since", "ready_since", "call_id"})
+
+
+class AcdUnavailable(AppError):
+    status_code = 503
+    error_id = "acd-unavailable"
+    message = "call distribution is not running; agent states cannot be changed now"
+
+
+class AgentInactive(Conflict):
+    error_id = "agent-inactive"
+    message = "the agent is deactivated"
+
+
+class InvalidOverflow(AppError):
+    status_code = 422
+    error_id = "invalid-overflow"
+    message = "a queue cannot overflow into itself"
+
+
+class InvalidRange(AppError):
+    error_id = "invalid-range"
+    message = "`since` must be before `until`"
+
+
+def _acd(request: Request) -> Any | None:
+    """The live ACD, or None when the service runs without telephony."""
+    return getattr(request.app.state, "acd", None)
+
+
+def _aware(value: datetime | None, name: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise AppError(f"`{name}` needs a time zone offset (e.g. 2026-11-23T08:00:00+08:00)")
+    return value
+
+
+def _with_live(out: AgentOut, acd: Any | None) -> AgentOut:
+    """The stored agent with the ACD's live state over it, when the ACD knows the agent."""
+    live = acd.live_state(out.id) if acd is not None else None
+    if not live:
+        return out
+    return out.model_copy(update={k: v for k, v in live.items() if k in LIVE_FIELDS})
+
+
+async def _agent_or_404(session: AsyncSession, agent_id: uuid.UUID) -> AgentRow:
+    agent = await service.get_agent(session=session, agent_id=agent_id)
+    if agent is None:
+        raise NotFound(f"no agent {agent_id}")
+    return agent
+
+
+async def _queue_or_404(session: AsyncSession, name: str) -> QueueRow:
+    queue = await service.get_queue_by_name(session=session, name=name)
+    if queue is None:
+        raise NotFound(f"no queue {name!r}")
+    return queue
+
+
+def _check_overflow(name: str, overflow: dict[str, Any] | None) -> None:
+    if overflow and overflow.get("kind") == "queue" and overflow.get("target") == name:
+        raise InvalidOverflow(queue=name)
+
+
+async def _reload_agents(request: Request) -> None:
+    if (acd := _acd(request)) is not None:
+        await acd.reload_agents()
+
+
+async def _reload_queues(request: Request) -> None:
+    if (acd := _acd(request)) is not None:
+        await acd.reload_queues()
+
+
+# -- agents ---------------------------------------------------------------------------------
+
+@router.post("/agents", response_model=AgentOut, status_code=status.HTTP_201_CREATED)
+async def create_agent(body: AgentIn, request: Request, session: SessionDep,
+                       user: CurrentUser) -> AgentOut:
+    """A new agent, logged out, with level (R10), skills and languages; 409 if the extension
+    is taken."""
+    require_role(user, *AGENT_WRITERS)
+    agent = await service.create_agent(session=session, agent_in=body)
+    out = AgentOut.model_validate(agent)
+    await session.commit()
+    await _reload_agents(request)
+    return out
+
+
+@router.get("/agents", response_model=list[AgentOut])
+async def list_agents(
+    request: Request, session: SessionDep, user: CurrentUser,
+    include_inactive: Annotated[bool, Query(description="deactivated agents too")] = False,
+) -> list[AgentOut]:
+    """Agents with their live state (R9, R19: who is busy and who is idle)."""
+    require_role(user, *AGENT_READERS)
+    acd = _acd(request)
+    rows = await service.list_agents(session=session, include_inactive=include_inactive)
+    return [_with_live(AgentOut.model_validate(row), acd) for row in rows]
+
+
+@router.get("/agents/{agent_id}", response_model=AgentOut)
+async def get_agent(agent_id: uuid.UUID, request: Request, session: SessionDep,
+                    user: CurrentUser) -> AgentOut:
+    """One agent with its live state (R19)."""
+    require_role(user, *AGENT_READERS)
+    return _with_live(AgentOut.model_validate(await _agent_or_404(session, agent_id)),
+                      _acd(request))
+
+
+@router.patch("/agents/{agent_id}", response_model=AgentOut)
+async def update_agent(agent_id: uuid.UUID, body: AgentPatch, request: Request,
+                       session: SessionDep, user: CurrentUser) -> AgentOut:
+    """Change an agent's data (level R10, skills, languages, phone); not its state."""
+    require_role(user, *AGENT_WRITERS)
+    agent = await _agent_or_404(session, agent_id)
+    agent = await service.update_agent(session=session, agent=agent, patch=body)
+    out = AgentOut.model_validate(agent)
+    await session.commit()
+    await _reload_agents(request)
+    return _with_live(out, _acd(request))
+
+
+@router.post("/agents/{agent_id}/state", response_model=AgentOut)
+async def request_state(agent_id: uuid.UUID, body: StateRequest, request: Request,
+                        session: SessionDep, user: CurrentUser) -> AgentOut:
+    """Ready, paused (with a reason, "other" if none) or logged out (R9, R19). The ACD decides:
+    409 `agent-busy` while the agent rings or is on a call; 503 when the ACD is not running."""
+    require_role(user, *AGENT_WRITERS)
+    agent = await _agent_or_404(session, agent_id)
+    if not agent.is_active:
+        raise AgentInactive(agent_id=str(agent_id))
+    acd = _acd(request)
+    if acd is None:
+        raise AcdUnavailable()
+    await session.rollback()  # hold no transaction while the ACD works
+    new_state = await acd.request_state(agent_id, body.state, body.reason)
+    agent = await _agent_or_404(session, agent_id)  # as the ACD stored it
+    return _with_live(AgentOut.model_validate(agent), acd).model_copy(
+        update={"state": str(new_state)})
+
+
+@router.get("/agents/{agent_id}/states", response_model=list[StateChangeOut])
+async def state_history(
+    agent_id: uuid.UUID, session: SessionDep, user: CurrentUser,
+    since: Annotated[datetime | None, Query(description="at or after (with offset)")] = None,
+    until: Annotated[datetime | None, Query(description="before (with offset)")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[StateChangeOut]:
+    """The agent's state changes, oldest first: busy and idle time for staffing (R19)."""
+    require_role(user, *HISTORY_READERS)
+    since, until = _aware(since, "since"), _aware(until, "until")
+    if since and until and since >= until:
+        raise InvalidRange()
+    await _agent_or_404(session, agent_id)
+    rows = await service.state_history(session=session, agent_id=agent_id, since=since,
+                                       until=until, limit=limit)
+    return [StateChangeOut.model_validate(r) for r in rows]
+
+
+# -- queues (R9, R13) -----------------------------------------------------------------------
+
+@router.post("/queues", response_model=QueueOut, status_code=status.HTTP_201_CREATED)
+async def create_queue(body: QueueIn, request: Request, session: SessionDep,
+                       user: CurrentUser) -> QueueOut:
+    """A new queue (R9) with its wrap-up time (R13); 409 if the name is taken."""
+    require_role(user)  # admins only
+    _check_overflow(body.name, body.overflow.model_dump() if body.overflow else None)
+    queue = await service.create_queue(session=session, queue_in=body)
+    out = QueueOut.model_validate(queue)
+    await session.commit()
+    await _reload_queues(request)
+    return out
+
+
+@router.get("/queues", response_model=list[QueueOut])
+async def list_queues(session: SessionDep, user: CurrentUser) -> list[QueueOut]:
+    require_role(user, *QUEUE_READERS)
+    return [QueueOut.model_validate(q) for q in await service.list_queues(session=session)]
+
+
+@router.get("/queues/{name}", response_model=QueueOut)
+async def get_queue(name: str, session: SessionDep, user: CurrentUser) -> QueueOut:
+    require_role(user, *QUEUE_READERS)
+    return QueueOut.model_validate(await _queue_or_404(session, name))
+
+
+@router.patch("/queues/{name}", response_model=QueueOut)
+async def update_queue(name: str, body: QueuePatch, request: Request, session: SessionDep,
+                       user: CurrentUser) -> QueueOut:
+    """Change a queue (R9, R13); the ACD takes the change for calls that arrive next."""
+    require_role(user)
+    queue = await _queue_or_404(session, name)
+    if "overflow" in body.model_fields_set:
+        _check_overflow(name, body.overflow.model_dump() if body.overflow else None)
+    queue = await service.update_queue(session=session, queue=queue, patch=body)
+    out = QueueOut.model_validate(queue)
+    await session.commit()
+    await _reload_queues(request)
+    return out
+
+
+@router.delete("/queues/{name}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_queue(name: str, request: Request, session: SessionDep,
+                       user: CurrentUser) -> Response:
+    require_role(user)
+    await service.delete_queue(session=session, queue=await _queue_or_404(session, name))
+    await session.commit()
+    await _reload_queues(request)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

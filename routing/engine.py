@@ -1,0 +1,319 @@
+"""The live ACD (R9): agents' states and waiting calls, and who is offered to whom.
+
+One lock covers every decision, so no agent is ever offered two calls and no call two agents.
+The decisions themselves are the pure functions of `routing.queue_order` and
+`routing.strategies`; this module keeps the live data, persists every agent state change (R19)
+and tells a call's flow, through `notify(channel_id, item)`, that an offer was made. What happens
+on the phones (ringing, the three-ring limit, answering, bridging) is the call flow's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.clock import Clock
+from app.config import Settings
+from app.errors import AppError, NotFound
+from routing import queue_order, service
+from routing.agent_state import AgentEvent, AgentState, PauseReason, after_miss, can, next_agent_state
+from routing.models import AgentRow, QueueRow
+from routing.ring_rule import OfferOutcome
+from routing.strategies import Agent, CallNeed, Level, Strategy
+
+log = structlog.get_logger(__name__)
+
+
+class AgentBusy(AppError):
+    status_code = 409
+    error_id = "agent-busy"
+    message = "the agent is ringing or on a call; try again after the call"
+
+
+class UnknownAgent(NotFound):
+    error_id = "unknown-agent"
+    message = "no such active agent"
+
+
+@dataclass
+class LiveAgent:
+    id: uuid.UUID
+    name: str
+    contact: str
+    level: Level
+    skills: dict[str, int]
+    languages: frozenset[str]
+    team: str | None
+    state: AgentState
+    state_reason: str | None
+    state_since: datetime
+    ready_since: datetime | None
+    misses_in_a_row: int = 0
+    calls_today: int = 0
+    call_id: uuid.UUID | None = None
+    wrap_up: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def routing_view(self) -> Agent:
+        return Agent(id=self.id, level=self.level, skills=self.skills, languages=self.languages,
+                     team=self.team, state=self.state, ready_since=self.ready_since,
+                     calls_today=self.calls_today)
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    name: str
+    call_type: str
+    skills: frozenset[str]
+    language: str | None
+    strategy: Strategy
+    max_wait_seconds: int
+    overflow: dict | None
+    announce_every_seconds: int | None
+    moh_class: str
+    wrap_up_seconds: int
+
+
+@dataclass(frozen=True)
+class Waiting:
+    call_id: uuid.UUID
+    channel_id: str
+    queue: str
+    entry: queue_order.WaitingCall
+
+
+@dataclass(frozen=True)
+class OfferMade:
+    """To the call's flow: ring this agent now."""
+
+    channel_id: str          # the caller's channel (the call's queue key)
+    offer_id: uuid.UUID
+    agent_id: uuid.UUID
+    contact: str
+    queue: str
+
+
+class Acd:
+    def __init__(self, *, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
+                 clock: Clock, notify: Callable[[str, object], None]) -> None:
+        self.settings = settings
+        self.sessions = sessionmaker
+        self.clock = clock
+        self.notify = notify
+        self.agents: dict[uuid.UUID, LiveAgent] = {}
+        self.queues: dict[str, QueueConfig] = {}
+        self.waiting: dict[uuid.UUID, Waiting] = {}
+        self._last_agent: dict[str, uuid.UUID] = {}
+        self._lock = asyncio.Lock()
+
+    # -- loading ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.reload_queues()
+        await self.reload_agents(resume=True)
+
+    async def reload_queues(self) -> None:
+        async with self.sessions() as session:
+            rows = list(await session.scalars(select(QueueRow)))
+        self.queues = {r.name: QueueConfig(
+            name=r.name, call_type=r.call_type, skills=frozenset(r.skills), language=r.language,
+            strategy=Strategy(r.strategy), max_wait_seconds=r.max_wait_seconds, overflow=r.overflow,
+            announce_every_seconds=r.announce_every_seconds, moh_class=r.moh_class,
+            wrap_up_seconds=r.wrap_up_seconds) for r in rows}
+        await self.dispatch()
+
+    async def reload_agents(self, *, resume: bool = False) -> None:
+        """Take in agents added or changed through the API; live states are kept. At start
+        (`resume`), agents come back in the states they had; one left ringing or on a call by a
+        stopped service goes to ready, as its call is gone."""
+        async with self.sessions() as session:
+            rows = list(await session.scalars(select(AgentRow).where(AgentRow.is_active)))
+        async with self._lock:
+            fresh: dict[uuid.UUID, LiveAgent] = {}
+            for row in rows:
+                live = self.agents.get(row.id)
+                state = AgentState(row.state) if live is None else live.state
+                agent = LiveAgent(
+                    id=row.id, name=row.name, contact=row.contact, level=Level(row.level),
+                    skills=dict(row.skills), languages=frozenset(row.languages), team=row.team,
+                    state=state, state_reason=row.state_reason if live is None else live.state_reason,
+                    state_since=row.state_since if live is None else live.state_since,
+                    ready_since=row.ready_since if live is None else live.ready_since,
+                    misses_in_a_row=row.misses_in_a_row if live is None else live.misses_in_a_row,
+                    calls_today=0 if live is None else live.calls_today,
+                    call_id=None if live is None else live.call_id,
+                    wrap_up=None if live is None else live.wrap_up)
+                fresh[row.id] = agent
+            self.agents = fresh
+            if resume:
+                for agent in fresh.values():
+                    if agent.state in (AgentState.ringing, AgentState.on_call, AgentState.wrap_up):
+                        await self._set(agent, AgentState.ready, "resumed", None)
+        await self.dispatch()
+
+    def queue(self, name: str) -> QueueConfig | None:
+        return self.queues.get(name)
+
+    def live_state(self, agent_id: uuid.UUID) -> dict | None:
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            return None
+        return {"state": agent.state, "state_reason": agent.state_reason,
+                "state_since": agent.state_since, "call_id": agent.call_id}
+
+    # -- the agent's own requests -----------------------------------------------------------
+    async def request_state(self, agent_id: uuid.UUID, state: str, reason: str | None) -> str:
+        """Ready, paused (with a reason) or logged out, as the agent asks (R19: stored)."""
+        event = {"ready": AgentEvent.go_ready, "paused": AgentEvent.pause,
+                 "logged_out": AgentEvent.log_out}[state]
+        async with self._lock:
+            agent = self.agents.get(agent_id)
+            if agent is None:
+                raise UnknownAgent()
+            if agent.state is AgentState.logged_out and event is AgentEvent.go_ready:
+                event = AgentEvent.log_in
+            if agent.state is AgentState(state) and state != "paused":
+                return agent.state
+            if not can(agent.state, event):
+                raise AgentBusy(f"the agent is {agent.state}")
+            self._cancel_wrap_up(agent)
+            if event in (AgentEvent.go_ready, AgentEvent.log_in):
+                agent.misses_in_a_row = 0
+            await self._set(agent, next_agent_state(agent.state, event), event,
+                            reason if event is AgentEvent.pause else None)
+        await self.dispatch()
+        return agent.state
+
+    # -- calls ------------------------------------------------------------------------------
+    async def enqueue(self, *, call_id: uuid.UUID, channel_id: str, queue: str, language: str,
+                      priority: int, enqueued_at: datetime, min_level: Level | None = None,
+                      excluded: frozenset[uuid.UUID] = frozenset(), reoffer: bool = False) -> None:
+        config = self.queues[queue]
+        need = CallNeed(call_id=call_id, language=config.language or language,
+                        skills=config.skills, min_level=min_level, excluded=excluded)
+        entry = queue_order.WaitingCall(call_id=call_id, enqueued_at=enqueued_at, need=need,
+                                        priority=priority, reoffer=reoffer)
+        async with self._lock:
+            self.waiting[call_id] = Waiting(call_id, channel_id, queue, entry)
+        await self.dispatch()
+
+    async def remove(self, call_id: uuid.UUID) -> None:
+        """The caller hung up or overflowed: no longer waiting."""
+        async with self._lock:
+            self.waiting.pop(call_id, None)
+
+    def position(self, call_id: uuid.UUID) -> int | None:
+        entry = self.waiting.get(call_id)
+        if entry is None:
+            return None
+        same_queue = [w.entry for w in self.waiting.values() if w.queue == entry.queue]
+        return queue_order.position(same_queue, call_id)
+
+    async def dispatch(self) -> None:
+        """Offer waiting calls to ready agents: each queue with its strategy, busiest first."""
+        async with self._lock:
+            now = self.clock.now()
+            free = {a.id: a for a in self.agents.values() if a.state is AgentState.ready}
+            by_queue: dict[str, list[queue_order.WaitingCall]] = {}
+            for w in self.waiting.values():
+                by_queue.setdefault(w.queue, []).append(w.entry)
+            heads = sorted(by_queue, key=lambda q: min(
+                (not e.reoffer, -e.priority, e.enqueued_at) for e in by_queue[q]))
+            for name in heads:
+                if not free:
+                    break
+                config = self.queues.get(name)
+                if config is None:
+                    continue
+                pairs = queue_order.assign(by_queue[name], [a.routing_view() for a in free.values()],
+                                           config.strategy, now=now,
+                                           last_agent_id=self._last_agent.get(name))
+                for call_id, agent_id in pairs:
+                    waiting = self.waiting.pop(call_id)
+                    agent = free.pop(agent_id)
+                    self._last_agent[name] = agent_id
+                    agent.call_id = call_id
+                    await self._set(agent, AgentState.ringing, AgentEvent.offer, None, call_id)
+                    offer = OfferMade(channel_id=waiting.channel_id, offer_id=uuid.uuid4(),
+                                      agent_id=agent_id, contact=agent.contact, queue=name)
+                    log.info("acd.offer", call_id=str(call_id), agent=agent.name, queue=name)
+                    self.notify(waiting.channel_id, offer)
+
+    async def offer_ended(self, agent_id: uuid.UUID, outcome: OfferOutcome) -> None:
+        """The offer's result for the agent: answered -> on call; missed -> paused after N
+        misses (R1, `missed_rings`); cancelled (the caller left) -> ready again."""
+        async with self._lock:
+            agent = self.agents.get(agent_id)
+            if agent is None or agent.state is not AgentState.ringing:
+                return
+            if outcome is OfferOutcome.answered:
+                agent.misses_in_a_row = 0
+                agent.calls_today += 1
+                await self._set(agent, AgentState.on_call, AgentEvent.answer, None, agent.call_id)
+            elif outcome is OfferOutcome.cancelled:
+                agent.call_id = None
+                await self._set(agent, AgentState.ready, AgentEvent.offer_cancelled, None)
+            else:
+                agent.misses_in_a_row += 1
+                call_id, agent.call_id = agent.call_id, None
+                if after_miss(agent.misses_in_a_row, self.settings.max_no_answer) is AgentState.paused:
+                    await self._set(agent, AgentState.paused, AgentEvent.miss,
+                                    PauseReason.missed_rings, call_id)
+                else:
+                    await self._set(agent, AgentState.ready, AgentEvent.offer_cancelled,
+                                    f"missed:{outcome}", call_id)
+        await self.dispatch()
+
+    async def call_ended(self, agent_id: uuid.UUID, queue: str | None) -> None:
+        """The agent's call is over: wrap-up (R13), then ready by itself."""
+        async with self._lock:
+            agent = self.agents.get(agent_id)
+            if agent is None or agent.state is not AgentState.on_call:
+                return
+            call_id, agent.call_id = agent.call_id, None
+            await self._set(agent, AgentState.wrap_up, AgentEvent.call_ended, None, call_id)
+            config = self.queues.get(queue or "")
+            seconds = config.wrap_up_seconds if config else self.settings.wrap_up_seconds
+            agent.wrap_up = asyncio.create_task(self._wrap_up(agent, seconds))
+
+    async def _wrap_up(self, agent: LiveAgent, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        async with self._lock:
+            if agent.state is AgentState.wrap_up:
+                await self._set(agent, AgentState.ready, AgentEvent.wrap_up_done, None)
+        await self.dispatch()
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _cancel_wrap_up(self, agent: LiveAgent) -> None:
+        if agent.wrap_up is not None and not agent.wrap_up.done():
+            agent.wrap_up.cancel()
+        agent.wrap_up = None
+
+    async def _set(self, agent: LiveAgent, state: AgentState, event: str, reason: str | None,
+                   call_id: uuid.UUID | None = None) -> None:
+        """The one place agent states change: in memory and in Postgres with the time (R19)."""
+        now = self.clock.now()
+        previous = agent.state
+        agent.state, agent.state_reason, agent.state_since = state, reason, now
+        if state is AgentState.ready:
+            agent.ready_since = now
+        elif state is AgentState.logged_out:
+            agent.ready_since = None
+        log.info("acd.agent_state", agent=agent.name, from_state=previous, to_state=state,
+                 on=str(event), reason=reason)
+        async with self.sessions() as session, session.begin():
+            await service.record_state_change(session=session, agent_id=agent.id, at=now,
+                                              from_state=previous, to_state=state, event=str(event),
+                                              reason=reason, call_id=call_id)
+            await session.execute(update(AgentRow).where(AgentRow.id == agent.id)
+                                  .values(misses_in_a_row=agent.misses_in_a_row))
+
+    async def close(self) -> None:
+        for agent in self.agents.values():
+            self._cancel_wrap_up(agent)
+

@@ -1,0 +1,217 @@
+"""What the agent and queue API takes and returns (R9, R10, R13, R19).
+
+Bodies refuse unknown fields, so a typo is a 422 rather than a silently ignored setting. Patches
+take only the fields they change; `null` is accepted only where the field may be empty.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (BaseModel, ConfigDict, Field, StringConstraints, field_validator,
+                      model_validator)
+
+from ivr.menu import NAME, CallType
+from routing.strategies import MAX_PROFICIENCY, MIN_PROFICIENCY, Level, Strategy
+
+SIP_URI = r"^sips?:[^@\s]+@[A-Za-z0-9.\-]+(:\d{1,5})?$"
+EXTENSION = r"^[0-9]{2,16}$"
+LANGUAGE = r"^[a-z]{2,3}$"
+MOH_CLASS = r"^[a-z0-9_-]{1,64}$"
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Extension = Annotated[str, Field(pattern=EXTENSION, description="digits, 2-16")]
+Skill = Annotated[str, Field(pattern=NAME)]
+Proficiency = Annotated[int, Field(ge=MIN_PROFICIENCY, le=MAX_PROFICIENCY, strict=True)]
+Skills = dict[Skill, Proficiency]
+Language = Annotated[str, Field(pattern=LANGUAGE)]
+Languages = Annotated[list[Language], Field(min_length=1, max_length=16)]
+Team = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Contact = Annotated[str, Field(pattern=SIP_URI, max_length=300,
+                               description="SIP URI the agent's phone is dialled at")]
+QueueName = Annotated[str, Field(pattern=NAME, description="the name IVR queue nodes use")]
+QueueSkills = Annotated[list[Skill], Field(max_length=32)]
+MaxWait = Annotated[int, Field(ge=10, le=3600)]
+AnnounceEvery = Annotated[int, Field(ge=10, le=600)]
+MohClass = Annotated[str, Field(pattern=MOH_CLASS)]
+WrapUp = Annotated[int, Field(ge=0, le=600)]
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _refuse_nulls(model: BaseModel, nullable: frozenset[str]) -> None:
+    """A patch may leave a field out, but may set only the nullable ones to null."""
+    nulled = sorted(f for f in model.model_fields_set
+                    if f not in nullable and getattr(model, f) is None)
+    if nulled:
+        raise ValueError(f"may not be null: {', '.join(nulled)}")
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- agents ---------------------------------------------------------------------------------
+
+class AgentIn(_Body):
+    """A new agent: level (R10), skills with proficiency 1..5, languages, the phone's SIP URI."""
+
+    name: Name
+    extension: Extension
+    level: Level
+    skills: Skills = {}
+    languages: Languages = ["zh"]
+    team: Team | None = None
+    contact: Contact
+
+    _dedupe = field_validator("languages")(classmethod(lambda cls, v: _unique(v)))
+
+
+class AgentPatch(_Body):
+    """Changes to an agent; fields left out stay as they are. `skills` replaces the whole map."""
+
+    name: Name | None = None
+    extension: Extension | None = None
+    level: Level | None = None
+    skills: Skills | None = None
+    languages: Languages | None = None
+    team: Team | None = None
+    contact: Contact | None = None
+
+    @field_validator("languages")
+    @classmethod
+    def _dedupe(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else _unique(v)
+
+    @model_validator(mode="after")
+    def _nulls(self) -> AgentPatch:
+        _refuse_nulls(self, frozenset({"team"}))
+        return self
+
+
+class AgentOut(BaseModel):
+    """An agent; `state`, `state_reason`, `state_since` and `call_id` are the live ACD's when it
+    runs, else the last stored state (R19)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    extension: str
+    level: Level
+    skills: dict[str, int]
+    languages: list[str]
+    team: str | None
+    contact: str
+    state: str
+    state_reason: str | None
+    state_since: datetime
+    ready_since: datetime | None
+    is_active: bool
+    call_id: uuid.UUID | None = None
+
+
+class StateRequest(_Body):
+    """What an agent (or their team lead) asks for; ringing, on_call and wrap_up are the ACD's."""
+
+    state: Literal["ready", "paused", "logged_out"]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                             max_length=64)] | None = None
+
+    @model_validator(mode="after")
+    def _pause_has_a_reason(self) -> StateRequest:
+        if self.state == "paused" and self.reason is None:
+            self.reason = "other"
+        return self
+
+
+class StateChangeOut(BaseModel):
+    """One stored agent state change (R19: busy/idle and occupancy reports)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    from_state: str
+    to_state: str
+    event: str
+    reason: str | None
+    call_id: uuid.UUID | None
+
+
+# -- queues ---------------------------------------------------------------------------------
+
+class Overflow(_Body):
+    """Where a call goes after the queue's maximum wait: another queue (`target`), voicemail
+    (R8) or an offer to be called back."""
+
+    kind: Literal["queue", "voicemail", "callback"]
+    target: Annotated[str, Field(pattern=NAME)] | None = None
+
+    @model_validator(mode="after")
+    def _target(self) -> Overflow:
+        if self.kind == "queue" and self.target is None:
+            raise ValueError("an overflow to a queue needs the queue's name as `target`")
+        return self
+
+
+class QueueIn(_Body):
+    """A queue (R9) of one call type (R6), with the skills and language its agents need."""
+
+    name: QueueName
+    call_type: CallType
+    skills: QueueSkills = []
+    language: Language | None = None
+    strategy: Strategy = Strategy.longest_idle
+    max_wait_seconds: MaxWait = 300
+    overflow: Overflow | None = None
+    announce_every_seconds: AnnounceEvery | None = None
+    moh_class: MohClass = "default"
+    wrap_up_seconds: WrapUp = 15   # R13: after-call work is bounded
+
+    _dedupe = field_validator("skills")(classmethod(lambda cls, v: _unique(v)))
+
+
+class QueuePatch(_Body):
+    """Changes to a queue; fields left out stay as they are. The name is the key IVR menus use
+    and cannot be changed (create a new queue instead)."""
+
+    call_type: CallType | None = None
+    skills: QueueSkills | None = None
+    language: Language | None = None
+    strategy: Strategy | None = None
+    max_wait_seconds: MaxWait | None = None
+    overflow: Overflow | None = None
+    announce_every_seconds: AnnounceEvery | None = None
+    moh_class: MohClass | None = None
+    wrap_up_seconds: WrapUp | None = None
+
+    @field_validator("skills")
+    @classmethod
+    def _dedupe(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else _unique(v)
+
+    @model_validator(mode="after")
+    def _nulls(self) -> QueuePatch:
+        _refuse_nulls(self, frozenset({"language", "overflow", "announce_every_seconds"}))
+        return self
+
+
+class QueueOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    call_type: str
+    skills: list[str]
+    language: str | None
+    strategy: str
+    max_wait_seconds: int
+    overflow: dict[str, Any] | None
+    announce_every_seconds: int | None
+    moh_class: str
+    wrap_up_seconds: int
+    created_at: datetime

@@ -1,0 +1,247 @@
+"""The ACD with the call flow: queues, agents and the three-ring rule (R1, R9-R13), against real
+Postgres and a recording fake of the telephony port (tests/e2e does it with SIPp phones)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.ari.models import Channel
+from app.calls import service
+from app.calls.models import Call
+from routing.engine import Acd, OfferMade
+from routing.models import AgentRow, AgentStateChange, OfferRow, QueueRow
+from routing.ring_rule import OfferOutcome
+from tests.db.test_call_flow import DEMO, arrive, feed, keys, make_stasis, prompt_done, said
+from tests.support import events as ev
+from tests.support.clock import FakeClock
+from tests.support.fake_telephony import FakeTelephony
+from tests.support.settings import make_settings
+
+CYCLE = 0.05  # seconds per ring in these tests: the limit is 3 x 0.05 s
+
+
+@pytest.fixture
+def sessionmaker(committing_sessionmaker):
+    return committing_sessionmaker
+
+
+@pytest.fixture
+def fake() -> FakeTelephony:
+    return FakeTelephony()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+async def add_agents(sessionmaker, clock, *names: str, state: str = "ready") -> dict[str, uuid.UUID]:
+    ids = {}
+    async with sessionmaker() as session, session.begin():
+        for n, name in enumerate(names):
+            row = AgentRow(name=name, extension=f"10{n}", level="intermediate",
+                           skills={}, languages=["zh", "en"], contact=f"sip:{name}@127.0.0.1:50{n}0",
+                           state=state, state_since=clock.now(),
+                           ready_since=clock.now() - timedelta(minutes=10 - n))
+            session.add(row)
+            await session.flush()
+            ids[name] = row.id
+        session.add(QueueRow(name="general", call_type="consultation", skills=[],
+                             max_wait_seconds=60, wrap_up_seconds=0))
+    return ids
+
+
+@pytest.fixture
+async def stasis(fake, sessionmaker, clock, tmp_path):
+    settings = dict(ring_cycle_seconds=CYCLE, max_rings=3)
+    stasis = await make_stasis(fake, sessionmaker, clock, tmp_path, DEMO, **settings)
+    yield stasis
+    await stasis.close()
+
+
+async def to_queue(stasis, fake, cid: str, number: str = "13800000001") -> None:
+    await feed(stasis, arrive(fake, cid, number=number))
+    await prompt_done(stasis, cid)           # greeting
+    await keys(stasis, cid, "0")             # the agent key, during the main menu
+    await prompt_done(stasis, cid)           # "putting you through"
+    await stasis.dispatcher.drain()
+
+
+def offered_legs(fake: FakeTelephony) -> list[str]:
+    return [c[2] for c in fake.commands if c[0] == "originate"]
+
+
+async def agent_answers(stasis, fake, leg: str, call_id, clock=None, ring_for: float = 0) -> None:
+    """The agent's phone rings for `ring_for` seconds, then the agent picks up."""
+    fake.channels[leg] = Channel(id=leg, state="Up")
+    await feed(stasis, ev.raw("ChannelStateChange", channel=ev.channel(leg, state="Ringing")))
+    if clock is not None:
+        clock.advance(ring_for)
+    await feed(stasis, ev.raw("StasisStart", args=["agent", str(call_id)],
+                              channel=ev.channel(leg, state="Up")))
+
+
+async def rows(sessionmaker, model, **where):
+    async with sessionmaker() as session:
+        query = select(model)
+        for key, value in where.items():
+            query = query.where(getattr(model, key) == value)
+        return list(await session.scalars(query))
+
+
+async def test_a_ready_agent_is_rung_answers_and_is_bridged_with_the_caller(
+        stasis, fake, sessionmaker, clock):
+    agents = await add_agents(sessionmaker, clock, "wang", "zhao")
+    await stasis.acd.start()
+    await to_queue(stasis, fake, "q1")
+    call = stasis.flow.calls["q1"]
+    assert call.state == "in_queue"
+    assert ("start_moh", "q1", "default") in fake.commands  # R9: waiting with music
+    [leg] = offered_legs(fake)
+    assert [c for c in fake.commands if c[0] == "originate"][0][1] == \
+        "PJSIP/trunk/sip:wang@127.0.0.1:5000"  # the longest idle agent
+    await agent_answers(stasis, fake, leg, call.id, clock, ring_for=CYCLE / 2)  # first ring
+    assert call.state == "connected"
+    assert ("add_to_bridge", f"call-{call.id}", ("q1", leg)) in fake.commands
+    assert not [c for c in fake.commands if c[0] == "play_on_bridge"]  # answered in time
+    assert stasis.acd.agents[agents["wang"]].state == "on_call"
+    await feed(stasis, ev.hangup_request("q1"), ev.stasis_end("q1"))
+    await asyncio.sleep(0.02)  # wrap-up of 0 s
+    assert ("hangup", leg) in fake.commands  # the agent's leg goes with the caller
+    row = (await rows(sessionmaker, Call, channel_id="q1"))[0]
+    assert (row.end_reason, row.hangup_by, row.agent_id, row.queue) == (
+        "completed", "caller", agents["wang"], "general")
+    assert row.connected_at is not None and row.apology_due is False
+    [offer] = await rows(sessionmaker, OfferRow, call_id=row.id)
+    assert (offer.outcome, offer.rings) == ("answered", 1)
+    assert stasis.acd.agents[agents["wang"]].state == "ready"  # after wrap-up (R13)
+    changes = [(c.from_state, c.to_state) for c in
+               sorted(await rows(sessionmaker, AgentStateChange, agent_id=agents["wang"]),
+                      key=lambda c: c.id)]
+    assert changes == [("ready", "ringing"), ("ringing", "on_call"), ("on_call", "wrap_up"),
+                       ("wrap_up", "ready")]
+
+
+async def test_an_agent_who_misses_the_ring_limit_is_paused_and_the_call_goes_to_the_next(
+        stasis, fake, sessionmaker, clock):
+    agents = await add_agents(sessionmaker, clock, "wang", "zhao")
+    await stasis.acd.start()
+    await to_queue(stasis, fake, "q2")
+    call = stasis.flow.calls["q2"]
+    first = offered_legs(fake)[0]
+    await feed(stasis, ev.raw("ChannelStateChange", channel=ev.channel(first, state="Ringing")))
+    clock.advance(3 * CYCLE)
+    await asyncio.sleep(3 * CYCLE + 0.1)  # R1: three rings pass
+    await stasis.dispatcher.drain()
+    assert ("hangup", first) in fake.commands  # the ringing leg is cancelled
+    wang = stasis.acd.agents[agents["wang"]]
+    assert (wang.state, wang.state_reason) == ("paused", "missed_rings")
+    second = offered_legs(fake)[1]
+    assert [c for c in fake.commands if c[0] == "originate"][1][1].endswith("zhao@127.0.0.1:5010")
+    clock.advance(20)  # the caller has now waited longer than the ring limit
+    await agent_answers(stasis, fake, second, call.id)
+    assert call.state == "connected"
+    [apology] = [c for c in fake.commands if c[0] == "play_on_bridge"]
+    assert apology[2] == ("sound:/srv/hotline/prompts/zh/apology",)  # R1: sorry to keep you waiting
+    row = (await rows(sessionmaker, Call, channel_id="q2"))[0]
+    assert row.apology_due is True and row.agent_id == agents["zhao"]
+    offers = sorted(await rows(sessionmaker, OfferRow, call_id=row.id), key=lambda o: o.offered_at)
+    assert [(o.agent_id, o.outcome) for o in offers] == [
+        (agents["wang"], "no_answer"), (agents["zhao"], "answered")]
+    assert offers[0].rings == 3
+
+
+@pytest.mark.parametrize(("cause", "outcome"), [(17, "busy"), (21, "rejected")])
+async def test_a_busy_or_rejecting_phone_moves_the_call_on_at_once(
+        stasis, fake, sessionmaker, clock, cause, outcome):
+    agents = await add_agents(sessionmaker, clock, "wang", "zhao")
+    await stasis.acd.start()
+    await to_queue(stasis, fake, "q3")
+    first = offered_legs(fake)[0]
+    await feed(stasis, ev.raw("ChannelDestroyed", cause=cause, cause_txt="x",
+                              channel=ev.channel(first, state="Down")))
+    assert len(offered_legs(fake)) == 2  # no waiting for the ring limit
+    row = (await rows(sessionmaker, Call, channel_id="q3"))[0]
+    [missed] = [o for o in await rows(sessionmaker, OfferRow, call_id=row.id)
+                if o.agent_id == agents["wang"]]
+    assert missed.outcome == outcome
+
+
+async def test_a_caller_who_hangs_up_while_waiting_is_abandoned_in_queue(
+        stasis, fake, sessionmaker, clock):
+    await add_agents(sessionmaker, clock, "wang", state="paused")
+    await stasis.acd.start()
+    await to_queue(stasis, fake, "q4")
+    assert offered_legs(fake) == []
+    await feed(stasis, ev.hangup_request("q4"), ev.stasis_end("q4"))
+    row = (await rows(sessionmaker, Call, channel_id="q4"))[0]
+    assert (row.end_reason, row.hangup_by, row.queue) == ("abandoned_in_queue", "caller", "general")
+    assert stasis.acd.waiting == {}
+
+
+async def test_a_caller_who_hangs_up_while_an_agent_rings_cancels_the_offer(
+        stasis, fake, sessionmaker, clock):
+    agents = await add_agents(sessionmaker, clock, "wang")
+    await stasis.acd.start()
+    await to_queue(stasis, fake, "q5")
+    [leg] = offered_legs(fake)
+    await feed(stasis, ev.hangup_request("q5"), ev.stasis_end("q5"))
+    assert ("hangup", leg) in fake.commands
+    assert stasis.acd.agents[agents["wang"]].state == "ready"  # not paused: not the agent's fault
+    row = (await rows(sessionmaker, Call, channel_id="q5"))[0]
+    [offer] = await rows(sessionmaker, OfferRow, call_id=row.id)
+    assert (row.end_reason, offer.outcome) == ("abandoned_in_queue", "cancelled")
+
+
+async def test_an_agent_who_hangs_up_first_is_recorded_as_such(stasis, fake, sessionmaker, clock):
+    await add_agents(sessionmaker, clock, "wang")
+    await stasis.acd.start()
+    await to_queue(stasis, fake, "q6")
+    [leg] = offered_legs(fake)
+    await agent_answers(stasis, fake, leg, stasis.flow.calls["q6"].id)
+    await feed(stasis, ev.stasis_end(leg))
+    assert ("hangup", "q6") in fake.commands
+    await feed(stasis, ev.stasis_end("q6"))
+    row = (await rows(sessionmaker, Call, channel_id="q6"))[0]
+    assert (row.end_reason, row.hangup_by) == ("completed", "agent")  # R2
+
+
+async def test_fifty_calls_at_once_never_give_an_agent_two_offers_nor_a_call_two_agents(
+        sessionmaker, clock):
+    agents = await add_agents(sessionmaker, clock, *[f"a{n}" for n in range(10)])
+    offers: list[tuple[str, OfferMade]] = []
+    acd = Acd(settings=make_settings(wrap_up_seconds=0), sessionmaker=sessionmaker, clock=clock,
+              notify=lambda channel, offer: offers.append((channel, offer)))
+    await acd.start()
+    calls = []
+    async with sessionmaker() as session, session.begin():
+        for n in range(50):
+            row, _ = await service.open_call(session=session, channel_id=f"ch-{n}",
+                                             caller_number=None, caller_name=None,
+                                             dialed_number=None, language="zh",
+                                             started_at=clock.now())
+            calls.append(row.id)
+    await asyncio.gather(*[
+        acd.enqueue(call_id=c, channel_id=f"ch-{n}", queue="general", language="zh", priority=0,
+                    enqueued_at=clock.now() + timedelta(milliseconds=n))
+        for n, c in enumerate(calls)])
+    served: list[uuid.UUID] = []
+    while len(served) < 50:
+        assert offers, "calls are waiting but nothing was offered"
+        batch, offers[:] = list(offers), []
+        ringing = [o.agent_id for _, o in batch]
+        assert len(ringing) == len(set(ringing))  # no agent rung twice at once
+        assert all(acd.agents[a].state == "ringing" for a in ringing)
+        for _, offer in batch:
+            served.append(acd.agents[offer.agent_id].call_id)
+        await asyncio.gather(*[acd.offer_ended(o.agent_id, OfferOutcome.answered) for _, o in batch])
+        await asyncio.gather(*[acd.call_ended(o.agent_id, "general") for _, o in batch])
+        await asyncio.sleep(0.05)  # wrap-up of 0 s, then the next offers
+    assert sorted(served) == sorted(calls)  # every call offered exactly once
+    assert set(agents.values()) >= {a for a in acd.agents}
+    await acd.close()
