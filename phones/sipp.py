@@ -244,3 +244,133 @@ async def call(caller: Caller, *, sip_host: str = "127.0.0.1", sip_port: int = 5
         messages = "".join(p.read_text(errors="replace") for p in Path(tmp).glob("*_messages.log"))
         return SippResult(returncode=proc.returncode or 0, output=out.decode(errors="replace"),
                           errors=errors, messages=messages)
+
+
+@dataclass(frozen=True)
+class AgentPhone:
+    """An agent's desk phone played by SIPp (a UAS on its own port): it rings, then answers after
+    `answer_after_ms` (and stays on until the other side hangs up), or never answers
+    (`answer_after_ms=None`: it rings until the hotline cancels the call)."""
+
+    port: int
+    user: str = "agent"
+    answer_after_ms: int | None = 500
+
+    @property
+    def contact(self) -> str:
+        return f"sip:{self.user}@127.0.0.1:{self.port}"
+
+
+def agent_scenario(phone: AgentPhone) -> str:
+    ringing = """  <send><![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Content-Length: 0
+
+]]></send>"""
+    invite = """  <recv request="INVITE" crlf="true">
+    <action><ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" assign_to="cseq"/></action>
+  </recv>"""
+    if phone.answer_after_ms is None:
+        body = f"""{invite}
+{ringing}
+  <recv request="CANCEL"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+  <send><![CDATA[
+SIP/2.0 487 Request Terminated
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+CSeq: [$cseq] INVITE
+Content-Length: 0
+
+]]></send>
+  <recv request="ACK"/>"""
+    else:
+        body = f"""{invite}
+{ringing}
+  <pause milliseconds="{phone.answer_after_ms}"/>
+  <send retrans="500"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+CSeq: [$cseq] INVITE
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=agent 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 8 0 101
+a=rtpmap:8 PCMA/8000
+a=rtpmap:0 PCMU/8000
+a=rtpmap:101 telephone-event/8000
+a=sendrecv
+
+]]></send>
+  <recv request="ACK" crlf="true"/>
+  <recv request="BYE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>"""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<scenario name="agent phone">
+{body}
+</scenario>
+"""
+
+
+class RunningPhone:
+    """A SIPp agent phone running in the background until `stop()`."""
+
+    def __init__(self, phone: AgentPhone) -> None:
+        self.phone = phone
+        self._tmp = tempfile.TemporaryDirectory(prefix="hotline-phone-")
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> "RunningPhone":
+        scenario = Path(self._tmp.name) / "agent.xml"
+        scenario.write_text(agent_scenario(self.phone))
+        self.proc = await asyncio.create_subprocess_exec(
+            shutil.which("sipp") or "sipp", "-sf", str(scenario), "-i", "127.0.0.1",
+            "-p", str(self.phone.port), "-mp", str(free_udp_port(pair=True)), "-trace_err",
+            "-nostdin", cwd=self._tmp.name,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        await asyncio.sleep(0.3)  # listening
+        return self
+
+    async def stop(self) -> str:
+        """Stop the phone; returns what SIPp logged as errors."""
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.terminate()
+            await self.proc.wait()
+        errors = "".join(p.read_text(errors="replace") for p in Path(self._tmp.name).glob("*_errors.log"))
+        self._tmp.cleanup()
+        return errors

@@ -12,10 +12,11 @@ from fastapi import APIRouter, Query
 from app.auth.models import RoleName
 from app.auth.service import require_role
 from app.calls import service
-from app.calls.schemas import CallDetail, CallEventOut, CallOut, CallPage, IvrStepOut
+from app.calls.schemas import CallDetail, CallEventOut, CallOut, CallPage, IvrStepOut, OfferOut
 from app.deps import CurrentUser, SessionDep
 from app.errors import AppError, NotFound
 from ivr import service as ivr_store
+from routing import offers as offer_store
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 READERS = (RoleName.team_lead, RoleName.manager, RoleName.qa)
@@ -80,6 +81,8 @@ async def get_call(call_id: uuid.UUID, session: SessionDep, user: CurrentUser) -
     if call is None:
         raise NotFound(f"no call {call_id}")
     path = await ivr_store.path_of(session=session, call_id=call.id)
-    return CallDetail(**CallOut.model_validate(call).model_dump(),
-                      timeline=[CallEventOut.model_validate(e) for e in call.events],
-                      ivr_path=[IvrStepOut.model_validate(s) for s in path])
+    offers = await offer_store.of_call(session=session, call_id=call.id)
+    base = CallOut.model_validate(call).model_dump(exclude={"wait_seconds", "talk_seconds"})
+    return CallDetail(**base, timeline=[CallEventOut.model_validate(e) for e in call.events],
+                      ivr_path=[IvrStepOut.model_validate(s) for s in path],
+                      offers=[OfferOut.model_validate(o) for o in offers])

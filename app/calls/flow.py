@@ -411,6 +411,9 @@ class CallFlow:
             case ChannelStateChange() if offer and leg == offer.channel_id:
                 if item.channel.state == "Ringing" and offer.ringing_at is None:
                     offer.ringing_at = self.clock.now()
+                    # R1 counts rings: the limit runs from the first ring, not from the dialling.
+                    self._schedule(call, "ring", self.settings.ring_limit_seconds,
+                                   RingLimit(call.channel_id, offer.id))
                     await self._update_offer(offer, ringing_at=offer.ringing_at)
             case StasisStart():
                 await self._agent_answered(call, item)
@@ -451,13 +454,13 @@ class CallFlow:
         bridge = f"call-{call.id}"
         await self.telephony.create_bridge(bridge)
         await self.telephony.add_to_bridge(bridge, [call.channel_id, offer.channel_id])
-        if apology:  # R1: a call answered late starts with an apology
-            await self.telephony.play_on_bridge(bridge, self._system_media(call, ("apology",)),
-                                                playback_id=f"{call.id}.apology")
         await self._fire(call, Trigger.agent_connected, agent_id=offer.agent_id,
                          connected_at=now, apology_due=apology,
                          detail={"agent_id": str(offer.agent_id), "waited_seconds": round(waited, 3),
                                  "rings": record.rings(cycle), "apology_due": apology})
+        if apology:  # R1: a call answered late starts with an apology (both hear it)
+            await self._safely(self.telephony.play_on_bridge(
+                bridge, self._system_media(call, ("apology",)), playback_id=f"{call.id}.apology"))
 
     async def _offer_failed(self, call: LiveCall, outcome: OfferOutcome, *,
                             leg_gone: bool = False) -> None:
@@ -473,9 +476,11 @@ class CallFlow:
         now = self.clock.now()
         record = ring_rule.OfferRecord(offered_at=offer.offered_at, ringing_at=offer.ringing_at,
                                        answered_at=None, ended_at=now, outcome=outcome)
-        await self._update_offer(offer, ended_at=now, outcome=outcome,
-                                 ring_seconds=record.ring_seconds,
-                                 rings=record.rings(self.settings.ring_cycle_seconds))
+        ring_seconds = record.ring_seconds
+        if outcome is OfferOutcome.no_answer:  # cut at the limit: our own latency is no ring
+            ring_seconds = min(ring_seconds, self.settings.ring_limit_seconds)
+        await self._update_offer(offer, ended_at=now, outcome=outcome, ring_seconds=ring_seconds,
+                                 rings=ring_rule.rings(ring_seconds, self.settings.ring_cycle_seconds))
         log.info("call.offer_missed", agent=str(offer.agent_id), outcome=outcome)
         await self.acd.offer_ended(offer.agent_id, outcome)
         if outcome is not OfferOutcome.cancelled and call.state is CallState.in_queue and (

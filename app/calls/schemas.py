@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 
 class CallEventOut(BaseModel):
@@ -40,6 +40,28 @@ class CallOut(BaseModel):
     ivr_version_id: int | None
     ivr_node: str | None
     ivr_outcome: str | None
+    queue: str | None
+    priority: int
+    enqueued_at: datetime | None
+    agent_id: uuid.UUID | None
+    connected_at: datetime | None
+    apology_due: bool
+
+    @computed_field
+    @property
+    def wait_seconds(self) -> float | None:
+        """From entering the queue to an agent answering (or to the end, if none did)."""
+        if self.enqueued_at is None:
+            return None
+        until = self.connected_at or self.ended_at
+        return None if until is None else round((until - self.enqueued_at).total_seconds(), 3)
+
+    @computed_field
+    @property
+    def talk_seconds(self) -> float | None:
+        if self.connected_at is None or self.ended_at is None:
+            return None
+        return round((self.ended_at - self.connected_at).total_seconds(), 3)
 
 
 class IvrStepOut(BaseModel):
@@ -52,9 +74,27 @@ class IvrStepOut(BaseModel):
     outcome: str
 
 
+class OfferOut(BaseModel):
+    """One offer of the call to an agent, with its three-ring figures (R1)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    agent_id: uuid.UUID
+    queue: str
+    offered_at: datetime
+    ringing_at: datetime | None
+    answered_at: datetime | None
+    ended_at: datetime | None
+    outcome: str | None
+    ring_seconds: float | None
+    rings: int | None
+
+
 class CallDetail(CallOut):
     timeline: list[CallEventOut]
     ivr_path: list[IvrStepOut]
+    offers: list[OfferOut]
 
 
 class CallPage(BaseModel):

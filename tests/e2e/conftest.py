@@ -63,6 +63,7 @@ async def service(asterisk_instance, ari_proxy, database_url, tmp_path_factory):
         prompt_dir=asterisk_instance.prompt_dir_in_root,
         prompt_build_dir=asterisk_instance.prompt_host_dir,
         storage_dir=tmp_path_factory.mktemp("storage"), closing_grace_seconds=1.0,
+        ring_cycle_seconds=1.0,  # R1 with a shortened cadence: the ring limit is 3 s
         ari_reconnect_min_seconds=0.2, ari_reconnect_max_seconds=1.0)
     app = create_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):

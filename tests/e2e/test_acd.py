@@ -1,0 +1,103 @@
+"""The ACD by phone: SIPp callers reach SIPp agent phones through the real Asterisk, and every
+offer obeys the three-ring rule (R1; a ring is 1 s here, so the limit is 3 s)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from phones.sipp import AgentPhone, Caller, RunningPhone, free_udp_port, keys
+from tests.e2e.conftest import prompt_ms, ts, wait_for_call
+
+pytestmark = pytest.mark.asterisk
+
+
+@pytest.fixture
+async def desk(service):
+    """Creates agents with SIPp phones, the queue the demo menu's 0 leads to; cleans up after."""
+    phones: list[RunningPhone] = []
+    agents: list[str] = []
+    resp = await service.post("/api/queues", json={
+        "name": "general", "call_type": "consultation", "max_wait_seconds": 60,
+        "wrap_up_seconds": 1})
+    assert resp.status_code == 201, resp.text
+
+    async def agent(name: str, answer_after_ms: int | None) -> str:
+        phone = await RunningPhone(AgentPhone(port=free_udp_port(), user=name,
+                                              answer_after_ms=answer_after_ms)).start()
+        phones.append(phone)
+        resp = await service.post("/api/agents", json={
+            "name": name, "extension": str(uuid.uuid4().int % 10**8), "level": "senior",
+            "languages": ["zh", "en"], "contact": phone.phone.contact})
+        assert resp.status_code == 201, resp.text
+        agent_id = resp.json()["id"]
+        agents.append(agent_id)
+        return agent_id
+
+    yield agent
+    for agent_id in agents:
+        await service.post(f"/api/agents/{agent_id}/state", json={"state": "logged_out"})
+    assert (await service.delete("/api/queues/general")).status_code == 204
+    for phone in phones:
+        await phone.stop()
+
+
+async def ready(service, agent_id: str) -> None:
+    resp = await service.post(f"/api/agents/{agent_id}/state", json={"state": "ready"})
+    assert resp.status_code == 200 and resp.json()["state"] == "ready", resp.text
+
+
+def to_agent_ms(service) -> int:
+    """From the answer to the caller pressing 0 and hearing 'putting you through'."""
+    return prompt_ms(service, "greeting") + 700 + prompt_ms(service, "transferring") + 300
+
+
+async def test_an_agent_who_answers_on_the_first_ring_is_connected(service, desk, place_call):
+    wang = await desk("wang", answer_after_ms=400)
+    await ready(service, wang)
+    script = keys("0", first_after_ms=prompt_ms(service, "greeting") + 700)
+    result = await place_call(Caller(number="13844440001", script=script,
+                                     hangup_after_ms=to_agent_ms(service) + 3500))
+    assert result.ok, result.output + result.errors
+    call = await wait_for_call(service, "13844440001")
+    assert (call["end_reason"], call["hangup_by"], call["agent_id"]) == ("completed", "caller", wang)
+    assert call["queue"] == "general" and call["apology_due"] is False
+    assert [o["outcome"] for o in call["offers"]] == ["answered"]
+    assert call["offers"][0]["rings"] == 1 and call["offers"][0]["ringing_at"] is not None
+    assert call["wait_seconds"] < 3 and call["talk_seconds"] > 1
+    assert ts(call["enqueued_at"]) <= ts(call["connected_at"]) <= ts(call["ended_at"])
+
+
+async def test_an_agent_who_never_answers_is_paused_after_three_rings_and_the_next_answers(
+        service, desk, place_call):
+    li = await desk("li", answer_after_ms=None)
+    zhao = await desk("zhao", answer_after_ms=400)
+    await ready(service, li)  # ready first: the longest idle, offered first
+    await asyncio.sleep(0.05)
+    await ready(service, zhao)
+    script = keys("0", first_after_ms=prompt_ms(service, "greeting") + 700)
+    result = await place_call(Caller(number="13844440002", script=script,
+                                     hangup_after_ms=to_agent_ms(service) + 3000 + 3500))
+    assert result.ok, result.output + result.errors
+    call = await wait_for_call(service, "13844440002")
+    assert (call["end_reason"], call["agent_id"]) == ("completed", zhao)
+    offers = call["offers"]
+    assert [(o["agent_id"], o["outcome"], o["rings"]) for o in offers] == [
+        (li, "no_answer", 3), (zhao, "answered", 1)]
+    assert call["apology_due"] is True  # waited for a human longer than the ring limit
+    missed = (await service.get(f"/api/agents/{li}")).json()
+    assert (missed["state"], missed["state_reason"]) == ("paused", "missed_rings")
+
+
+async def test_a_caller_nobody_takes_hangs_up_and_is_abandoned_in_queue(service, desk, place_call):
+    await desk("sun", answer_after_ms=400)  # logged out: not offered
+    script = keys("0", first_after_ms=prompt_ms(service, "greeting") + 700)
+    result = await place_call(Caller(number="13844440003", script=script,
+                                     hangup_after_ms=to_agent_ms(service) + 2000))
+    assert result.ok, result.output + result.errors
+    call = await wait_for_call(service, "13844440003")
+    assert (call["end_reason"], call["hangup_by"], call["offers"]) == (
+        "abandoned_in_queue", "caller", [])
+    assert call["wait_seconds"] >= 1.5
