@@ -3,7 +3,9 @@
 PY := .venv/bin/python
 DIGITS ?=
 
-.PHONY: bootstrap run up down status call test provision
+NAME ?= wang
+
+.PHONY: bootstrap run up down status call agent test provision
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -22,6 +24,10 @@ status: bootstrap
 
 call: bootstrap
 	@$(PY) -m phones call --digits "$(DIGITS)"
+
+# An agent's desk phone (SIPp), ready for calls until Ctrl-C: `make call DIGITS=0` reaches it.
+agent: bootstrap
+	@$(PY) -m phones agent --name "$(NAME)"
 
 provision: bootstrap
 	@$(PY) -m stack provision

@@ -1,6 +1,12 @@
-"""`python -m phones call [--digits "1 0"]`: place one call to the running dev stack (make call).
+"""Phones for the running dev stack (`make up`).
 
-Prints what SIPp did and then the call as the service logged it (GET /api/calls).
+`python -m phones call [--digits "1 0"]` (make call): one SIPp caller; prints what SIPp did and
+then the call as the service logged it (GET /api/calls/{id}).
+
+`python -m phones agent [--name wang] [--answer-after 1 | --never]` (make agent): a SIPp desk
+phone for an agent, kept running until Ctrl-C; the agent is created (or its phone updated) and
+set ready, and the queue the demo menu's 0 leads to (`general`) is created if missing, so that
+`make call DIGITS=0` reaches this phone.
 """
 
 from __future__ import annotations
@@ -9,27 +15,28 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import time
+import zlib
 
 import httpx
 
-from phones.sipp import Caller, call, keys
+from phones.sipp import AgentPhone, Caller, RunningPhone, call, free_udp_port, keys
 from stack import paths
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m phones", description=__doc__)
-    parser.add_argument("command", choices=["call"])
-    parser.add_argument("--digits", default="", help='keys to press after the greeting, e.g. "1 0"')
-    parser.add_argument("--dial", default="95000", help="the number dialled")
-    parser.add_argument("--from-number", default="13800138000", help="the caller's number")
-    parser.add_argument("--first-key-after", type=float, default=4.0,
-                        help="seconds after the answer for the first key (after the greeting)")
-    parser.add_argument("--gap", type=float, default=2.0, help="seconds between keys")
-    parser.add_argument("--hangup-after", type=float, default=None,
-                        help="seconds after the answer when the caller hangs up "
-                             "(default: wait for the hotline to hang up)")
-    args = parser.parse_args()
+def _api() -> httpx.Client:
+    """A client for the stack's API with the admin token (from var/stack.env)."""
+    env_file = paths.state_dir() / "stack.env"
+    env = dict(line.removeprefix("export ").split("=", 1) for line in
+               env_file.read_text().splitlines()) if env_file.exists() else {}
+    token = os.environ.get("HOTLINE_ADMIN_TOKEN", env.get("HOTLINE_ADMIN_TOKEN", "").strip("'"))
+    port = env.get("HOTLINE_HTTP_PORT", "'8000'").strip("'")
+    return httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10,
+                        headers={"Authorization": f"Bearer {token}"})
+
+
+def place_call(args: argparse.Namespace) -> int:
     state = json.loads((paths.state_dir() / "stack.json").read_text()) if (
         paths.state_dir() / "stack.json").exists() else {}
     sip_port = int(os.environ.get("HOTLINE_STACK_SIP_PORT",
@@ -40,29 +47,86 @@ def main() -> None:
                     script=keys(digits, first_after_ms=int(args.first_key_after * 1000),
                                 gap_ms=int(args.gap * 1000)) if digits.strip() else (),
                     hangup_after_ms=int(args.hangup_after * 1000) if args.hangup_after else None,
-                    max_call_ms=180_000)
+                    max_call_ms=int(args.max_seconds * 1000))
     started = time.monotonic()
     result = asyncio.run(call(caller, sip_port=sip_port))
     print(f"sipp: exit {result.returncode} after {time.monotonic() - started:.1f}s"
           f" ({'the hotline hung up' if result.hung_up_by_remote else 'the caller hung up'})")
     if not result.ok:
         print(result.output[-2000:], result.errors[-2000:])
-    env_file = paths.state_dir() / "stack.env"
-    env = dict(line.removeprefix("export ").split("=", 1) for line in
-               env_file.read_text().splitlines()) if env_file.exists() else {}
-    token = os.environ.get("HOTLINE_ADMIN_TOKEN", env.get("HOTLINE_ADMIN_TOKEN", "").strip("'"))
-    port = env.get("HOTLINE_HTTP_PORT", "'8000'").strip("'")
     try:
-        resp = httpx.get(f"http://127.0.0.1:{port}/api/calls", params={"limit": 1},
-                         headers={"Authorization": f"Bearer {token}"}, timeout=5)
-        items = resp.json().get("items", [])
-        if items:
-            detail = httpx.get(f"http://127.0.0.1:{port}/api/calls/{items[0]['id']}",
-                               headers={"Authorization": f"Bearer {token}"}, timeout=5).json()
-            print(json.dumps(detail, indent=2, ensure_ascii=False))
+        with _api() as api:
+            items = api.get("/api/calls", params={"limit": 1}).json().get("items", [])
+            if items:
+                detail = api.get(f"/api/calls/{items[0]['id']}").json()
+                print(json.dumps(detail, indent=2, ensure_ascii=False))
     except httpx.HTTPError as exc:
         print(f"could not read the call log: {exc!r}")
-    raise SystemExit(0 if result.ok else 1)
+    return 0 if result.ok else 1
+
+
+def run_agent(args: argparse.Namespace) -> int:
+    answer_after = None if args.never else int(args.answer_after * 1000)
+    extension = args.extension or str(1000 + zlib.crc32(args.name.encode()) % 9000)
+
+    async def main() -> None:
+        phone = await RunningPhone(AgentPhone(port=free_udp_port(), user=args.name,
+                                              answer_after_ms=answer_after)).start()
+        with _api() as api:
+            api.post("/api/queues", json={"name": "general", "call_type": "consultation"})
+            resp = api.post("/api/agents", json={
+                "name": args.name, "extension": extension, "level": args.level,
+                "languages": ["zh", "en"], "contact": phone.phone.contact})
+            if resp.status_code == 409:  # known: give it this phone
+                agent = next(a for a in api.get("/api/agents").json()
+                             if a["extension"] == extension)
+                api.patch(f"/api/agents/{agent['id']}", json={"contact": phone.phone.contact})
+            else:
+                resp.raise_for_status()
+                agent = resp.json()
+            resp = api.post(f"/api/agents/{agent['id']}/state", json={"state": "ready"})
+            if resp.status_code != 200:
+                await phone.stop()
+                raise SystemExit(f"agent {args.name} cannot go ready: {resp.json()['message']}")
+            print(f"agent {args.name} (extension {extension}) is ready on {phone.phone.contact}; "
+                  f"{'never answers' if answer_after is None else f'answers after {args.answer_after}s'}"
+                  "; Ctrl-C to stop")
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGINT, stop.set)
+            loop.add_signal_handler(signal.SIGTERM, stop.set)
+            await stop.wait()
+            api.post(f"/api/agents/{agent['id']}/state", json={"state": "logged_out"})
+        await phone.stop()
+
+    asyncio.run(main())
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m phones", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    c = commands.add_parser("call", help="place one call to the hotline")
+    c.add_argument("--digits", default="", help='keys to press after the greeting, e.g. "1 0"')
+    c.add_argument("--dial", default="95000", help="the number dialled")
+    c.add_argument("--from-number", default="13800138000", help="the caller's number")
+    c.add_argument("--first-key-after", type=float, default=4.0,
+                   help="seconds after the answer for the first key (after the greeting)")
+    c.add_argument("--gap", type=float, default=2.0, help="seconds between keys")
+    c.add_argument("--hangup-after", type=float, default=None,
+                   help="seconds after the answer when the caller hangs up "
+                        "(default: wait for the hotline to hang up)")
+    c.add_argument("--max-seconds", type=float, default=60,
+                   help="hang up after this long at the latest (a call with an agent)")
+    a = commands.add_parser("agent", help="run an agent's desk phone, ready for calls")
+    a.add_argument("--name", default="wang")
+    a.add_argument("--extension", default=None)
+    a.add_argument("--level", default="intermediate", choices=["junior", "intermediate", "senior"])
+    a.add_argument("--answer-after", type=float, default=1.0, help="seconds of ringing")
+    a.add_argument("--never", action="store_true", help="ring but never answer")
+    args = parser.parse_args()
+    raise SystemExit(place_call(args) if args.command == "call" else run_agent(args))
 
 
 if __name__ == "__main__":

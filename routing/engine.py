@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import structlog
@@ -26,7 +26,7 @@ from routing import queue_order, service
 from routing.agent_state import AgentEvent, AgentState, PauseReason, after_miss, can, next_agent_state
 from routing.models import AgentRow, QueueRow
 from routing.ring_rule import OfferOutcome
-from routing.strategies import Agent, CallNeed, Level, Strategy
+from routing.strategies import Agent, CallNeed, Level, Strategy, eligible
 
 log = structlog.get_logger(__name__)
 
@@ -158,6 +158,18 @@ class Acd:
 
     def queue(self, name: str) -> QueueConfig | None:
         return self.queues.get(name)
+
+    def staffed(self, name: str, language: str) -> bool:
+        """Whether anyone logged in could ever take a call of this queue (app_queue's
+        joinempty=no): callers do not wait for agents who are not there."""
+        config = self.queues.get(name)
+        if config is None:
+            return False
+        need = CallNeed(call_id=uuid.uuid4(), language=config.language or language,
+                        skills=config.skills)
+        return any(a.state is not AgentState.logged_out and
+                   eligible(replace(a.routing_view(), state=AgentState.ready), need)
+                   for a in self.agents.values())
 
     def live_state(self, agent_id: uuid.UUID) -> dict | None:
         agent = self.agents.get(agent_id)

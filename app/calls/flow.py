@@ -359,6 +359,9 @@ class CallFlow:
         if config is None:
             await self._no_agent(call, action.queue, f"no queue {action.queue!r} is set up")
             return
+        if not self.acd.staffed(action.queue, action.language):
+            await self._no_agent(call, action.queue, "no agent is logged in for this queue")
+            return
         now = self.clock.now()
         call.queue, call.enqueued_at = action.queue, now
         await self._fire(call, Trigger.enqueued, ivr_outcome=f"queue:{action.queue}",

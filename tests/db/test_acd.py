@@ -184,6 +184,16 @@ async def test_a_caller_who_hangs_up_while_waiting_is_abandoned_in_queue(
     assert stasis.acd.waiting == {}
 
 
+async def test_a_queue_with_nobody_logged_in_promises_a_call_back_instead_of_a_wait(
+        stasis, fake, sessionmaker, clock):
+    await add_agents(sessionmaker, clock, "wang", state="logged_out")
+    await stasis.acd.start()
+    await to_queue(stasis, fake, "q7")
+    assert stasis.flow.calls["q7"].state == "closing"
+    assert said(stasis, fake)[-1] == ["queue_unavailable", "thanks"]
+    assert stasis.acd.waiting == {}
+
+
 async def test_a_caller_who_hangs_up_while_an_agent_rings_cancels_the_offer(
         stasis, fake, sessionmaker, clock):
     agents = await add_agents(sessionmaker, clock, "wang")

@@ -92,7 +92,10 @@ async def test_an_agent_who_never_answers_is_paused_after_three_rings_and_the_ne
 
 
 async def test_a_caller_nobody_takes_hangs_up_and_is_abandoned_in_queue(service, desk, place_call):
-    await desk("sun", answer_after_ms=400)  # logged out: not offered
+    sun = await desk("sun", answer_after_ms=400)
+    await ready(service, sun)
+    resp = await service.post(f"/api/agents/{sun}/state", json={"state": "paused", "reason": "meal"})
+    assert resp.status_code == 200  # logged in but paused: the caller waits, nobody is offered
     script = keys("0", first_after_ms=prompt_ms(service, "greeting") + 700)
     result = await place_call(Caller(number="13844440003", script=script,
                                      hangup_after_ms=to_agent_ms(service) + 2000))
