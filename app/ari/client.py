@@ -131,6 +131,12 @@ class AriClient:
         return Bridge.model_validate(
             await self._request("POST", f"/bridges/{bridge_id}", params={"type": kind}))
 
+    async def get_bridge(self, bridge_id: str) -> Bridge | None:
+        try:
+            return Bridge.model_validate(await self._request("GET", f"/bridges/{bridge_id}"))
+        except AriNotFound:
+            return None
+
     async def add_to_bridge(self, bridge_id: str, channel_ids: list[str]) -> None:
         await self._request("POST", f"/bridges/{bridge_id}/addChannel",
                             params={"channel": ",".join(channel_ids)})

@@ -675,23 +675,61 @@ class CallFlow:
             case CallState.closing | CallState.failing:
                 if await self.telephony.get_playback(f"{call.id}.{call.state}") is None:
                     await self._playback_finished(call, f"{call.id}.{call.state}", None)
+            case CallState.in_queue:
+                await self._resync_queue(call)
+            case CallState.connected:
+                await self._resync_connected(call)
             case CallState.awaiting_hangup:
                 self._schedule(call, "grace", self.settings.closing_grace_seconds,
                                GraceElapsed(call.channel_id))
             case CallState.hanging_up:
                 await self._hang_up(call)
 
-    def adopt(self, row_id: uuid.UUID, channel_id: str, state: str, language: str, seq: int,
-              last_seen_at: datetime, caller_number: str | None = None,
-              ivr_node: str | None = None) -> LiveCall:
-        """Take over an open call from the database (after a restart of the service)."""
-        call = self.calls.get(channel_id)
+    def adopt(self, row: Any, seq: int) -> LiveCall:
+        """Take over an open call from its database row (after a restart of the service)."""
+        call = self.calls.get(row.channel_id)
         if call is None:
-            call = LiveCall(id=row_id, channel_id=channel_id, state=CallState(state),
-                            language=language, seq=seq, last_seen_at=last_seen_at,
-                            caller_number=caller_number, ivr_node=ivr_node)
-            self.calls[channel_id] = call
+            call = LiveCall(id=row.id, channel_id=row.channel_id, state=CallState(row.state),
+                            language=row.language, seq=seq, last_seen_at=row.last_seen_at,
+                            caller_number=row.caller_number, ivr_node=row.ivr_node,
+                            queue=row.queue, enqueued_at=row.enqueued_at, agent_id=row.agent_id)
+            self.calls[row.channel_id] = call
         return call
+
+    async def _resync_queue(self, call: LiveCall) -> None:
+        """A waiting call after a drop or a restart: its offer's fate, or back in the queue."""
+        offer = call.offer
+        if offer is not None:  # was an agent's phone answered, or hung up, unseen?
+            try:
+                leg = await self.telephony.get_channel(offer.channel_id)
+            except AriNotFound:
+                await self._offer_failed(call, OfferOutcome.no_answer, leg_gone=True)
+                return
+            if leg.state == "Up":
+                await self._agent_answered(call, StasisStart(
+                    type="StasisStart", args=["agent", str(call.id)], channel=leg))
+            return
+        if call.id not in self.acd.waiting and call.queue and self.acd.queue(call.queue):
+            self._schedule(call, "max_wait", self.acd.queue(call.queue).max_wait_seconds,
+                           MaxWait(call.channel_id))
+            await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=call.queue,
+                                   language=call.language, priority=0,
+                                   enqueued_at=call.enqueued_at or self.clock.now(),
+                                   excluded=frozenset(call.excluded))
+
+    async def _resync_connected(self, call: LiveCall) -> None:
+        """A call with an agent after a restart: find the agent's leg in the call's bridge."""
+        if call.agent_channel is not None:
+            return
+        bridge = await self.telephony.get_bridge(f"call-{call.id}")
+        legs = [c for c in (bridge.channels if bridge else []) if c != call.channel_id]
+        if not legs:  # the agent is gone: end the call cleanly
+            call.agent_hung_up = True
+            await self._hang_up(call)
+            return
+        call.agent_channel = legs[0]
+        self.legs[legs[0]] = call.channel_id
+        await self._safely(self.telephony.subscribe(f"channel:{legs[0]}"))
 
     # -- failure ----------------------------------------------------------------------------
     async def _fail(self, call: LiveCall, exc: BaseException) -> None:

@@ -95,9 +95,7 @@ class CallStasis:
                     if row.channel_id not in self.flow.calls}
         for row in rows:
             if row.channel_id not in self.flow.calls:
-                self.flow.adopt(row.id, row.channel_id, row.state, row.language, seqs[row.id],
-                                row.last_seen_at, caller_number=row.caller_number,
-                                ivr_node=row.ivr_node)
+                self.flow.adopt(row, seqs[row.id])
         known = list(self.flow.calls)
         for channel_id in known:
             self.dispatcher.submit(channel_id, Resync(channel_id, channels.get(channel_id)))

@@ -255,3 +255,37 @@ async def test_fifty_calls_at_once_never_give_an_agent_two_offers_nor_a_call_two
     assert sorted(served) == sorted(calls)  # every call offered exactly once
     assert set(agents.values()) >= {a for a in acd.agents}
     await acd.close()
+
+
+async def test_after_a_restart_a_waiting_call_is_queued_again_and_reaches_an_agent(
+        fake, sessionmaker, clock, tmp_path):
+    agents = await add_agents(sessionmaker, clock, "wang", state="paused")
+    first = await make_stasis(fake, sessionmaker, clock, tmp_path, DEMO, ring_cycle_seconds=CYCLE)
+    await first.acd.start()
+    await to_queue(first, fake, "r1")
+    await first.close()  # the service stops; the caller still hears music in Asterisk
+    async with sessionmaker() as session, session.begin():  # meanwhile the agent came back
+        row = await session.get(AgentRow, agents["wang"])
+        row.state = "ready"
+    second = await make_stasis(fake, sessionmaker, clock, tmp_path, DEMO, ring_cycle_seconds=CYCLE)
+    await second.acd.start()
+    await second.reconcile()
+    await second.dispatcher.drain()
+    [leg] = offered_legs(fake)
+    await agent_answers(second, fake, leg, second.flow.calls["r1"].id)
+    assert second.flow.calls["r1"].state == "connected"
+    await second.close()
+
+
+async def test_an_answer_missed_while_disconnected_still_connects_the_call(
+        stasis, fake, sessionmaker, clock):
+    await add_agents(sessionmaker, clock, "wang")
+    await stasis.acd.start()
+    await to_queue(stasis, fake, "r2")
+    [leg] = offered_legs(fake)
+    await stasis.on_disconnect()
+    fake.channels[leg] = Channel(id=leg, state="Up")  # answered while we could not see it
+    await stasis.reconcile()
+    await stasis.dispatcher.drain()
+    assert stasis.flow.calls["r2"].state == "connected"
+    assert ("add_to_bridge", f"call-{stasis.flow.calls['r2'].id}", ("r2", leg)) in fake.commands

@@ -14,6 +14,7 @@ class FakeTelephony:
     channels: dict[str, Channel] = field(default_factory=dict)
     playbacks: dict[str, Playback] = field(default_factory=dict)
     recordings: dict[str, bytes] = field(default_factory=dict)
+    bridges: dict[str, Bridge] = field(default_factory=dict)
     fail_on: set[str] = field(default_factory=set)  # command names that raise AriUnavailable
 
     def _record(self, *command: object) -> None:
@@ -69,6 +70,14 @@ class FakeTelephony:
         self.channels[channel_id] = channel
         return channel
 
+    async def get_channel(self, channel_id: str) -> Channel:
+        if channel_id not in self.channels:
+            raise AriNotFound(f"fake: no channel {channel_id}")
+        return self.channels[channel_id]
+
+    async def get_bridge(self, bridge_id: str) -> Bridge | None:
+        return self.bridges.get(bridge_id)
+
     async def start_moh(self, channel_id: str, *, moh_class: str = "default") -> None:
         self._record("start_moh", channel_id, moh_class)
 
@@ -77,10 +86,14 @@ class FakeTelephony:
 
     async def create_bridge(self, bridge_id: str, *, kind: str = "mixing") -> Bridge:
         self._record("create_bridge", bridge_id)
-        return Bridge(id=bridge_id, bridge_type=kind)
+        self.bridges[bridge_id] = Bridge(id=bridge_id, bridge_type=kind)
+        return self.bridges[bridge_id]
 
     async def add_to_bridge(self, bridge_id: str, channel_ids: list[str]) -> None:
         self._record("add_to_bridge", bridge_id, tuple(channel_ids))
+        bridge = self.bridges[bridge_id]
+        self.bridges[bridge_id] = bridge.model_copy(
+            update={"channels": [*bridge.channels, *channel_ids]})
 
     async def play_on_bridge(self, bridge_id: str, media: list[str], *, playback_id: str,
                              lang: str | None = None) -> Playback:
