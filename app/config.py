@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     max_no_answer: int = Field(1, ge=1, le=10)
     # R13: after-call work before an agent is ready again (a queue may set its own).
     wrap_up_seconds: float = Field(15.0, ge=0, le=600)
+    # For the estimated wait told to callers until reports give a measured handling time.
+    average_handle_seconds: float = Field(180.0, gt=0, le=3600)
     # R5: Mandarin by default.
     default_language: str = Field("zh", pattern=r"^[a-z]{2,3}$")
     # Where Asterisk finds our prompts, as a path on Asterisk's side (sound:<dir>/<lang>/<name>).

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.clock import Clock
 from app.config import Settings
 from app.errors import AppError, NotFound
-from routing import queue_order, service
+from routing import announce, queue_order, service
 from routing.agent_state import AgentEvent, AgentState, PauseReason, after_miss, can, next_agent_state
 from routing.models import AgentRow, QueueRow
 from routing.ring_rule import OfferOutcome
@@ -219,12 +219,18 @@ class Acd:
         async with self._lock:
             self.waiting.pop(call_id, None)
 
-    def position(self, call_id: uuid.UUID) -> int | None:
+    def announcement(self, call_id: uuid.UUID) -> list[str] | None:
+        """What the waiting caller is told now: position and estimated wait (prompt names)."""
         entry = self.waiting.get(call_id)
         if entry is None:
             return None
         same_queue = [w.entry for w in self.waiting.values() if w.queue == entry.queue]
-        return queue_order.position(same_queue, call_id)
+        position = queue_order.position(same_queue, call_id)
+        working = sum(1 for a in self.agents.values()
+                      if a.state not in (AgentState.logged_out, AgentState.paused))
+        wait = queue_order.estimated_wait_seconds(position, working,
+                                                  self.settings.average_handle_seconds)
+        return announce.announcement(position, wait)
 
     async def dispatch(self) -> None:
         """Offer waiting calls to ready agents: each queue with its strategy, busiest first."""

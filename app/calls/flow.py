@@ -98,6 +98,13 @@ class MaxWait:
 
 
 @dataclass(frozen=True)
+class Announce:
+    """Time to tell the waiting caller their position and expected wait again."""
+
+    channel_id: str
+
+
+@dataclass(frozen=True)
 class Resync:
     """After a (re)connect: the channel as Asterisk has it now (None: gone)."""
 
@@ -105,8 +112,9 @@ class Resync:
     channel: Channel | None
 
 
-Item = AriEvent | GraceElapsed | IvrTimer | LookupResult | RingLimit | MaxWait | OfferMade | Resync
-OWN_ITEMS = (GraceElapsed, IvrTimer, LookupResult, RingLimit, MaxWait, OfferMade, Resync)
+Item = (AriEvent | GraceElapsed | IvrTimer | LookupResult | RingLimit | MaxWait | Announce
+        | OfferMade | Resync)
+OWN_ITEMS = (GraceElapsed, IvrTimer, LookupResult, RingLimit, MaxWait, Announce, OfferMade, Resync)
 
 
 @dataclass
@@ -224,6 +232,9 @@ class CallFlow:
             case MaxWait():
                 if call.state is CallState.in_queue:
                     await self._overflow(call)
+            case Announce():
+                if call.state is CallState.in_queue and call.offer is None:
+                    await self._announce(call)
             case GraceElapsed():
                 if call.state is CallState.awaiting_hangup:
                     await self._fire(call, Trigger.grace_elapsed)
@@ -372,6 +383,19 @@ class CallFlow:
         self._schedule(call, "max_wait", config.max_wait_seconds, MaxWait(call.channel_id))
         await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=action.queue,
                                language=action.language, priority=0, enqueued_at=now)
+        if config.announce_every_seconds and call.id in self.acd.waiting:
+            await self._announce(call)  # on entry, unless an agent was free at once
+
+    async def _announce(self, call: LiveCall) -> None:
+        """Position and estimated wait (R9), then the music again; and again after a while."""
+        prompts = self.acd.announcement(call.id)
+        config = self.acd.queue(call.queue or "")
+        if prompts is None or config is None:
+            return
+        await self.telephony.play(call.channel_id, self._system_media(call, tuple(prompts)),
+                                  playback_id=f"{call.id}.announce", lang=call.language)
+        if config.announce_every_seconds:
+            self._schedule(call, "announce", config.announce_every_seconds, Announce(call.channel_id))
 
     async def _no_agent(self, call: LiveCall, queue: str | None, why: str) -> None:
         """Nobody can take the call: say so, open a call-back task (R8), thank the caller."""
@@ -441,8 +465,9 @@ class CallFlow:
             await self._safely(self.telephony.hangup(event.channel.id))  # too late: not wanted
             return
         now = self.clock.now()  # the offer's times all come from one clock
-        self._cancel_timer(call, "ring")
-        self._cancel_timer(call, "max_wait")
+        for timer in ("ring", "max_wait", "announce"):
+            self._cancel_timer(call, timer)
+        await self._safely(self.telephony.stop_playback(f"{call.id}.announce"))
         call.offer, call.agent_id, call.agent_channel = None, offer.agent_id, offer.channel_id
         record = ring_rule.OfferRecord(offered_at=offer.offered_at, ringing_at=offer.ringing_at,
                                        answered_at=now, ended_at=None,
@@ -593,6 +618,12 @@ class CallFlow:
     async def _playback_finished(self, call: LiveCall, playback_id: str, at: datetime | None) -> None:
         if call.hangup_requested:
             return  # cut short by the hang-up, not played to the end
+        if playback_id == f"{call.id}.announce":
+            if call.state is CallState.in_queue:  # a playback stops the music: start it again
+                config = self.acd.queue(call.queue or "")
+                await self.telephony.start_moh(call.channel_id,
+                                               moh_class=config.moh_class if config else "default")
+            return
         prefix = f"{call.id}.ivr"
         if call.state is CallState.in_ivr and playback_id.startswith(prefix):
             token = playback_id.removeprefix(prefix)

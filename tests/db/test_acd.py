@@ -289,3 +289,18 @@ async def test_an_answer_missed_while_disconnected_still_connects_the_call(
     await stasis.dispatcher.drain()
     assert stasis.flow.calls["r2"].state == "connected"
     assert ("add_to_bridge", f"call-{stasis.flow.calls['r2'].id}", ("r2", leg)) in fake.commands
+
+
+async def test_a_waiting_caller_hears_their_position_then_the_music_again(
+        stasis, fake, sessionmaker, clock):
+    await add_agents(sessionmaker, clock, "wang", state="paused")
+    async with sessionmaker() as session, session.begin():
+        queue = await session.scalar(select(QueueRow).where(QueueRow.name == "general"))
+        queue.announce_every_seconds = 30
+    await stasis.acd.start()
+    await to_queue(stasis, fake, "a1")
+    base = "sound:/srv/hotline/prompts/zh/"
+    assert fake.played()[-1] == tuple(base + p for p in (
+        "please_hold", "queue_position", "digit_1", "queue_position_end"))  # nobody working
+    await feed(stasis, ev.playback_finished("a1", f"{stasis.flow.calls['a1'].id}.announce"))
+    assert fake.commands[-1] == ("start_moh", "a1", "default")

@@ -21,7 +21,7 @@ async def desk(service):
     agents: list[str] = []
     resp = await service.post("/api/queues", json={
         "name": "general", "call_type": "consultation", "max_wait_seconds": 60,
-        "wrap_up_seconds": 1})
+        "wrap_up_seconds": 1, "announce_every_seconds": 10})
     assert resp.status_code == 201, resp.text
 
     async def agent(name: str, answer_after_ms: int | None) -> str:
