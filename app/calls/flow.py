@@ -181,6 +181,8 @@ class CallFlow:
                 await self._arrived(item)
                 return
             if call is None:
+                if isinstance(item, OfferMade):  # the caller left before the offer reached us
+                    await self.acd.offer_ended(item.agent_id, OfferOutcome.cancelled)
                 log.debug("call.item_for_unknown_channel", item=type(item).__name__)
                 return
             if not isinstance(item, OWN_ITEMS):  # a sighting of the channel
@@ -264,9 +266,7 @@ class CallFlow:
             if row.ended_at is not None:
                 log.info("call.already_ended", call_id=str(row.id))
                 return
-            call = LiveCall(id=row.id, channel_id=channel.id, state=CallState(row.state),
-                            language=row.language, seq=seq, last_seen_at=self.clock.now(),
-                            caller_number=row.caller_number, ivr_node=row.ivr_node)
+            call = self._live(row, seq, last_seen_at=self.clock.now())
         except Exception as exc:  # noqa: BLE001 - the database is down: still serve the caller
             call = LiveCall(id=uuid.uuid4(), channel_id=channel.id, state=CallState.ringing,
                             language=language, seq=0, last_seen_at=self.clock.now(),
@@ -720,12 +720,16 @@ class CallFlow:
         """Take over an open call from its database row (after a restart of the service)."""
         call = self.calls.get(row.channel_id)
         if call is None:
-            call = LiveCall(id=row.id, channel_id=row.channel_id, state=CallState(row.state),
-                            language=row.language, seq=seq, last_seen_at=row.last_seen_at,
-                            caller_number=row.caller_number, ivr_node=row.ivr_node,
-                            queue=row.queue, enqueued_at=row.enqueued_at, agent_id=row.agent_id)
-            self.calls[row.channel_id] = call
+            call = self.calls[row.channel_id] = self._live(row, seq, last_seen_at=row.last_seen_at)
         return call
+
+    @staticmethod
+    def _live(row: Any, seq: int, *, last_seen_at: datetime) -> LiveCall:
+        """A live call from its row (new, or known from before a restart)."""
+        return LiveCall(id=row.id, channel_id=row.channel_id, state=CallState(row.state),
+                        language=row.language, seq=seq, last_seen_at=last_seen_at,
+                        caller_number=row.caller_number, ivr_node=row.ivr_node, queue=row.queue,
+                        enqueued_at=row.enqueued_at, agent_id=row.agent_id)
 
     async def _resync_queue(self, call: LiveCall) -> None:
         """A waiting call after a drop or a restart: its offer's fate, or back in the queue."""

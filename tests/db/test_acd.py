@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app.ari.models import Channel
 from app.calls import service
 from app.calls.models import Call
+from routing.agent_state import AgentState
 from routing.engine import Acd, OfferMade
 from routing.models import AgentRow, AgentStateChange, OfferRow, QueueRow
 from routing.ring_rule import OfferOutcome
@@ -304,3 +305,19 @@ async def test_a_waiting_caller_hears_their_position_then_the_music_again(
         "please_hold", "queue_position", "digit_1", "queue_position_end"))  # nobody working
     await feed(stasis, ev.playback_finished("a1", f"{stasis.flow.calls['a1'].id}.announce"))
     assert fake.commands[-1] == ("start_moh", "a1", "default")
+
+
+async def test_an_offer_that_arrives_after_the_caller_left_frees_the_agent(
+        stasis, fake, sessionmaker, clock):
+    agents = await add_agents(sessionmaker, clock, "wang")
+    await stasis.acd.start()
+    call_id = uuid.uuid4()
+    # The ACD chose the agent for a caller whose hang-up was handled just before.
+    agent = stasis.acd.agents[agents["wang"]]
+    agent.state = AgentState.ringing
+    await stasis.on_event(ev.parsed(ev.stasis_end("gone-caller")))
+    stasis.dispatcher.submit("gone-caller", OfferMade(channel_id="gone-caller", offer_id=call_id,
+                                                      agent_id=agent.id, contact="sip:x@y",
+                                                      queue="general"))
+    await stasis.dispatcher.drain()
+    assert agent.state == "ready"
