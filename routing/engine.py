@@ -262,6 +262,20 @@ class Acd:
                     log.info("acd.offer", call_id=str(call_id), agent=agent.name, queue=name)
                     self.notify(waiting.channel_id, offer)
 
+    async def reserve(self, agent_id: uuid.UUID, *, call_id: uuid.UUID, channel_id: str,
+                      queue: str) -> OfferMade:
+        """An offer to one named agent (a transfer, R12), if that agent is ready now."""
+        async with self._lock:
+            agent = self.agents.get(agent_id)
+            if agent is None:
+                raise UnknownAgent()
+            if agent.state is not AgentState.ready:
+                raise AgentBusy(f"the agent is {agent.state}, not ready")
+            agent.call_id = call_id
+            await self._set(agent, AgentState.ringing, AgentEvent.offer, "transfer", call_id)
+            return OfferMade(channel_id=channel_id, offer_id=uuid.uuid4(), agent_id=agent_id,
+                             contact=agent.contact, queue=queue)
+
     async def offer_ended(self, agent_id: uuid.UUID, outcome: OfferOutcome) -> None:
         """The offer's result for the agent: answered -> on call; missed -> paused after N
         misses (R1, `missed_rings`); cancelled (the caller left) -> ready again."""

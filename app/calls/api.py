@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.auth.models import RoleName
 from app.auth.service import require_role
 from app.calls import service
+from app.calls.flow import Transfer
 from app.calls.schemas import CallDetail, CallEventOut, CallOut, CallPage, IvrStepOut, OfferOut
 from app.deps import CurrentUser, SessionDep
 from app.errors import AppError, NotFound
 from ivr import service as ivr_store
+from ivr.menu import NAME
 from routing import offers as offer_store
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
@@ -72,6 +76,41 @@ async def list_calls(
     page, more = rows[:limit], len(rows) > limit
     next_cursor = _encode_cursor(page[-1].started_at, page[-1].id) if more else None
     return CallPage(items=[CallOut.model_validate(r) for r in page], next_cursor=next_cursor)
+
+
+class TransferIn(BaseModel):
+    """Blind transfer (R12): to a queue, or to a named agent (then `queue` is where the call
+    goes if that agent does not answer; by default the call's own queue)."""
+
+    model_config = ConfigDict(extra="forbid")
+    queue: str | None = Field(None, pattern=NAME)
+    agent_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _a_target(self) -> "TransferIn":
+        if self.queue is None and self.agent_id is None:
+            raise ValueError("name a queue or an agent_id")
+        return self
+
+
+class NoLiveCall(NotFound):
+    error_id = "no-live-call"
+    message = "that call is not live on this service"
+
+
+@router.post("/{call_id}/transfer", status_code=202)
+async def transfer(call_id: uuid.UUID, body: TransferIn, request: Request,
+                   user: CurrentUser) -> dict[str, str]:
+    """Take the call from its agent to a queue or another agent (blind transfer, R12)."""
+    require_role(user, RoleName.team_lead)
+    stasis = getattr(request.app.state, "stasis", None)
+    channel = stasis.flow.channel_of(call_id) if stasis is not None else None
+    if channel is None:
+        raise NoLiveCall()
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    stasis.dispatcher.submit(channel, Transfer(channel, body.queue, body.agent_id, done))
+    await asyncio.wait_for(done, timeout=10)
+    return {"status": "transferring"}
 
 
 @router.get("/{call_id}", response_model=CallDetail)

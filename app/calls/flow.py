@@ -42,6 +42,7 @@ from app.calls.state import CallState, EndReason, Trigger, ending, next_state
 from app.clock import Clock
 from app.complaints import service as complaints
 from app.config import Settings
+from app.errors import AppError
 from app.telephony import Telephony
 from ivr import interpreter as ivr
 from ivr import service as ivr_store
@@ -105,6 +106,22 @@ class Announce:
 
 
 @dataclass(frozen=True)
+class Transfer:
+    """From the API: take the call from its agent to a queue or to another agent (R12)."""
+
+    channel_id: str
+    queue: str | None
+    agent_id: uuid.UUID | None
+    done: asyncio.Future[None] = field(compare=False, repr=False)
+
+
+class TransferRefused(AppError):
+    status_code = 409
+    error_id = "transfer-refused"
+    message = "the call cannot be transferred now"
+
+
+@dataclass(frozen=True)
 class Resync:
     """After a (re)connect: the channel as Asterisk has it now (None: gone)."""
 
@@ -113,8 +130,9 @@ class Resync:
 
 
 Item = (AriEvent | GraceElapsed | IvrTimer | LookupResult | RingLimit | MaxWait | Announce
-        | OfferMade | Resync)
-OWN_ITEMS = (GraceElapsed, IvrTimer, LookupResult, RingLimit, MaxWait, Announce, OfferMade, Resync)
+        | OfferMade | Transfer | Resync)
+OWN_ITEMS = (GraceElapsed, IvrTimer, LookupResult, RingLimit, MaxWait, Announce, OfferMade,
+             Transfer, Resync)
 
 
 @dataclass
@@ -149,7 +167,8 @@ class LiveCall:
     enqueued_at: datetime | None = None
     excluded: set[uuid.UUID] = field(default_factory=set)  # agents who missed this call
     offer: LiveOffer | None = None
-    agent_id: uuid.UUID | None = None
+    agent_id: uuid.UUID | None = None   # the agent on the call now
+    owner_id: uuid.UUID | None = None   # the first who answered: stays the owner (R12)
     agent_channel: str | None = None
     agent_hung_up: bool = False
     timers: dict[str, asyncio.Task[None]] = field(default_factory=dict, repr=False)
@@ -172,6 +191,10 @@ class CallFlow:
         # Agents' legs -> the caller's channel: their events go into the caller's queue.
         self.legs: dict[str, str] = {}
 
+    def channel_of(self, call_id: uuid.UUID) -> str | None:
+        """The caller's channel of a live call."""
+        return next((c.channel_id for c in self.calls.values() if c.id == call_id), None)
+
     # -- entry point ------------------------------------------------------------------------
     async def handle(self, channel_id: str, item: Item) -> None:
         call = self.calls.get(channel_id)
@@ -183,6 +206,8 @@ class CallFlow:
             if call is None:
                 if isinstance(item, OfferMade):  # the caller left before the offer reached us
                     await self.acd.offer_ended(item.agent_id, OfferOutcome.cancelled)
+                if isinstance(item, Transfer) and not item.done.done():
+                    item.done.set_exception(TransferRefused("the call has ended"))
                 log.debug("call.item_for_unknown_channel", item=type(item).__name__)
                 return
             if not isinstance(item, OWN_ITEMS):  # a sighting of the channel
@@ -228,6 +253,16 @@ class CallFlow:
                     await self._ivr_input(call, ivr.LookupDone(item.token, item.answer))
             case OfferMade():
                 await self._offer(call, item)
+            case Transfer():
+                try:
+                    await self._transfer(call, item)
+                except Exception as exc:
+                    if not item.done.done():
+                        item.done.set_exception(exc)
+                    if not isinstance(exc, AppError):
+                        raise
+                else:
+                    item.done.set_result(None)
             case RingLimit():
                 if call.offer is not None and call.offer.id == item.offer_id:
                     await self._offer_failed(call, OfferOutcome.no_answer)
@@ -482,13 +517,48 @@ class CallFlow:
         bridge = f"call-{call.id}"
         await self.telephony.create_bridge(bridge)
         await self.telephony.add_to_bridge(bridge, [call.channel_id, offer.channel_id])
-        await self._fire(call, Trigger.agent_connected, agent_id=offer.agent_id,
-                         connected_at=now, apology_due=apology,
+        first = call.owner_id is None
+        call.owner_id = call.owner_id or offer.agent_id
+        owner = {"agent_id": offer.agent_id, "connected_at": now} if first else {}
+        await self._fire(call, Trigger.agent_connected, apology_due=apology, **owner,
                          detail={"agent_id": str(offer.agent_id), "waited_seconds": round(waited, 3),
                                  "rings": record.rings(cycle), "apology_due": apology})
         if apology:  # R1: a call answered late starts with an apology (both hear it)
             await self._safely(self.telephony.play_on_bridge(
                 bridge, self._system_media(call, ("apology",)), playback_id=f"{call.id}.apology"))
+
+    async def _transfer(self, call: LiveCall, req: Transfer) -> None:
+        """Blind transfer (R12): the agent leaves (and stays the call's owner in the records);
+        the caller waits again with music, for a queue's next agent or for the named agent."""
+        if call.state is not CallState.connected or call.agent_channel is None:
+            raise TransferRefused("the call is not with an agent")
+        queue = req.queue or call.queue
+        if queue is None or self.acd.queue(queue) is None:
+            raise TransferRefused(f"no queue {queue!r}")
+        made = None
+        if req.agent_id is not None:
+            if req.agent_id == call.agent_id:
+                raise TransferRefused("the call is with that agent already")
+            made = await self.acd.reserve(req.agent_id, call_id=call.id,
+                                          channel_id=call.channel_id, queue=queue)
+        leg, call.agent_channel = call.agent_channel, None
+        self.legs.pop(leg, None)
+        await self._safely(self.telephony.hangup(leg))
+        from_agent = call.agent_id
+        await self._end_agent_call(call)
+        call.agent_id, call.queue, call.excluded = None, queue, set()
+        now = call.enqueued_at = self.clock.now()
+        await self._fire(call, Trigger.transferred, queue=queue, enqueued_at=now,
+                         detail={"from_agent": str(from_agent), "queue": queue,
+                                 "to_agent": str(req.agent_id) if req.agent_id else None})
+        config = self.acd.queue(queue)
+        await self.telephony.start_moh(call.channel_id, moh_class=config.moh_class)
+        self._schedule(call, "max_wait", config.max_wait_seconds, MaxWait(call.channel_id))
+        if made is not None:
+            await self._offer(call, made)
+        else:
+            await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=queue,
+                                   language=call.language, priority=0, enqueued_at=now)
 
     async def _offer_failed(self, call: LiveCall, outcome: OfferOutcome, *,
                             leg_gone: bool = False) -> None:
@@ -729,7 +799,7 @@ class CallFlow:
         return LiveCall(id=row.id, channel_id=row.channel_id, state=CallState(row.state),
                         language=row.language, seq=seq, last_seen_at=last_seen_at,
                         caller_number=row.caller_number, ivr_node=row.ivr_node, queue=row.queue,
-                        enqueued_at=row.enqueued_at, agent_id=row.agent_id)
+                        enqueued_at=row.enqueued_at, agent_id=row.agent_id, owner_id=row.agent_id)
 
     async def _resync_queue(self, call: LiveCall) -> None:
         """A waiting call after a drop or a restart: its offer's fate, or back in the queue."""

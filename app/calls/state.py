@@ -29,6 +29,7 @@ class Trigger(StrEnum):
     ivr_started = "ivr_started"
     enqueued = "enqueued"          # the IVR handed the call to a queue
     agent_connected = "agent_connected"
+    transferred = "transferred"    # blind transfer: back to a queue or to another agent (R12)
     no_agent = "no_agent"          # no queue, or waited too long: a call-back is promised
     ivr_finished = "ivr_finished"  # the IVR said goodbye (a hangup node)
     prompt_finished = "prompt_finished"
@@ -69,6 +70,7 @@ _TABLE: dict[tuple[CallState, Trigger], CallState] = {
     (CallState.in_ivr, Trigger.no_agent): CallState.closing,
     (CallState.in_queue, Trigger.no_agent): CallState.closing,
     (CallState.in_queue, Trigger.agent_connected): CallState.connected,
+    (CallState.connected, Trigger.transferred): CallState.in_queue,
     (CallState.in_ivr, Trigger.ivr_finished): CallState.awaiting_hangup,
     (CallState.closing, Trigger.prompt_finished): CallState.awaiting_hangup,
     (CallState.awaiting_hangup, Trigger.grace_elapsed): CallState.hanging_up,

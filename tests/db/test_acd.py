@@ -321,3 +321,85 @@ async def test_an_offer_that_arrives_after_the_caller_left_frees_the_agent(
                                                       queue="general"))
     await stasis.dispatcher.drain()
     assert agent.state == "ready"
+
+
+async def connected(stasis, fake, clock, cid: str):
+    await to_queue(stasis, fake, cid)
+    leg = offered_legs(fake)[-1]
+    await agent_answers(stasis, fake, leg, stasis.flow.calls[cid].id, clock, ring_for=CYCLE / 2)
+    return stasis.flow.calls[cid], leg
+
+
+async def transfer(stasis, cid: str, **target):
+    from app.calls.flow import Transfer
+
+    done = asyncio.get_running_loop().create_future()
+    stasis.dispatcher.submit(cid, Transfer(cid, target.get("queue"), target.get("agent_id"), done))
+    await stasis.dispatcher.drain()
+    return done
+
+
+async def test_a_blind_transfer_to_another_queue_reaches_its_agent_and_the_first_stays_owner(
+        stasis, fake, sessionmaker, clock):
+    agents = await add_agents(sessionmaker, clock, "wang", "zhao")
+    async with sessionmaker() as session, session.begin():
+        session.add(QueueRow(name="complaints", call_type="complaint", skills=[],
+                             max_wait_seconds=60, wrap_up_seconds=0))
+        zhao = await session.get(AgentRow, agents["zhao"])
+        zhao.state = "paused"  # only wang is free at first
+    await stasis.acd.start()
+    call, first_leg = await connected(stasis, fake, clock, "t1")
+    assert call.agent_id == agents["wang"]
+    await stasis.acd.request_state(agents["zhao"], "ready", None)
+    done = await transfer(stasis, "t1", queue="complaints")
+    assert done.result() is None
+    assert ("hangup", first_leg) in fake.commands and call.state == "in_queue"
+    second_leg = offered_legs(fake)[-1]
+    assert second_leg != first_leg
+    await agent_answers(stasis, fake, second_leg, call.id, clock, ring_for=CYCLE / 2)
+    assert call.state == "connected" and call.agent_id == agents["zhao"]
+    await feed(stasis, ev.stasis_end("t1"))
+    row = (await rows(sessionmaker, Call, channel_id="t1"))[0]
+    assert (row.agent_id, row.queue, row.end_reason) == (agents["wang"], "complaints", "completed")
+    assert "transferred" in [e.trigger for e in (await service_get(sessionmaker, row.id)).events]
+    offers = sorted(await rows(sessionmaker, OfferRow, call_id=row.id), key=lambda o: o.offered_at)
+    assert [(o.agent_id, o.queue, o.outcome) for o in offers] == [
+        (agents["wang"], "general", "answered"), (agents["zhao"], "complaints", "answered")]
+
+
+async def test_a_blind_transfer_to_a_named_agent_rings_that_agent(stasis, fake, sessionmaker, clock):
+    agents = await add_agents(sessionmaker, clock, "wang", "zhao", "sun")
+    await stasis.acd.start()
+    call, _ = await connected(stasis, fake, clock, "t2")
+    done = await transfer(stasis, "t2", agent_id=agents["sun"])
+    assert done.result() is None
+    assert [c for c in fake.commands if c[0] == "originate"][-1][1].endswith("sun@127.0.0.1:5020")
+
+
+@pytest.mark.parametrize("target", ["not-connected", "busy-agent", "no-queue"])
+async def test_a_transfer_that_cannot_be_done_is_refused_and_changes_nothing(
+        stasis, fake, sessionmaker, clock, target):
+    from app.calls.flow import TransferRefused
+    from routing.engine import AgentBusy
+
+    agents = await add_agents(sessionmaker, clock, "wang", "zhao")
+    await stasis.acd.start()
+    if target == "not-connected":
+        await stasis.acd.request_state(agents["wang"], "paused", "meal")
+        await stasis.acd.request_state(agents["zhao"], "paused", "meal")
+        await to_queue(stasis, fake, "t3")
+        done, expected = await transfer(stasis, "t3", queue="general"), TransferRefused
+    else:
+        call, leg = await connected(stasis, fake, clock, "t3")
+        await stasis.acd.request_state(agents["zhao"], "paused", "meal")
+        done, expected = ((await transfer(stasis, "t3", agent_id=agents["zhao"]), AgentBusy)
+                          if target == "busy-agent"
+                          else (await transfer(stasis, "t3", queue="nowhere"), TransferRefused))
+        assert call.state == "connected" and ("hangup", leg) not in fake.commands
+    with pytest.raises(expected):
+        done.result()
+
+
+async def service_get(sessionmaker, call_id):
+    async with sessionmaker() as session:
+        return await service.get(session=session, call_id=call_id)

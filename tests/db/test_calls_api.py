@@ -92,3 +92,15 @@ async def test_bad_requests_get_a_clear_error(client, calls, path, params, statu
     assert resp.status_code == status, resp.text
     assert resp.json()["error_id"] == error_id
     assert resp.json()["message"]
+
+
+@pytest.mark.parametrize(("body", "status", "error_id"), [
+    ({"queue": "complaints"}, 404, "no-live-call"),
+    ({}, 422, "invalid-request"),
+    ({"queue": "Not A Name"}, 422, "invalid-request"),
+    ({"queue": "x", "extra": 1}, 422, "invalid-request"),
+])
+async def test_a_transfer_needs_a_target_and_a_live_call(client, calls, body, status, error_id):
+    resp = await client.post(f"/api/calls/{calls[0].id}/transfer", json=body)
+    assert resp.status_code == status, resp.text
+    assert resp.json()["error_id"] == error_id

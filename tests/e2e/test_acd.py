@@ -104,3 +104,43 @@ async def test_a_caller_nobody_takes_hangs_up_and_is_abandoned_in_queue(service,
     assert (call["end_reason"], call["hangup_by"], call["offers"]) == (
         "abandoned_in_queue", "caller", [])
     assert call["wait_seconds"] >= 1.5
+
+
+async def wait_for_state(service, number: str, state: str, agent: str | None = None,
+                         timeout: float = 30) -> dict:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        call = await wait_for_call(service, number, ended=False)
+        if call["state"] == state and (agent is None or call["timeline"][-1]["detail"].get(
+                "agent_id") == agent):
+            return call
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"the call from {number} did not reach {state}")
+
+
+async def test_a_blind_transfer_takes_the_caller_to_the_other_queues_agent(
+        service, desk, place_call):
+    wang = await desk("wang", answer_after_ms=300)
+    zhao = await desk("zhao", answer_after_ms=300)
+    resp = await service.post("/api/queues", json={"name": "complaints", "call_type": "complaint",
+                                                   "wrap_up_seconds": 1})
+    assert resp.status_code == 201, resp.text
+    try:
+        await ready(service, wang)
+        script = keys("0", first_after_ms=prompt_ms(service, "greeting") + 700)
+        caller = asyncio.create_task(place_call(Caller(
+            number="13844440004", script=script, hangup_after_ms=to_agent_ms(service) + 9000)))
+        call = await wait_for_state(service, "13844440004", "connected", wang)
+        await ready(service, zhao)
+        resp = await service.post(f"/api/calls/{call['id']}/transfer", json={"queue": "complaints"})
+        assert resp.status_code == 202, resp.text
+        await wait_for_state(service, "13844440004", "connected", zhao)
+        result = await caller
+        assert result.ok, result.output + result.errors
+    finally:
+        assert (await service.delete("/api/queues/complaints")).status_code == 204
+    call = await wait_for_call(service, "13844440004")
+    assert (call["end_reason"], call["agent_id"], call["queue"]) == ("completed", wang, "complaints")
+    assert [(o["agent_id"], o["queue"], o["outcome"]) for o in call["offers"]] == [
+        (wang, "general", "answered"), (zhao, "complaints", "answered")]
+    assert "transferred" in [e["trigger"] for e in call["timeline"]]
