@@ -141,6 +141,10 @@ class AriClient:
         await self._request("POST", f"/bridges/{bridge_id}/addChannel",
                             params={"channel": ",".join(channel_ids)})
 
+    async def remove_from_bridge(self, bridge_id: str, channel_ids: list[str]) -> None:
+        await self._request("POST", f"/bridges/{bridge_id}/removeChannel",
+                            params={"channel": ",".join(channel_ids)})
+
     async def play_on_bridge(self, bridge_id: str, media: list[str], *, playback_id: str,
                              lang: str | None = None) -> Playback:
         data = await self._request("POST", f"/bridges/{bridge_id}/play/{playback_id}",

@@ -6,7 +6,7 @@ import asyncio
 import base64
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -79,10 +79,12 @@ async def list_calls(
 
 
 class TransferIn(BaseModel):
-    """Blind transfer (R12): to a queue, or to a named agent (then `queue` is where the call
-    goes if that agent does not answer; by default the call's own queue)."""
+    """R12. `blind`: to a queue, or to a named agent (then `queue` is where the call goes if
+    that agent does not answer; by default the call's own queue). `warm`: consult the named
+    agent while the caller holds; then /transfer/complete or /transfer/cancel."""
 
     model_config = ConfigDict(extra="forbid")
+    mode: Literal["blind", "warm"] = "blind"
     queue: str | None = Field(None, pattern=NAME)
     agent_id: uuid.UUID | None = None
 
@@ -90,6 +92,8 @@ class TransferIn(BaseModel):
     def _a_target(self) -> "TransferIn":
         if self.queue is None and self.agent_id is None:
             raise ValueError("name a queue or an agent_id")
+        if self.mode == "warm" and self.agent_id is None:
+            raise ValueError("a warm transfer names the agent to consult")
         return self
 
 
@@ -98,19 +102,44 @@ class NoLiveCall(NotFound):
     message = "that call is not live on this service"
 
 
-@router.post("/{call_id}/transfer", status_code=202)
-async def transfer(call_id: uuid.UUID, body: TransferIn, request: Request,
-                   user: CurrentUser) -> dict[str, str]:
-    """Take the call from its agent to a queue or another agent (blind transfer, R12)."""
-    require_role(user, RoleName.team_lead)
+async def _transfer(request: Request, call_id: uuid.UUID, action: str,
+                    body: TransferIn | None = None) -> None:
+    """Hand the request to the call's own queue (in order with its events) and await it."""
     stasis = getattr(request.app.state, "stasis", None)
     channel = stasis.flow.channel_of(call_id) if stasis is not None else None
     if channel is None:
         raise NoLiveCall()
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    stasis.dispatcher.submit(channel, Transfer(channel, body.queue, body.agent_id, done))
+    stasis.dispatcher.submit(channel, Transfer(channel, body.queue if body else None,
+                                               body.agent_id if body else None, done, action))
     await asyncio.wait_for(done, timeout=10)
-    return {"status": "transferring"}
+
+
+@router.post("/{call_id}/transfer", status_code=202)
+async def transfer(call_id: uuid.UUID, body: TransferIn, request: Request,
+                   user: CurrentUser) -> dict[str, str]:
+    """Take the call from its agent to a queue or another agent (R12)."""
+    require_role(user, RoleName.team_lead)
+    await _transfer(request, call_id, body.mode, body)
+    return {"status": "transferring" if body.mode == "blind" else "consulting"}
+
+
+@router.post("/{call_id}/transfer/complete", status_code=202)
+async def complete_transfer(call_id: uuid.UUID, request: Request,
+                            user: CurrentUser) -> dict[str, str]:
+    """Warm transfer: the caller goes to the consulted agent."""
+    require_role(user, RoleName.team_lead)
+    await _transfer(request, call_id, "complete")
+    return {"status": "transferred"}
+
+
+@router.post("/{call_id}/transfer/cancel", status_code=202)
+async def cancel_transfer(call_id: uuid.UUID, request: Request,
+                          user: CurrentUser) -> dict[str, str]:
+    """Warm transfer: back to the caller."""
+    require_role(user, RoleName.team_lead)
+    await _transfer(request, call_id, "cancel")
+    return {"status": "returned"}
 
 
 @router.get("/{call_id}", response_model=CallDetail)

@@ -107,12 +107,20 @@ class Announce:
 
 @dataclass(frozen=True)
 class Transfer:
-    """From the API: take the call from its agent to a queue or to another agent (R12)."""
+    """From the API (R12): `blind` to a queue or another agent; `warm` to consult an agent while
+    the caller holds, then `complete` (the caller goes to that agent) or `cancel`."""
 
     channel_id: str
     queue: str | None
     agent_id: uuid.UUID | None
     done: asyncio.Future[None] = field(compare=False, repr=False)
+    action: str = "blind"
+
+
+@dataclass(frozen=True)
+class ConsultRingLimit:
+    channel_id: str
+    offer_id: uuid.UUID
 
 
 class TransferRefused(AppError):
@@ -130,9 +138,9 @@ class Resync:
 
 
 Item = (AriEvent | GraceElapsed | IvrTimer | LookupResult | RingLimit | MaxWait | Announce
-        | OfferMade | Transfer | Resync)
+        | OfferMade | Transfer | ConsultRingLimit | Resync)
 OWN_ITEMS = (GraceElapsed, IvrTimer, LookupResult, RingLimit, MaxWait, Announce, OfferMade,
-             Transfer, Resync)
+             Transfer, ConsultRingLimit, Resync)
 
 
 @dataclass
@@ -171,6 +179,8 @@ class LiveCall:
     owner_id: uuid.UUID | None = None   # the first who answered: stays the owner (R12)
     agent_channel: str | None = None
     agent_hung_up: bool = False
+    consult: LiveOffer | None = None     # warm transfer: the consulted agent's leg
+    consult_answered: bool = False
     timers: dict[str, asyncio.Task[None]] = field(default_factory=dict, repr=False)
     lookup: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -200,7 +210,7 @@ class CallFlow:
         call = self.calls.get(channel_id)
         ids = {"channel_id": channel_id} | ({"call_id": str(call.id)} if call else {})
         with structlog.contextvars.bound_contextvars(**ids):
-            if isinstance(item, StasisStart) and item.args[:1] != ["agent"]:
+            if isinstance(item, StasisStart) and item.args[:1] not in (["agent"], ["consult"]):
                 await self._arrived(item)
                 return
             if call is None:
@@ -255,7 +265,10 @@ class CallFlow:
                 await self._offer(call, item)
             case Transfer():
                 try:
-                    await self._transfer(call, item)
+                    action = {"blind": self._transfer, "warm": self._consult,
+                              "complete": self._consult_complete,
+                              "cancel": self._consult_cancel}[item.action]
+                    await action(call, item)
                 except Exception as exc:
                     if not item.done.done():
                         item.done.set_exception(exc)
@@ -266,6 +279,10 @@ class CallFlow:
             case RingLimit():
                 if call.offer is not None and call.offer.id == item.offer_id:
                     await self._offer_failed(call, OfferOutcome.no_answer)
+            case ConsultRingLimit():
+                if call.consult is not None and call.consult.id == item.offer_id and (
+                        not call.consult_answered):
+                    await self._consult_ended(call, OfferOutcome.no_answer)
             case MaxWait():
                 if call.state is CallState.in_queue:
                     await self._overflow(call)
@@ -469,6 +486,9 @@ class CallFlow:
 
     async def _on_agent_leg(self, call: LiveCall, item: Item) -> None:
         offer, leg = call.offer, item.channel.id  # type: ignore[union-attr]
+        if call.consult is not None and leg == call.consult.channel_id:
+            await self._on_consult_leg(call, item)
+            return
         match item:
             case ChannelStateChange() if offer and leg == offer.channel_id:
                 if item.channel.state == "Ringing" and offer.ringing_at is None:
@@ -484,6 +504,12 @@ class CallFlow:
                 outcome = {17: OfferOutcome.busy, 21: OfferOutcome.rejected}.get(
                     cause, OfferOutcome.no_answer)
                 await self._offer_failed(call, outcome, leg_gone=True)
+            case StasisEnd() | ChannelDestroyed() | ChannelHangupRequest() if (
+                    leg == call.agent_channel and call.consult_answered):
+                # The consulting agent hangs up: that completes the warm transfer (R12).
+                self.legs.pop(leg, None)
+                call.agent_channel = None
+                await self._consult_complete(call, None)
             case StasisEnd() | ChannelDestroyed() | ChannelHangupRequest() if (
                     leg == call.agent_channel and call.state is CallState.connected):
                 # The agent hung up first (R2 says they should wait for the caller): end the call.
@@ -532,6 +558,8 @@ class CallFlow:
         the caller waits again with music, for a queue's next agent or for the named agent."""
         if call.state is not CallState.connected or call.agent_channel is None:
             raise TransferRefused("the call is not with an agent")
+        if call.consult is not None:
+            raise TransferRefused("a consultation is going on: complete or cancel it first")
         queue = req.queue or call.queue
         if queue is None or self.acd.queue(queue) is None:
             raise TransferRefused(f"no queue {queue!r}")
@@ -559,6 +587,131 @@ class CallFlow:
         else:
             await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=queue,
                                    language=call.language, priority=0, enqueued_at=now)
+
+    async def _consult(self, call: LiveCall, req: Transfer) -> None:
+        """Warm transfer (R12): the caller holds with music while the agent briefs a colleague."""
+        if call.state is not CallState.connected or call.agent_channel is None:
+            raise TransferRefused("the call is not with an agent")
+        if call.consult is not None:
+            raise TransferRefused("a consultation is going on already")
+        if req.agent_id is None or req.agent_id == call.agent_id:
+            raise TransferRefused("a warm transfer names another agent")
+        made = await self.acd.reserve(req.agent_id, call_id=call.id, channel_id=call.channel_id,
+                                      queue=call.queue or "")
+        bridge, now = f"call-{call.id}", self.clock.now()
+        try:
+            await self.telephony.remove_from_bridge(bridge, [call.channel_id])
+            await self.telephony.start_moh(call.channel_id)
+        except Exception:
+            await self.acd.offer_ended(made.agent_id, OfferOutcome.cancelled)
+            raise
+        leg = f"consult-{made.offer_id}"
+        call.consult, call.consult_answered = LiveOffer(
+            id=made.offer_id, agent_id=made.agent_id, channel_id=leg, offered_at=now), False
+        self.legs[leg] = call.channel_id
+        async with self.sessions() as session, session.begin():
+            await offer_store.create(session=session, offer_id=made.offer_id, call_id=call.id,
+                                     agent_id=made.agent_id, queue=made.queue, channel_id=leg,
+                                     offered_at=now)
+        await self._fire(call, Trigger.consult_started, detail={"to_agent": str(req.agent_id)})
+        self._schedule(call, "consult_ring", self.settings.ring_limit_seconds,
+                       ConsultRingLimit(call.channel_id, made.offer_id))
+        try:
+            await self.telephony.originate(
+                f"PJSIP/trunk/{made.contact}", channel_id=leg, app_args=f"consult,{call.id}",
+                caller_id=call.caller_number or "", timeout=int(self.settings.ring_limit_seconds) + 10)
+        except AriError:
+            await self._consult_ended(call, OfferOutcome.busy, leg_gone=True)
+
+    async def _on_consult_leg(self, call: LiveCall, item: Item) -> None:
+        consult = call.consult
+        assert consult is not None
+        match item:
+            case ChannelStateChange() if item.channel.state == "Ringing" and not consult.ringing_at:
+                consult.ringing_at = self.clock.now()
+                self._schedule(call, "consult_ring", self.settings.ring_limit_seconds,
+                               ConsultRingLimit(call.channel_id, consult.id))
+                await self._update_offer(consult, ringing_at=consult.ringing_at)
+            case StasisStart() if not call.consult_answered:
+                self._cancel_timer(call, "consult_ring")
+                now = self.clock.now()
+                record = ring_rule.OfferRecord(
+                    offered_at=consult.offered_at, ringing_at=consult.ringing_at, answered_at=now,
+                    ended_at=None, outcome=OfferOutcome.answered)
+                await self._update_offer(consult, answered_at=now, outcome=OfferOutcome.answered,
+                                         ring_seconds=record.ring_seconds,
+                                         rings=record.rings(self.settings.ring_cycle_seconds))
+                await self.acd.offer_ended(consult.agent_id, OfferOutcome.answered)
+                await self.telephony.add_to_bridge(f"call-{call.id}", [consult.channel_id])
+                call.consult_answered = True
+                await self._fire(call, Trigger.consult_answered)
+            case StasisEnd() | ChannelDestroyed() | ChannelHangupRequest():
+                if call.consult_answered:  # the colleague hung up: back to the first agent
+                    await self._consult_cancel(call, None, leg_gone=True)
+                else:
+                    cause = getattr(item, "cause", None) or 0
+                    outcome = {17: OfferOutcome.busy, 21: OfferOutcome.rejected}.get(
+                        cause, OfferOutcome.no_answer)
+                    await self._consult_ended(call, outcome, leg_gone=True)
+
+    async def _consult_ended(self, call: LiveCall, outcome: OfferOutcome, *,
+                             leg_gone: bool = False, resume: bool = True) -> None:
+        """The consulted agent did not answer (R1 applies to them too): back to the caller."""
+        consult, call.consult = call.consult, None
+        if consult is None:
+            return
+        self._cancel_timer(call, "consult_ring")
+        self.legs.pop(consult.channel_id, None)
+        if not leg_gone:
+            await self._safely(self.telephony.hangup(consult.channel_id))
+        now = self.clock.now()
+        record = ring_rule.OfferRecord(offered_at=consult.offered_at, ringing_at=consult.ringing_at,
+                                       answered_at=None, ended_at=now, outcome=outcome)
+        ring_seconds = min(record.ring_seconds, self.settings.ring_limit_seconds)
+        await self._update_offer(consult, ended_at=now, outcome=outcome, ring_seconds=ring_seconds,
+                                 rings=ring_rule.rings(ring_seconds, self.settings.ring_cycle_seconds))
+        await self.acd.offer_ended(consult.agent_id, outcome)
+        if resume:
+            await self._back_to_first_agent(call, outcome)
+
+    async def _consult_cancel(self, call: LiveCall, req: Transfer | None, *,
+                              leg_gone: bool = False) -> None:
+        """The agent takes the caller back (or the colleague hung up)."""
+        consult = call.consult
+        if consult is None:
+            raise TransferRefused("no consultation is going on")
+        if not call.consult_answered:
+            await self._consult_ended(call, OfferOutcome.cancelled, leg_gone=leg_gone)
+            return
+        call.consult, call.consult_answered = None, False
+        self.legs.pop(consult.channel_id, None)
+        if not leg_gone:
+            await self._safely(self.telephony.hangup(consult.channel_id))
+        await self.acd.call_ended(consult.agent_id, call.queue)
+        await self._back_to_first_agent(call, "cancelled")
+
+    async def _back_to_first_agent(self, call: LiveCall, why: str) -> None:
+        await self._safely(self.telephony.stop_moh(call.channel_id))
+        await self.telephony.add_to_bridge(f"call-{call.id}", [call.channel_id])
+        await self._fire(call, Trigger.consult_cancelled, detail={"why": str(why)})
+
+    async def _consult_complete(self, call: LiveCall, req: Transfer | None) -> None:
+        """The caller goes to the consulted agent; the first leaves (and stays the owner)."""
+        consult = call.consult
+        if consult is None or not call.consult_answered:
+            raise TransferRefused("the consulted agent has not answered")
+        first, leg = call.agent_id, call.agent_channel
+        if leg is not None:
+            self.legs.pop(leg, None)
+            await self._safely(self.telephony.hangup(leg))
+        if first is not None:
+            await self.acd.call_ended(first, call.queue)
+        call.agent_id, call.agent_channel = consult.agent_id, consult.channel_id
+        call.consult, call.consult_answered = None, False
+        await self._safely(self.telephony.stop_moh(call.channel_id))
+        await self.telephony.add_to_bridge(f"call-{call.id}", [call.channel_id])
+        await self._fire(call, Trigger.consult_completed,
+                         detail={"from_agent": str(first), "to_agent": str(consult.agent_id)})
 
     async def _offer_failed(self, call: LiveCall, outcome: OfferOutcome, *,
                             leg_gone: bool = False) -> None:
@@ -724,9 +877,18 @@ class CallFlow:
             await self.acd.remove(call.id)
             if call.offer is not None:
                 await self._offer_failed(call, OfferOutcome.cancelled)
-        elif call.state is CallState.connected and call.agent_channel is not None:
-            self.legs.pop(call.agent_channel, None)
-            await self._safely(self.telephony.hangup(call.agent_channel))
+        elif call.state is CallState.connected:
+            if call.consult is not None:  # hung up while on hold for a warm transfer
+                if call.consult_answered:
+                    self.legs.pop(call.consult.channel_id, None)
+                    await self._safely(self.telephony.hangup(call.consult.channel_id))
+                    await self.acd.call_ended(call.consult.agent_id, call.queue)
+                    call.consult = None
+                else:
+                    await self._consult_ended(call, OfferOutcome.cancelled, resume=False)
+            if call.agent_channel is not None:
+                self.legs.pop(call.agent_channel, None)
+                await self._safely(self.telephony.hangup(call.agent_channel))
             await self._end_agent_call(call)
         state = call.state
         if state is CallState.in_ivr and self._saying_goodbye(call):

@@ -30,6 +30,10 @@ class Trigger(StrEnum):
     enqueued = "enqueued"          # the IVR handed the call to a queue
     agent_connected = "agent_connected"
     transferred = "transferred"    # blind transfer: back to a queue or to another agent (R12)
+    consult_started = "consult_started"      # warm transfer: the caller holds, the agent consults
+    consult_answered = "consult_answered"
+    consult_completed = "consult_completed"  # the caller is now with the consulted agent
+    consult_cancelled = "consult_cancelled"  # back to the first agent
     no_agent = "no_agent"          # no queue, or waited too long: a call-back is promised
     ivr_finished = "ivr_finished"  # the IVR said goodbye (a hangup node)
     prompt_finished = "prompt_finished"
@@ -71,6 +75,9 @@ _TABLE: dict[tuple[CallState, Trigger], CallState] = {
     (CallState.in_queue, Trigger.no_agent): CallState.closing,
     (CallState.in_queue, Trigger.agent_connected): CallState.connected,
     (CallState.connected, Trigger.transferred): CallState.in_queue,
+    **{(CallState.connected, t): CallState.connected for t in (
+        Trigger.consult_started, Trigger.consult_answered, Trigger.consult_completed,
+        Trigger.consult_cancelled)},
     (CallState.in_ivr, Trigger.ivr_finished): CallState.awaiting_hangup,
     (CallState.closing, Trigger.prompt_finished): CallState.awaiting_hangup,
     (CallState.awaiting_hangup, Trigger.grace_elapsed): CallState.hanging_up,

@@ -78,12 +78,14 @@ def offered_legs(fake: FakeTelephony) -> list[str]:
 
 
 async def agent_answers(stasis, fake, leg: str, call_id, clock=None, ring_for: float = 0) -> None:
-    """The agent's phone rings for `ring_for` seconds, then the agent picks up."""
+    """The agent's phone rings for `ring_for` seconds, then the agent picks up (the leg enters
+    Stasis with the arguments it was originated with: agent or consult)."""
     fake.channels[leg] = Channel(id=leg, state="Up")
     await feed(stasis, ev.raw("ChannelStateChange", channel=ev.channel(leg, state="Ringing")))
     if clock is not None:
         clock.advance(ring_for)
-    await feed(stasis, ev.raw("StasisStart", args=["agent", str(call_id)],
+    role = "consult" if leg.startswith("consult-") else "agent"
+    await feed(stasis, ev.raw("StasisStart", args=[role, str(call_id)],
                               channel=ev.channel(leg, state="Up")))
 
 
@@ -347,6 +349,8 @@ async def test_a_blind_transfer_to_another_queue_reaches_its_agent_and_the_first
                              max_wait_seconds=60, wrap_up_seconds=0))
         zhao = await session.get(AgentRow, agents["zhao"])
         zhao.state = "paused"  # only wang is free at first
+        general = await session.scalar(select(QueueRow).where(QueueRow.name == "general"))
+        general.wrap_up_seconds = 5  # wang does after-call work once transferred (R13)
     await stasis.acd.start()
     call, first_leg = await connected(stasis, fake, clock, "t1")
     assert call.agent_id == agents["wang"]
@@ -403,3 +407,77 @@ async def test_a_transfer_that_cannot_be_done_is_refused_and_changes_nothing(
 async def service_get(sessionmaker, call_id):
     async with sessionmaker() as session:
         return await service.get(session=session, call_id=call_id)
+
+
+async def test_a_warm_transfer_consults_while_the_caller_holds_then_hands_the_caller_over(
+        stasis, fake, sessionmaker, clock):
+    agents = await add_agents(sessionmaker, clock, "wang", "zhao")
+    await stasis.acd.start()
+    call, first_leg = await connected(stasis, fake, clock, "w1")
+    done = await warm(stasis, "w1", "warm", agents["zhao"])
+    assert done.result() is None
+    bridge = f"call-{call.id}"
+    assert ("remove_from_bridge", bridge, ("w1",)) in fake.commands  # the caller holds...
+    assert ("start_moh", "w1", "default") in fake.commands            # ...with music
+    consult_leg = [c for c in fake.commands if c[0] == "originate"][-1][2]
+    assert consult_leg.startswith("consult-")
+    await agent_answers(stasis, fake, consult_leg, call.id, clock, ring_for=CYCLE / 2)
+    assert ("add_to_bridge", bridge, (consult_leg,)) in fake.commands  # the agents talk
+    assert stasis.acd.agents[agents["zhao"]].state == "on_call"
+    assert (await warm(stasis, "w1", "complete")).result() is None
+    assert ("hangup", first_leg) in fake.commands
+    assert ("add_to_bridge", bridge, ("w1",)) in fake.commands  # the caller joins zhao
+    assert call.agent_id == agents["zhao"]
+    await asyncio.sleep(0.02)
+    assert stasis.acd.agents[agents["wang"]].state == "ready"  # after wrap-up
+    await feed(stasis, ev.stasis_end("w1"))
+    row = (await rows(sessionmaker, Call, channel_id="w1"))[0]
+    assert (row.agent_id, row.end_reason) == (agents["wang"], "completed")  # owner stays (R12)
+    triggers = [e.trigger for e in (await service_get(sessionmaker, row.id)).events]
+    assert triggers[-4:] == ["consult_started", "consult_answered", "consult_completed",
+                             "channel_gone"]
+
+
+async def test_a_consulted_agent_who_does_not_answer_gives_the_caller_back(
+        stasis, fake, sessionmaker, clock):
+    agents = await add_agents(sessionmaker, clock, "wang", "zhao")
+    await stasis.acd.start()
+    call, first_leg = await connected(stasis, fake, clock, "w2")
+    await warm(stasis, "w2", "warm", agents["zhao"])
+    consult_leg = [c for c in fake.commands if c[0] == "originate"][-1][2]
+    clock.advance(3 * CYCLE)
+    await asyncio.sleep(3 * CYCLE + 0.1)
+    await stasis.dispatcher.drain()
+    assert ("hangup", consult_leg) in fake.commands
+    assert ("add_to_bridge", f"call-{call.id}", ("w2",)) in fake.commands  # back with wang
+    zhao = stasis.acd.agents[agents["zhao"]]
+    assert (zhao.state, zhao.state_reason) == ("paused", "missed_rings")
+    assert call.agent_id == agents["wang"] and call.state == "connected"
+    done = await warm(stasis, "w2", "complete")
+    from app.calls.flow import TransferRefused
+
+    with pytest.raises(TransferRefused):
+        done.result()
+
+
+async def test_cancelling_a_warm_transfer_returns_to_the_caller(stasis, fake, sessionmaker, clock):
+    agents = await add_agents(sessionmaker, clock, "wang", "zhao")
+    await stasis.acd.start()
+    call, _ = await connected(stasis, fake, clock, "w3")
+    await warm(stasis, "w3", "warm", agents["zhao"])
+    consult_leg = [c for c in fake.commands if c[0] == "originate"][-1][2]
+    await agent_answers(stasis, fake, consult_leg, call.id, clock, ring_for=CYCLE / 2)
+    assert (await warm(stasis, "w3", "cancel")).result() is None
+    assert ("hangup", consult_leg) in fake.commands
+    assert call.agent_id == agents["wang"]
+    await asyncio.sleep(0.02)
+    assert stasis.acd.agents[agents["zhao"]].state == "ready"
+
+
+async def warm(stasis, cid: str, action: str, agent_id=None):
+    from app.calls.flow import Transfer
+
+    done = asyncio.get_running_loop().create_future()
+    stasis.dispatcher.submit(cid, Transfer(cid, None, agent_id, done, action))
+    await stasis.dispatcher.drain()
+    return done

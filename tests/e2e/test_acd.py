@@ -144,3 +144,36 @@ async def test_a_blind_transfer_takes_the_caller_to_the_other_queues_agent(
     assert [(o["agent_id"], o["queue"], o["outcome"]) for o in call["offers"]] == [
         (wang, "general", "answered"), (zhao, "complaints", "answered")]
     assert "transferred" in [e["trigger"] for e in call["timeline"]]
+
+
+async def test_a_warm_transfer_consults_a_colleague_then_hands_the_caller_over(
+        service, desk, place_call):
+    wang = await desk("wang", answer_after_ms=300)
+    zhao = await desk("zhao", answer_after_ms=300)
+    await ready(service, wang)
+    script = keys("0", first_after_ms=prompt_ms(service, "greeting") + 700)
+    caller = asyncio.create_task(place_call(Caller(
+        number="13844440005", script=script, hangup_after_ms=to_agent_ms(service) + 9000)))
+    call = await wait_for_state(service, "13844440005", "connected", wang)
+    await ready(service, zhao)
+    resp = await service.post(f"/api/calls/{call['id']}/transfer",
+                              json={"mode": "warm", "agent_id": zhao})
+    assert resp.status_code == 202 and resp.json() == {"status": "consulting"}, resp.text
+    for _ in range(50):  # the colleague picks up; the caller holds with music meanwhile
+        call = await wait_for_call(service, "13844440005", ended=False)
+        if call["timeline"][-1]["trigger"] == "consult_answered":
+            break
+        await asyncio.sleep(0.2)
+    resp = await service.post(f"/api/calls/{call['id']}/transfer/complete")
+    assert resp.status_code == 202, resp.text
+    result = await caller
+    assert result.ok, result.output + result.errors
+    call = await wait_for_call(service, "13844440005")
+    assert (call["end_reason"], call["agent_id"]) == ("completed", wang)  # the owner (R12)
+    assert [(o["agent_id"], o["outcome"]) for o in call["offers"]] == [
+        (wang, "answered"), (zhao, "answered")]
+    triggers = [e["trigger"] for e in call["timeline"]]
+    assert triggers[-4:] == ["consult_started", "consult_answered", "consult_completed",
+                             "channel_gone"]
+    agents = {a["id"]: a for a in (await service.get("/api/agents")).json()}
+    assert agents[zhao]["state"] in ("wrap_up", "ready") and agents[wang]["state"] != "on_call"

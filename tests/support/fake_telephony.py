@@ -95,6 +95,12 @@ class FakeTelephony:
         self.bridges[bridge_id] = bridge.model_copy(
             update={"channels": [*bridge.channels, *channel_ids]})
 
+    async def remove_from_bridge(self, bridge_id: str, channel_ids: list[str]) -> None:
+        self._record("remove_from_bridge", bridge_id, tuple(channel_ids))
+        bridge = self.bridges[bridge_id]
+        self.bridges[bridge_id] = bridge.model_copy(
+            update={"channels": [c for c in bridge.channels if c not in channel_ids]})
+
     async def play_on_bridge(self, bridge_id: str, media: list[str], *, playback_id: str,
                              lang: str | None = None) -> Playback:
         self._record("play_on_bridge", bridge_id, tuple(media), playback_id)
