@@ -41,6 +41,7 @@ from app.calls import service
 from app.calls.state import CallState, EndReason, Trigger, ending, next_state
 from app.clock import Clock
 from app.complaints import service as complaints
+from app.customers import service as customers
 from app.config import Settings
 from app.errors import AppError
 from app.telephony import Telephony
@@ -172,6 +173,7 @@ class LiveCall:
     recording: str | None = None      # the voicemail being recorded (its ARI name)
     left_message: bool = False
     queue: str | None = None
+    priority: int = 0                    # R11: important customers first
     enqueued_at: datetime | None = None
     excluded: set[uuid.UUID] = field(default_factory=set)  # agents who missed this call
     offer: LiveOffer | None = None
@@ -362,10 +364,13 @@ class CallFlow:
         await self._apply(call, result)
 
     async def _facts(self, call: LiveCall) -> ivr.Facts:
+        """What we know of the caller before the menu: an open complaint (R6), important (R11)."""
         try:
             async with self.sessions() as session:
                 open_complaint = await complaints.has_open(session=session,
                                                            customer_number=call.caller_number)
+                customer = await customers.by_phone(session=session, number=call.caller_number)
+            call.priority = customers.priority(customer)
         except Exception as exc:  # noqa: BLE001 - without it the caller takes the main menu
             log.warning("call.facts_unavailable", error=repr(exc))
             open_complaint = False
@@ -428,13 +433,13 @@ class CallFlow:
         now = self.clock.now()
         call.queue, call.enqueued_at = action.queue, now
         await self._fire(call, Trigger.enqueued, ivr_outcome=f"queue:{action.queue}",
-                         queue=action.queue, enqueued_at=now,
+                         queue=action.queue, enqueued_at=now, priority=call.priority,
                          detail={"queue": action.queue, "call_type": action.call_type,
                                  "skills": list(action.skills), "language": action.language})
         await self.telephony.start_moh(call.channel_id, moh_class=config.moh_class)
         self._schedule(call, "max_wait", config.max_wait_seconds, MaxWait(call.channel_id))
         await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=action.queue,
-                               language=action.language, priority=0, enqueued_at=now)
+                               language=action.language, priority=call.priority, enqueued_at=now)
         if config.announce_every_seconds and call.id in self.acd.waiting:
             await self._announce(call)  # on entry, unless an agent was free at once
 
@@ -586,7 +591,7 @@ class CallFlow:
             await self._offer(call, made)
         else:
             await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=queue,
-                                   language=call.language, priority=0, enqueued_at=now)
+                                   language=call.language, priority=call.priority, enqueued_at=now)
 
     async def _consult(self, call: LiveCall, req: Transfer) -> None:
         """Warm transfer (R12): the caller holds with music while the agent briefs a colleague."""
@@ -738,8 +743,8 @@ class CallFlow:
                 not call.hangup_requested):
             call.excluded.add(offer.agent_id)
             await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id,
-                                   queue=call.queue or "", language=call.language, priority=0,
-                                   enqueued_at=call.enqueued_at or now,
+                                   queue=call.queue or "", language=call.language,
+                                   priority=call.priority, enqueued_at=call.enqueued_at or now,
                                    excluded=frozenset(call.excluded), reoffer=True)
 
     async def _overflow(self, call: LiveCall) -> None:
@@ -755,7 +760,7 @@ class CallFlow:
                            MaxWait(call.channel_id))
             await self._update_call(call, queue=call.queue)
             await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=call.queue,
-                                   language=call.language, priority=0,
+                                   language=call.language, priority=call.priority,
                                    enqueued_at=call.enqueued_at or self.clock.now(),
                                    excluded=frozenset(call.excluded))
             return
@@ -961,7 +966,8 @@ class CallFlow:
         return LiveCall(id=row.id, channel_id=row.channel_id, state=CallState(row.state),
                         language=row.language, seq=seq, last_seen_at=last_seen_at,
                         caller_number=row.caller_number, ivr_node=row.ivr_node, queue=row.queue,
-                        enqueued_at=row.enqueued_at, agent_id=row.agent_id, owner_id=row.agent_id)
+                        enqueued_at=row.enqueued_at, agent_id=row.agent_id, owner_id=row.agent_id,
+                        priority=row.priority)
 
     async def _resync_queue(self, call: LiveCall) -> None:
         """A waiting call after a drop or a restart: its offer's fate, or back in the queue."""
@@ -980,7 +986,7 @@ class CallFlow:
             self._schedule(call, "max_wait", self.acd.queue(call.queue).max_wait_seconds,
                            MaxWait(call.channel_id))
             await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=call.queue,
-                                   language=call.language, priority=0,
+                                   language=call.language, priority=call.priority,
                                    enqueued_at=call.enqueued_at or self.clock.now(),
                                    excluded=frozenset(call.excluded))
 

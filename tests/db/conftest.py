@@ -39,7 +39,7 @@ async def committing_sessionmaker(engine) -> async_sessionmaker[AsyncSession]:
     """For code that runs many sessions at once (calls in parallel): real commits on an emptied
     call log. The database is this run's own, so emptying it harms nothing."""
     async with engine.begin() as conn:
-        await conn.execute(text("TRUNCATE calls, call_events, ivr_steps, ivr_versions, voicemails, callback_tasks, complaints, agents, agent_state_changes, queues, offers CASCADE"))
+        await conn.execute(text("TRUNCATE calls, call_events, ivr_steps, ivr_versions, voicemails, callback_tasks, complaints, agents, agent_state_changes, queues, offers, customers CASCADE"))
     yield async_sessionmaker(engine, expire_on_commit=False)
     async with engine.begin() as conn:
-        await conn.execute(text("TRUNCATE calls, call_events, ivr_steps, ivr_versions, voicemails, callback_tasks, complaints, agents, agent_state_changes, queues, offers CASCADE"))
+        await conn.execute(text("TRUNCATE calls, call_events, ivr_steps, ivr_versions, voicemails, callback_tasks, complaints, agents, agent_state_changes, queues, offers, customers CASCADE"))

@@ -481,3 +481,23 @@ async def warm(stasis, cid: str, action: str, agent_id=None):
     stasis.dispatcher.submit(cid, Transfer(cid, None, agent_id, done, action))
     await stasis.dispatcher.drain()
     return done
+
+
+async def test_an_important_customer_overtakes_a_caller_who_waited_longer(
+        stasis, fake, sessionmaker, clock):
+    from app.customers.models import Customer
+
+    agents = await add_agents(sessionmaker, clock, "wang", state="paused")
+    async with sessionmaker() as session, session.begin():
+        session.add(Customer(phone="13911110000", name="VIP", important=True))
+    await stasis.acd.start()
+    await to_queue(stasis, fake, "plain", number="13822220000")
+    clock.advance(30)
+    await to_queue(stasis, fake, "vip", number="+86 139 1111 0000")  # R11, however written
+    assert offered_legs(fake) == []
+    await stasis.acd.request_state(agents["wang"], "ready", None)
+    await stasis.dispatcher.drain()
+    [leg] = offered_legs(fake)
+    assert stasis.flow.legs[leg] == "vip"
+    row = (await rows(sessionmaker, Call, channel_id="vip"))[0]
+    assert row.priority == 10
