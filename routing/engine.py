@@ -26,7 +26,7 @@ from routing import announce, queue_order, service
 from routing.agent_state import AgentEvent, AgentState, PauseReason, after_miss, can, next_agent_state
 from routing.models import AgentRow, QueueRow
 from routing.ring_rule import OfferOutcome
-from routing.strategies import Agent, CallNeed, Level, Strategy, eligible
+from routing.strategies import Agent, CallNeed, Level, Strategy, at_least, eligible
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +35,12 @@ class AgentBusy(AppError):
     status_code = 409
     error_id = "agent-busy"
     message = "the agent is ringing or on a call; try again after the call"
+
+
+class AgentTooJunior(AppError):
+    status_code = 409
+    error_id = "agent-level-too-low"
+    message = "this call needs a more senior agent (R10)"
 
 
 class UnknownAgent(NotFound):
@@ -263,14 +269,17 @@ class Acd:
                     self.notify(waiting.channel_id, offer)
 
     async def reserve(self, agent_id: uuid.UUID, *, call_id: uuid.UUID, channel_id: str,
-                      queue: str) -> OfferMade:
-        """An offer to one named agent (a transfer, R12), if that agent is ready now."""
+                      queue: str, min_level: Level | None = None) -> OfferMade:
+        """An offer to one named agent (a transfer, R12), if that agent is ready now (and senior
+        enough, R10)."""
         async with self._lock:
             agent = self.agents.get(agent_id)
             if agent is None:
                 raise UnknownAgent()
             if agent.state is not AgentState.ready:
                 raise AgentBusy(f"the agent is {agent.state}, not ready")
+            if not at_least(agent.level, min_level):
+                raise AgentTooJunior(f"the call needs a {min_level} agent")
             agent.call_id = call_id
             await self._set(agent, AgentState.ringing, AgentEvent.offer, "transfer", call_id)
             return OfferMade(channel_id=channel_id, offer_id=uuid.uuid4(), agent_id=agent_id,

@@ -87,6 +87,8 @@ class TransferIn(BaseModel):
     mode: Literal["blind", "warm"] = "blind"
     queue: str | None = Field(None, pattern=NAME)
     agent_id: uuid.UUID | None = None
+    # R10: an escalation goes to senior agents only (blind transfers).
+    escalate: bool = False
 
     @model_validator(mode="after")
     def _a_target(self) -> "TransferIn":
@@ -111,7 +113,8 @@ async def _transfer(request: Request, call_id: uuid.UUID, action: str,
         raise NoLiveCall()
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     stasis.dispatcher.submit(channel, Transfer(channel, body.queue if body else None,
-                                               body.agent_id if body else None, done, action))
+                                               body.agent_id if body else None, done, action,
+                                               escalate=bool(body and body.escalate)))
     await asyncio.wait_for(done, timeout=10)
 
 

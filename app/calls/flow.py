@@ -54,6 +54,7 @@ from routing import offers as offer_store
 from routing import ring_rule
 from routing.engine import Acd, OfferMade
 from routing.ring_rule import OfferOutcome
+from routing.strategies import Level
 
 log = structlog.get_logger(__name__)
 
@@ -116,6 +117,7 @@ class Transfer:
     agent_id: uuid.UUID | None
     done: asyncio.Future[None] = field(compare=False, repr=False)
     action: str = "blind"
+    escalate: bool = False  # R10: only a senior agent may take it
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,7 @@ class LiveCall:
     left_message: bool = False
     queue: str | None = None
     priority: int = 0                    # R11: important customers first
+    min_level: Level | None = None       # R10: senior after an escalation
     enqueued_at: datetime | None = None
     excluded: set[uuid.UUID] = field(default_factory=set)  # agents who missed this call
     offer: LiveOffer | None = None
@@ -569,11 +572,13 @@ class CallFlow:
         if queue is None or self.acd.queue(queue) is None:
             raise TransferRefused(f"no queue {queue!r}")
         made = None
+        min_level = Level.senior if req.escalate else None
         if req.agent_id is not None:
             if req.agent_id == call.agent_id:
                 raise TransferRefused("the call is with that agent already")
             made = await self.acd.reserve(req.agent_id, call_id=call.id,
-                                          channel_id=call.channel_id, queue=queue)
+                                          channel_id=call.channel_id, queue=queue,
+                                          min_level=min_level)
         leg, call.agent_channel = call.agent_channel, None
         self.legs.pop(leg, None)
         await self._safely(self.telephony.hangup(leg))
@@ -587,11 +592,13 @@ class CallFlow:
         config = self.acd.queue(queue)
         await self.telephony.start_moh(call.channel_id, moh_class=config.moh_class)
         self._schedule(call, "max_wait", config.max_wait_seconds, MaxWait(call.channel_id))
+        call.min_level = min_level or call.min_level
         if made is not None:
             await self._offer(call, made)
         else:
             await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=queue,
-                                   language=call.language, priority=call.priority, enqueued_at=now)
+                                   language=call.language, priority=call.priority, enqueued_at=now,
+                                   min_level=call.min_level)
 
     async def _consult(self, call: LiveCall, req: Transfer) -> None:
         """Warm transfer (R12): the caller holds with music while the agent briefs a colleague."""
@@ -745,7 +752,8 @@ class CallFlow:
             await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id,
                                    queue=call.queue or "", language=call.language,
                                    priority=call.priority, enqueued_at=call.enqueued_at or now,
-                                   excluded=frozenset(call.excluded), reoffer=True)
+                                   excluded=frozenset(call.excluded), reoffer=True,
+                                   min_level=call.min_level)
 
     async def _overflow(self, call: LiveCall) -> None:
         """The call waited its queue's maximum: another queue, or a promised call-back."""

@@ -501,3 +501,31 @@ async def test_an_important_customer_overtakes_a_caller_who_waited_longer(
     assert stasis.flow.legs[leg] == "vip"
     row = (await rows(sessionmaker, Call, channel_id="vip"))[0]
     assert row.priority == 10
+
+
+async def test_an_escalated_call_goes_only_to_a_senior_agent(stasis, fake, sessionmaker, clock):
+    from routing.engine import AgentTooJunior
+
+    agents = await add_agents(sessionmaker, clock, "wang", "zhao", "li")
+    async with sessionmaker() as session, session.begin():
+        (await session.get(AgentRow, agents["li"])).level = "senior"
+        (await session.get(AgentRow, agents["li"])).state = "paused"
+    await stasis.acd.start()
+    call, _ = await connected(stasis, fake, clock, "e1")  # with wang (intermediate)
+    from app.calls.flow import Transfer
+
+    refused = asyncio.get_running_loop().create_future()
+    stasis.dispatcher.submit("e1", Transfer("e1", None, agents["zhao"], refused, escalate=True))
+    await stasis.dispatcher.drain()
+    with pytest.raises(AgentTooJunior):
+        refused.result()
+    done = asyncio.get_running_loop().create_future()
+    stasis.dispatcher.submit("e1", Transfer("e1", "general", None, done, escalate=True))
+    await stasis.dispatcher.drain()
+    assert done.result() is None
+    legs_before = offered_legs(fake)
+    assert stasis.acd.agents[agents["zhao"]].state == "ready"  # free, but not senior: not offered
+    await stasis.acd.request_state(agents["li"], "ready", None)
+    await stasis.dispatcher.drain()
+    assert [c for c in fake.commands if c[0] == "originate"][-1][1].endswith("li@127.0.0.1:5020")
+    assert len(offered_legs(fake)) == len(legs_before) + 1
