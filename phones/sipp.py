@@ -221,8 +221,8 @@ def free_udp_port(pair: bool = False) -> int:
 
 
 async def call(caller: Caller, *, sip_host: str = "127.0.0.1", sip_port: int = 5060,
-               timeout: float | None = None) -> SippResult:
-    """Place one call with SIPp and wait for it to finish."""
+               timeout: float | None = None, count: int = 1, rate: float = 10) -> SippResult:
+    """Place `count` calls (at `rate` a second, all at once at most) and wait for them all."""
     sipp = shutil.which("sipp")
     if sipp is None:
         raise RuntimeError("sipp is not installed (Debian package sip-tester)")
@@ -230,7 +230,8 @@ async def call(caller: Caller, *, sip_host: str = "127.0.0.1", sip_port: int = 5
         scenario = Path(tmp) / "caller.xml"
         scenario.write_text(caller_scenario(caller, write_key_pcaps(caller, Path(tmp))))
         cmd = [sipp, f"{sip_host}:{sip_port}", "-sf", str(scenario), "-s", caller.dialed,
-               "-m", "1", "-l", "1", "-i", "127.0.0.1", "-p", str(free_udp_port()),
+               "-m", str(count), "-l", str(count), "-r", str(rate), "-i", "127.0.0.1",
+               "-p", str(free_udp_port()),
                "-mp", str(free_udp_port(pair=True)), "-timeout",
                f"{int((timeout or caller.max_call_ms / 1000 + 30))}s", "-timeout_error",
                "-trace_err", "-trace_msg", "-nostdin"]
@@ -252,6 +253,8 @@ class AgentPhone:
     port: int
     user: str = "agent"
     answer_after_ms: int | None = 500
+    # Hang up after talking this long (None: stay until the other side hangs up).
+    talk_ms: int | None = None
 
     @property
     def contact(self) -> str:
@@ -270,9 +273,42 @@ Contact: <sip:[local_ip]:[local_port];transport=[transport]>
 Content-Length: 0
 
 ]]></send>"""
-    invite = """  <recv request="INVITE" crlf="true">
-    <action><ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" assign_to="cseq"/></action>
+    keep = ("\n      <ereg regexp=\".*\" search_in=\"hdr\" header=\"From:\" assign_to=\"remote_from\"/>"
+            "\n      <ereg regexp=\".*\" search_in=\"hdr\" header=\"To:\" assign_to=\"local_to\"/>"
+            "\n      <ereg regexp=\"sips?:[^>;]*\" search_in=\"hdr\" header=\"Contact:\""
+            " assign_to=\"remote_contact\"/>"
+            if phone.talk_ms is not None and phone.answer_after_ms is not None else "")
+    invite = f"""  <recv request="INVITE" crlf="true">
+    <action>
+      <ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" assign_to="cseq"/>{keep}
+    </action>
   </recv>"""
+    if phone.talk_ms is None:  # the caller hangs up first (R2)
+        ending = """  <recv request="BYE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>"""
+    else:  # the agent hangs up after talking
+        ending = f"""  <pause milliseconds="{phone.talk_ms}"/>
+  <send retrans="500"><![CDATA[
+BYE [$remote_contact] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: [$local_to];tag=[pid]SIPpTag01[call_number]
+To: [$remote_from]
+Call-ID: [call_id]
+CSeq: 1 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>"""
     if phone.answer_after_ms is None:
         body = f"""{invite}
 {ringing}
@@ -326,17 +362,7 @@ a=sendrecv
 
 ]]></send>
   <recv request="ACK" crlf="true"/>
-  <recv request="BYE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>"""
+{ending}"""
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <scenario name="agent phone">
 {body}

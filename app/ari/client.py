@@ -154,8 +154,8 @@ class AriClient:
     async def destroy_bridge(self, bridge_id: str) -> None:
         try:
             await self._request("DELETE", f"/bridges/{bridge_id}")
-        except AriNotFound:
-            pass
+        except (AriNotFound, AriConflict):
+            pass  # gone already, or going (Asterisk answers 409 while it tears it down)
 
     # -- recordings -------------------------------------------------------------------------
     async def record(self, channel_id: str, *, name: str, max_seconds: int,

@@ -474,6 +474,10 @@ class CallFlow:
             await self.acd.offer_ended(made.agent_id, OfferOutcome.cancelled)
             return
         now = self.clock.now()
+        # An announcement holds the caller's channel until it ends (ARI runs a channel's
+        # commands one at a time): stop it now, so the bridge is not kept waiting on answer.
+        self._cancel_timer(call, "announce")
+        await self._safely(self.telephony.stop_playback(f"{call.id}.announce"))
         leg = f"agent-{made.offer_id}"
         call.offer = LiveOffer(id=made.offer_id, agent_id=made.agent_id, channel_id=leg,
                                offered_at=now)
@@ -749,6 +753,10 @@ class CallFlow:
         if outcome is not OfferOutcome.cancelled and call.state is CallState.in_queue and (
                 not call.hangup_requested):
             call.excluded.add(offer.agent_id)
+            config = self.acd.queue(call.queue or "")
+            if config is not None and config.announce_every_seconds:
+                self._schedule(call, "announce", config.announce_every_seconds,
+                               Announce(call.channel_id))
             await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id,
                                    queue=call.queue or "", language=call.language,
                                    priority=call.priority, enqueued_at=call.enqueued_at or now,

@@ -36,10 +36,10 @@ def asterisk_instance():
     if shutil.which("sipp") is None:
         pytest.fail("sipp is missing: run the tests with `make test` (it installs sip-tester)")
     root = asterisk.ensure_root()
-    base = 20000 + (os.getpid() % 200) * 100
+    base = 20000 + (os.getpid() % 40) * 1000  # 1000 RTP ports: 500 channels (50 calls + agents)
     inst = asterisk.Instance(
         name=f"test-{uuid.uuid4().hex[:8]}", root=root, ari_password=secrets.token_urlsafe(18),
-        ari_port=_free_tcp_port(), sip_port=_free_tcp_port(), rtp_start=base, rtp_end=base + 99)
+        ari_port=_free_tcp_port(), sip_port=_free_tcp_port(), rtp_start=base, rtp_end=base + 999)
     asterisk.start(inst)
     yield inst
     asterisk.stop(inst)

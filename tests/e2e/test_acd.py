@@ -24,9 +24,10 @@ async def desk(service):
         "wrap_up_seconds": 1, "announce_every_seconds": 10})
     assert resp.status_code == 201, resp.text
 
-    async def agent(name: str, answer_after_ms: int | None) -> str:
+    async def agent(name: str, answer_after_ms: int | None, talk_ms: int | None = None) -> str:
         phone = await RunningPhone(AgentPhone(port=free_udp_port(), user=name,
-                                              answer_after_ms=answer_after_ms)).start()
+                                              answer_after_ms=answer_after_ms,
+                                              talk_ms=talk_ms)).start()
         phones.append(phone)
         resp = await service.post("/api/agents", json={
             "name": name, "extension": str(uuid.uuid4().int % 10**8), "level": "senior",
@@ -45,8 +46,9 @@ async def desk(service):
 
 
 async def ready(service, agent_id: str) -> None:
+    """The agent goes ready (and, if a call waits, is offered it at once)."""
     resp = await service.post(f"/api/agents/{agent_id}/state", json={"state": "ready"})
-    assert resp.status_code == 200 and resp.json()["state"] == "ready", resp.text
+    assert resp.status_code == 200 and resp.json()["state"] in ("ready", "ringing"), resp.text
 
 
 def to_agent_ms(service) -> int:
@@ -177,3 +179,76 @@ async def test_a_warm_transfer_consults_a_colleague_then_hands_the_caller_over(
                              "channel_gone"]
     agents = {a["id"]: a for a in (await service.get("/api/agents")).json()}
     assert agents[zhao]["state"] in ("wrap_up", "ready") and agents[wang]["state"] != "on_call"
+
+
+async def test_an_important_customer_is_served_before_a_caller_who_waited_longer(
+        service, desk, place_call):
+    from app.customers.models import Customer
+
+    async with service.app.state.sessionmaker() as session, session.begin():
+        session.add(Customer(phone="13955550000", name="VIP", important=True))
+    wang = await desk("wang", answer_after_ms=300)
+    await ready(service, wang)
+    await service.post(f"/api/agents/{wang}/state", json={"state": "paused", "reason": "meal"})
+    script = keys("0", first_after_ms=prompt_ms(service, "greeting") + 700)
+    hold = to_agent_ms(service) + 7000
+    plain = asyncio.create_task(place_call(Caller(number="13844440006", script=script,
+                                                  hangup_after_ms=hold)))
+    await asyncio.sleep(1.5)
+    vip = asyncio.create_task(place_call(Caller(number="13955550000", script=script,
+                                                hangup_after_ms=hold)))
+    await wait_for_state(service, "13955550000", "in_queue")
+    await wait_for_state(service, "13844440006", "in_queue")
+    await ready(service, wang)  # one agent, two waiting: the important one goes first (R11)
+    results = await asyncio.gather(plain, vip)
+    assert all(r.ok for r in results), [r.errors for r in results]
+    vip_call = await wait_for_call(service, "13955550000")
+    plain_call = await wait_for_call(service, "13844440006")
+    assert vip_call["priority"] == 10 and vip_call["agent_id"] == wang
+    assert plain_call["end_reason"] == "abandoned_in_queue"
+    assert ts(vip_call["enqueued_at"]) > ts(plain_call["enqueued_at"])
+
+
+async def test_fifty_calls_at_once_are_all_handled_with_no_double_offers(
+        service, desk, asterisk_instance):
+    from sqlalchemy import select
+
+    from app.calls.models import Call
+    from phones.sipp import call as place
+    from routing.models import OfferRow
+
+    # Five agents who talk for 2 s and hang up; 50 callers who wait up to 50 s.
+    agents = [await desk(f"a{n}", answer_after_ms=200, talk_ms=2000) for n in range(5)]
+    for agent_id in agents:
+        await ready(service, agent_id)
+    script = keys("0", first_after_ms=prompt_ms(service, "greeting") + 700)
+    caller = Caller(number="13866660000", script=script,
+                    hangup_after_ms=to_agent_ms(service) + 50_000)
+    result = await place(caller, sip_port=asterisk_instance.sip_port, count=50, rate=50)
+    assert result.ok, result.output[-3000:] + result.errors[-3000:]
+    async with service.app.state.sessionmaker() as session:
+        deadline = asyncio.get_running_loop().time() + 60
+        while True:
+            calls = list(await session.scalars(select(Call).where(
+                Call.caller_number == "13866660000")))
+            if len(calls) == 50 and all(c.ended_at for c in calls):
+                break
+            assert asyncio.get_running_loop().time() < deadline, "not every call ended"
+            await asyncio.sleep(0.5)
+            session.expire_all()
+        offers = list(await session.scalars(select(OfferRow).where(
+            OfferRow.call_id.in_([c.id for c in calls]))))
+    assert {c.end_reason for c in calls} == {"completed"}  # every caller reached an agent
+    assert {c.hangup_by for c in calls} == {"agent"}
+    for agent_id in agents:  # no agent is offered a call while ringing or talking to another
+        mine = sorted((o for o in offers if str(o.agent_id) == agent_id), key=lambda o: o.offered_at)
+        calls_by_id = {c.id: c for c in calls}
+        for before, after in zip(mine, mine[1:]):
+            busy_until = (before.ended_at if before.outcome != "answered"
+                          else calls_by_id[before.call_id].ended_at)
+            assert busy_until is not None and busy_until <= after.offered_at
+    for c in calls:  # no call is offered to two agents at once
+        mine = sorted((o for o in offers if o.call_id == c.id), key=lambda o: o.offered_at)
+        for before, after in zip(mine, mine[1:]):
+            assert before.ended_at is not None or before.answered_at is not None
+            assert (before.ended_at or before.answered_at) <= after.offered_at
