@@ -109,6 +109,14 @@ def write_key_pcaps(caller: Caller, directory: Path) -> list[Path]:
     return paths
 
 
+def sdp(origin: str) -> str:
+    """Our phones' SDP: G.711 A-law and µ-law, and RFC 4733 telephone-events as payload 101."""
+    return (f"v=0\no={origin} 53655765 2353687637 IN IP[local_ip_type] [local_ip]\ns=-\n"
+            "c=IN IP[media_ip_type] [media_ip]\nt=0 0\nm=audio [media_port] RTP/AVP 8 0 101\n"
+            "a=rtpmap:8 PCMA/8000\na=rtpmap:0 PCMU/8000\na=rtpmap:101 telephone-event/8000\n"
+            "a=fmtp:101 0-15\na=sendrecv\n")
+
+
 def caller_scenario(caller: Caller, key_pcaps: list[Path] | None = None) -> str:
     """The SIPp UAC scenario for one caller (`key_pcaps`: from `write_key_pcaps`)."""
     lines = []
@@ -142,18 +150,7 @@ User-Agent: hotline-test-phone
 Content-Type: application/sdp
 Content-Length: [len]
 
-v=0
-o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 8 0 101
-a=rtpmap:8 PCMA/8000
-a=rtpmap:0 PCMU/8000
-a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-15
-a=sendrecv
-]]></send>
+{sdp("caller")}]]></send>
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
@@ -349,17 +346,7 @@ Contact: <sip:[local_ip]:[local_port];transport=[transport]>
 Content-Type: application/sdp
 Content-Length: [len]
 
-v=0
-o=agent 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 8 0 101
-a=rtpmap:8 PCMA/8000
-a=rtpmap:0 PCMU/8000
-a=rtpmap:101 telephone-event/8000
-a=sendrecv
-
+{sdp("agent")}
 ]]></send>
   <recv request="ACK" crlf="true"/>
 {ending}"""

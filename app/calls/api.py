@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from app.auth.models import RoleName
 from app.auth.service import require_role
 from app.calls import service
-from app.calls.flow import Transfer
+from app.calls.items import Transfer
 from app.calls.schemas import CallDetail, CallEventOut, CallOut, CallPage, IvrStepOut, OfferOut
 from app.deps import CurrentUser, SessionDep
 from app.errors import AppError, NotFound

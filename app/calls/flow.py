@@ -1,16 +1,14 @@
 """The inbound call flow, one call at a time: each item of a call (an ARI event or one of our own
-timers and results) is handled here in order, by the dispatcher's worker for that call.
+timers, results and requests, `app.calls.items`) is handled here in order, by the dispatcher's
+worker for that call.
 
 A call is answered at once (R1), then the voice menu runs (`ivr.interpreter`, pure): its actions
 (play, stop on barge-in, timers, lookups, recording, language, queue, hang-up) are carried out
-here against the telephony port. A call handed to a queue waits with music on hold until the
-ACD (`routing.engine`) offers it to an agent; the agent's phone rings at most the ring limit
-(R1: rings x cadence), else the call goes at once to the next agent at the head of the queue
-and the agent who missed it is paused; on answer caller and agent are bridged, with an apology
-first if the caller waited for a human longer than the ring limit. A call with no queue, or that
-waited longer than its queue's maximum, hears that we will call back (a call-back task, R8).
-The closing thanks (R2) give the caller a moment to hang up first. If anything fails the caller hears an apology and
-a clean hang-up, never silence.
+here against the telephony port. What happens once the menu hands the call to a queue (waiting,
+offers under the three-ring rule, bridging, overflow, transfers) is in `app.calls.queueing`. A
+call with no queue, or nobody logged in to it, hears that we will call back (a call-back task,
+R8). The closing thanks (R2) give the caller a moment to hang up first. If anything fails the
+caller hears an apology and a clean hang-up, never silence.
 
 Every state change goes through `_fire`, the one choke point that checks the transition, logs
 `from -> trigger -> to` and writes it to the call's timeline in Postgres.
@@ -21,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,13 +28,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.ari.errors import AriError, AriNotFound
 from app.ari.events import (
-    AriEvent, ChannelDestroyed, ChannelDtmfReceived, ChannelHangupRequest, ChannelStateChange,
-    PlaybackFinished, RecordingFailed, RecordingFinished, StasisEnd, StasisStart, channel_id_of,
+    ChannelDestroyed, ChannelDtmfReceived, ChannelHangupRequest, PlaybackFinished,
+    RecordingFailed, RecordingFinished, StasisEnd, StasisStart,
 )
 from app.ari.models import Channel
 from app.callbacks import service as callbacks
-from app.callbacks.models import CallbackSource
 from app.calls import service
+from app.calls.items import (
+    OWN_ITEMS, Announce, ConsultRingLimit, GraceElapsed, Item, IvrTimer, LiveCall, LookupResult,
+    MaxWait, Resync, RingLimit, Transfer, TransferRefused,
+)
+from app.calls.queueing import QueueingMixin
 from app.calls.state import CallState, EndReason, Trigger, ending, next_state
 from app.clock import Clock
 from app.complaints import service as complaints
@@ -49,12 +50,9 @@ from ivr import interpreter as ivr
 from ivr import service as ivr_store
 from ivr.lookup import LookupFailed, Lookups
 from ivr.menu import HangupNode
-from ivr.runtime import ActiveMenu, MenuRuntime
-from routing import offers as offer_store
-from routing import ring_rule
+from ivr.runtime import MenuRuntime
 from routing.engine import Acd, OfferMade
 from routing.ring_rule import OfferOutcome
-from routing.strategies import Level
 
 log = structlog.get_logger(__name__)
 
@@ -65,132 +63,7 @@ SYSTEM_PROMPTS = {
 }
 
 
-@dataclass(frozen=True)
-class GraceElapsed:
-    """Our own timer: the caller had their chance to hang up first."""
-
-    channel_id: str
-
-
-@dataclass(frozen=True)
-class IvrTimer:
-    channel_id: str
-    token: int
-
-
-@dataclass(frozen=True)
-class LookupResult:
-    channel_id: str
-    token: int
-    answer: tuple[str, ...] | None
-
-
-@dataclass(frozen=True)
-class RingLimit:
-    """R1: the offered agent has had the ring limit to answer."""
-
-    channel_id: str
-    offer_id: uuid.UUID
-
-
-@dataclass(frozen=True)
-class MaxWait:
-    """The call waited its queue's maximum: overflow."""
-
-    channel_id: str
-
-
-@dataclass(frozen=True)
-class Announce:
-    """Time to tell the waiting caller their position and expected wait again."""
-
-    channel_id: str
-
-
-@dataclass(frozen=True)
-class Transfer:
-    """From the API (R12): `blind` to a queue or another agent; `warm` to consult an agent while
-    the caller holds, then `complete` (the caller goes to that agent) or `cancel`."""
-
-    channel_id: str
-    queue: str | None
-    agent_id: uuid.UUID | None
-    done: asyncio.Future[None] = field(compare=False, repr=False)
-    action: str = "blind"
-    escalate: bool = False  # R10: only a senior agent may take it
-
-
-@dataclass(frozen=True)
-class ConsultRingLimit:
-    channel_id: str
-    offer_id: uuid.UUID
-
-
-class TransferRefused(AppError):
-    status_code = 409
-    error_id = "transfer-refused"
-    message = "the call cannot be transferred now"
-
-
-@dataclass(frozen=True)
-class Resync:
-    """After a (re)connect: the channel as Asterisk has it now (None: gone)."""
-
-    channel_id: str
-    channel: Channel | None
-
-
-Item = (AriEvent | GraceElapsed | IvrTimer | LookupResult | RingLimit | MaxWait | Announce
-        | OfferMade | Transfer | ConsultRingLimit | Resync)
-OWN_ITEMS = (GraceElapsed, IvrTimer, LookupResult, RingLimit, MaxWait, Announce, OfferMade,
-             Transfer, ConsultRingLimit, Resync)
-
-
-@dataclass
-class LiveOffer:
-    id: uuid.UUID
-    agent_id: uuid.UUID
-    channel_id: str          # the agent's leg
-    offered_at: datetime
-    ringing_at: datetime | None = None
-
-
-@dataclass
-class LiveCall:
-    id: uuid.UUID
-    channel_id: str
-    state: CallState
-    language: str
-    seq: int
-    last_seen_at: datetime
-    caller_number: str | None = None
-    persisted: bool = True
-    failed: bool = False
-    hangup_requested: bool = False  # the channel is going away: start nothing new on it
-    hangup_cause: int | None = None
-    menu: ActiveMenu | None = None
-    facts: ivr.Facts = field(default_factory=ivr.Facts)
-    ivr: ivr.IvrState | None = None
-    ivr_node: str | None = None
-    recording: str | None = None      # the voicemail being recorded (its ARI name)
-    left_message: bool = False
-    queue: str | None = None
-    priority: int = 0                    # R11: important customers first
-    min_level: Level | None = None       # R10: senior after an escalation
-    enqueued_at: datetime | None = None
-    excluded: set[uuid.UUID] = field(default_factory=set)  # agents who missed this call
-    offer: LiveOffer | None = None
-    agent_id: uuid.UUID | None = None   # the agent on the call now
-    owner_id: uuid.UUID | None = None   # the first who answered: stays the owner (R12)
-    agent_channel: str | None = None
-    agent_hung_up: bool = False
-    consult: LiveOffer | None = None     # warm transfer: the consulted agent's leg
-    consult_answered: bool = False
-    timers: dict[str, asyncio.Task[None]] = field(default_factory=dict, repr=False)
-    lookup: asyncio.Task[None] | None = field(default=None, repr=False)
-
-
-class CallFlow:
+class CallFlow(QueueingMixin):
     def __init__(self, *, settings: Settings, telephony: Telephony,
                  sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
                  menus: MenuRuntime, lookups: Lookups, acd: Acd, submit: Any) -> None:
@@ -424,374 +297,6 @@ class CallFlow:
                     self._schedule(call, "grace", self.settings.closing_grace_seconds,
                                    GraceElapsed(call.channel_id))
 
-    async def _enqueue(self, call: LiveCall, action: ivr.EnterQueue) -> None:
-        """R9: wait for an agent with music on hold; no such queue: a call-back (R8)."""
-        config = self.acd.queue(action.queue)
-        if config is None:
-            await self._no_agent(call, action.queue, f"no queue {action.queue!r} is set up")
-            return
-        if not self.acd.staffed(action.queue, action.language):
-            await self._no_agent(call, action.queue, "no agent is logged in for this queue")
-            return
-        now = self.clock.now()
-        call.queue, call.enqueued_at = action.queue, now
-        await self._fire(call, Trigger.enqueued, ivr_outcome=f"queue:{action.queue}",
-                         queue=action.queue, enqueued_at=now, priority=call.priority,
-                         detail={"queue": action.queue, "call_type": action.call_type,
-                                 "skills": list(action.skills), "language": action.language})
-        await self.telephony.start_moh(call.channel_id, moh_class=config.moh_class)
-        self._schedule(call, "max_wait", config.max_wait_seconds, MaxWait(call.channel_id))
-        await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=action.queue,
-                               language=action.language, priority=call.priority, enqueued_at=now)
-        if config.announce_every_seconds and call.id in self.acd.waiting:
-            await self._announce(call)  # on entry, unless an agent was free at once
-
-    async def _announce(self, call: LiveCall) -> None:
-        """Position and estimated wait (R9), then the music again; and again after a while."""
-        prompts = self.acd.announcement(call.id)
-        config = self.acd.queue(call.queue or "")
-        if prompts is None or config is None:
-            return
-        await self.telephony.play(call.channel_id, self._system_media(call, tuple(prompts)),
-                                  playback_id=f"{call.id}.announce", lang=call.language)
-        if config.announce_every_seconds:
-            self._schedule(call, "announce", config.announce_every_seconds, Announce(call.channel_id))
-
-    async def _no_agent(self, call: LiveCall, queue: str | None, why: str) -> None:
-        """Nobody can take the call: say so, open a call-back task (R8), thank the caller."""
-        async with self.sessions() as session, session.begin():
-            await callbacks.open_task(
-                session=session, source=CallbackSource.no_agent, customer_number=call.caller_number,
-                language=call.language, call_id=call.id, note=why)
-        await self._fire(call, Trigger.no_agent, detail={"queue": queue, "why": why},
-                         **({"ivr_outcome": f"queue:{queue}"} if call.state is CallState.in_ivr
-                            and queue else {}))
-        await self._play_system(call)
-
-    async def _offer(self, call: LiveCall, made: OfferMade) -> None:
-        """Ring the agent the ACD chose; R1: at most the ring limit."""
-        if call.state is not CallState.in_queue or call.hangup_requested:
-            await self.acd.offer_ended(made.agent_id, OfferOutcome.cancelled)
-            return
-        now = self.clock.now()
-        # An announcement holds the caller's channel until it ends (ARI runs a channel's
-        # commands one at a time): stop it now, so the bridge is not kept waiting on answer.
-        self._cancel_timer(call, "announce")
-        await self._safely(self.telephony.stop_playback(f"{call.id}.announce"))
-        leg = f"agent-{made.offer_id}"
-        call.offer = LiveOffer(id=made.offer_id, agent_id=made.agent_id, channel_id=leg,
-                               offered_at=now)
-        self.legs[leg] = call.channel_id
-        async with self.sessions() as session, session.begin():
-            await offer_store.create(session=session, offer_id=made.offer_id, call_id=call.id,
-                                     agent_id=made.agent_id, queue=made.queue, channel_id=leg,
-                                     offered_at=now)
-        self._schedule(call, "ring", self.settings.ring_limit_seconds,
-                       RingLimit(call.channel_id, made.offer_id))
-        try:
-            await self.telephony.originate(
-                f"PJSIP/trunk/{made.contact}", channel_id=leg, app_args=f"agent,{call.id}",
-                caller_id=call.caller_number or "", timeout=int(self.settings.ring_limit_seconds) + 10)
-        except AriError as exc:
-            log.warning("call.offer_failed", agent=str(made.agent_id), error=str(exc))
-            await self._offer_failed(call, OfferOutcome.busy)
-
-    async def _on_agent_leg(self, call: LiveCall, item: Item) -> None:
-        offer, leg = call.offer, item.channel.id  # type: ignore[union-attr]
-        if call.consult is not None and leg == call.consult.channel_id:
-            await self._on_consult_leg(call, item)
-            return
-        match item:
-            case ChannelStateChange() if offer and leg == offer.channel_id:
-                if item.channel.state == "Ringing" and offer.ringing_at is None:
-                    offer.ringing_at = self.clock.now()
-                    # R1 counts rings: the limit runs from the first ring, not from the dialling.
-                    self._schedule(call, "ring", self.settings.ring_limit_seconds,
-                                   RingLimit(call.channel_id, offer.id))
-                    await self._update_offer(offer, ringing_at=offer.ringing_at)
-            case StasisStart():
-                await self._agent_answered(call, item)
-            case ChannelDestroyed() | ChannelHangupRequest() if offer and leg == offer.channel_id:
-                cause = item.cause or 0
-                outcome = {17: OfferOutcome.busy, 21: OfferOutcome.rejected}.get(
-                    cause, OfferOutcome.no_answer)
-                await self._offer_failed(call, outcome, leg_gone=True)
-            case StasisEnd() | ChannelDestroyed() | ChannelHangupRequest() if (
-                    leg == call.agent_channel and call.consult_answered):
-                # The consulting agent hangs up: that completes the warm transfer (R12).
-                self.legs.pop(leg, None)
-                call.agent_channel = None
-                await self._consult_complete(call, None)
-            case StasisEnd() | ChannelDestroyed() | ChannelHangupRequest() if (
-                    leg == call.agent_channel and call.state is CallState.connected):
-                # The agent hung up first (R2 says they should wait for the caller): end the call.
-                call.agent_hung_up = True
-                self.legs.pop(leg, None)
-                call.agent_channel = None
-                await self._end_agent_call(call)
-                await self._hang_up(call)
-
-    async def _agent_answered(self, call: LiveCall, event: StasisStart) -> None:
-        offer = call.offer
-        if offer is None or event.channel.id != offer.channel_id or call.state is not CallState.in_queue:
-            self.legs.pop(event.channel.id, None)
-            await self._safely(self.telephony.hangup(event.channel.id))  # too late: not wanted
-            return
-        now = self.clock.now()  # the offer's times all come from one clock
-        for timer in ("ring", "max_wait", "announce"):
-            self._cancel_timer(call, timer)
-        await self._safely(self.telephony.stop_playback(f"{call.id}.announce"))
-        call.offer, call.agent_id, call.agent_channel = None, offer.agent_id, offer.channel_id
-        record = ring_rule.OfferRecord(offered_at=offer.offered_at, ringing_at=offer.ringing_at,
-                                       answered_at=now, ended_at=None,
-                                       outcome=OfferOutcome.answered)
-        cycle = self.settings.ring_cycle_seconds
-        await self._update_offer(offer, answered_at=now, outcome=OfferOutcome.answered,
-                                 ring_seconds=record.ring_seconds, rings=record.rings(cycle))
-        await self.acd.offer_ended(offer.agent_id, OfferOutcome.answered)
-        waited = (now - (call.enqueued_at or now)).total_seconds()
-        apology = ring_rule.apology_due(waited, self.settings.ring_limit_seconds)
-        await self._safely(self.telephony.stop_moh(call.channel_id))
-        bridge = f"call-{call.id}"
-        await self.telephony.create_bridge(bridge)
-        await self.telephony.add_to_bridge(bridge, [call.channel_id, offer.channel_id])
-        first = call.owner_id is None
-        call.owner_id = call.owner_id or offer.agent_id
-        owner = {"agent_id": offer.agent_id, "connected_at": now} if first else {}
-        await self._fire(call, Trigger.agent_connected, apology_due=apology, **owner,
-                         detail={"agent_id": str(offer.agent_id), "waited_seconds": round(waited, 3),
-                                 "rings": record.rings(cycle), "apology_due": apology})
-        if apology:  # R1: a call answered late starts with an apology (both hear it)
-            await self._safely(self.telephony.play_on_bridge(
-                bridge, self._system_media(call, ("apology",)), playback_id=f"{call.id}.apology"))
-
-    async def _transfer(self, call: LiveCall, req: Transfer) -> None:
-        """Blind transfer (R12): the agent leaves (and stays the call's owner in the records);
-        the caller waits again with music, for a queue's next agent or for the named agent."""
-        if call.state is not CallState.connected or call.agent_channel is None:
-            raise TransferRefused("the call is not with an agent")
-        if call.consult is not None:
-            raise TransferRefused("a consultation is going on: complete or cancel it first")
-        queue = req.queue or call.queue
-        if queue is None or self.acd.queue(queue) is None:
-            raise TransferRefused(f"no queue {queue!r}")
-        made = None
-        min_level = Level.senior if req.escalate else None
-        if req.agent_id is not None:
-            if req.agent_id == call.agent_id:
-                raise TransferRefused("the call is with that agent already")
-            made = await self.acd.reserve(req.agent_id, call_id=call.id,
-                                          channel_id=call.channel_id, queue=queue,
-                                          min_level=min_level)
-        leg, call.agent_channel = call.agent_channel, None
-        self.legs.pop(leg, None)
-        await self._safely(self.telephony.hangup(leg))
-        from_agent = call.agent_id
-        await self._end_agent_call(call)
-        call.agent_id, call.queue, call.excluded = None, queue, set()
-        now = call.enqueued_at = self.clock.now()
-        await self._fire(call, Trigger.transferred, queue=queue, enqueued_at=now,
-                         detail={"from_agent": str(from_agent), "queue": queue,
-                                 "to_agent": str(req.agent_id) if req.agent_id else None})
-        config = self.acd.queue(queue)
-        await self.telephony.start_moh(call.channel_id, moh_class=config.moh_class)
-        self._schedule(call, "max_wait", config.max_wait_seconds, MaxWait(call.channel_id))
-        call.min_level = min_level or call.min_level
-        if made is not None:
-            await self._offer(call, made)
-        else:
-            await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=queue,
-                                   language=call.language, priority=call.priority, enqueued_at=now,
-                                   min_level=call.min_level)
-
-    async def _consult(self, call: LiveCall, req: Transfer) -> None:
-        """Warm transfer (R12): the caller holds with music while the agent briefs a colleague."""
-        if call.state is not CallState.connected or call.agent_channel is None:
-            raise TransferRefused("the call is not with an agent")
-        if call.consult is not None:
-            raise TransferRefused("a consultation is going on already")
-        if req.agent_id is None or req.agent_id == call.agent_id:
-            raise TransferRefused("a warm transfer names another agent")
-        made = await self.acd.reserve(req.agent_id, call_id=call.id, channel_id=call.channel_id,
-                                      queue=call.queue or "")
-        bridge, now = f"call-{call.id}", self.clock.now()
-        try:
-            await self.telephony.remove_from_bridge(bridge, [call.channel_id])
-            await self.telephony.start_moh(call.channel_id)
-        except Exception:
-            await self.acd.offer_ended(made.agent_id, OfferOutcome.cancelled)
-            raise
-        leg = f"consult-{made.offer_id}"
-        call.consult, call.consult_answered = LiveOffer(
-            id=made.offer_id, agent_id=made.agent_id, channel_id=leg, offered_at=now), False
-        self.legs[leg] = call.channel_id
-        async with self.sessions() as session, session.begin():
-            await offer_store.create(session=session, offer_id=made.offer_id, call_id=call.id,
-                                     agent_id=made.agent_id, queue=made.queue, channel_id=leg,
-                                     offered_at=now)
-        await self._fire(call, Trigger.consult_started, detail={"to_agent": str(req.agent_id)})
-        self._schedule(call, "consult_ring", self.settings.ring_limit_seconds,
-                       ConsultRingLimit(call.channel_id, made.offer_id))
-        try:
-            await self.telephony.originate(
-                f"PJSIP/trunk/{made.contact}", channel_id=leg, app_args=f"consult,{call.id}",
-                caller_id=call.caller_number or "", timeout=int(self.settings.ring_limit_seconds) + 10)
-        except AriError:
-            await self._consult_ended(call, OfferOutcome.busy, leg_gone=True)
-
-    async def _on_consult_leg(self, call: LiveCall, item: Item) -> None:
-        consult = call.consult
-        assert consult is not None
-        match item:
-            case ChannelStateChange() if item.channel.state == "Ringing" and not consult.ringing_at:
-                consult.ringing_at = self.clock.now()
-                self._schedule(call, "consult_ring", self.settings.ring_limit_seconds,
-                               ConsultRingLimit(call.channel_id, consult.id))
-                await self._update_offer(consult, ringing_at=consult.ringing_at)
-            case StasisStart() if not call.consult_answered:
-                self._cancel_timer(call, "consult_ring")
-                now = self.clock.now()
-                record = ring_rule.OfferRecord(
-                    offered_at=consult.offered_at, ringing_at=consult.ringing_at, answered_at=now,
-                    ended_at=None, outcome=OfferOutcome.answered)
-                await self._update_offer(consult, answered_at=now, outcome=OfferOutcome.answered,
-                                         ring_seconds=record.ring_seconds,
-                                         rings=record.rings(self.settings.ring_cycle_seconds))
-                await self.acd.offer_ended(consult.agent_id, OfferOutcome.answered)
-                await self.telephony.add_to_bridge(f"call-{call.id}", [consult.channel_id])
-                call.consult_answered = True
-                await self._fire(call, Trigger.consult_answered)
-            case StasisEnd() | ChannelDestroyed() | ChannelHangupRequest():
-                if call.consult_answered:  # the colleague hung up: back to the first agent
-                    await self._consult_cancel(call, None, leg_gone=True)
-                else:
-                    cause = getattr(item, "cause", None) or 0
-                    outcome = {17: OfferOutcome.busy, 21: OfferOutcome.rejected}.get(
-                        cause, OfferOutcome.no_answer)
-                    await self._consult_ended(call, outcome, leg_gone=True)
-
-    async def _consult_ended(self, call: LiveCall, outcome: OfferOutcome, *,
-                             leg_gone: bool = False, resume: bool = True) -> None:
-        """The consulted agent did not answer (R1 applies to them too): back to the caller."""
-        consult, call.consult = call.consult, None
-        if consult is None:
-            return
-        self._cancel_timer(call, "consult_ring")
-        self.legs.pop(consult.channel_id, None)
-        if not leg_gone:
-            await self._safely(self.telephony.hangup(consult.channel_id))
-        now = self.clock.now()
-        record = ring_rule.OfferRecord(offered_at=consult.offered_at, ringing_at=consult.ringing_at,
-                                       answered_at=None, ended_at=now, outcome=outcome)
-        ring_seconds = min(record.ring_seconds, self.settings.ring_limit_seconds)
-        await self._update_offer(consult, ended_at=now, outcome=outcome, ring_seconds=ring_seconds,
-                                 rings=ring_rule.rings(ring_seconds, self.settings.ring_cycle_seconds))
-        await self.acd.offer_ended(consult.agent_id, outcome)
-        if resume:
-            await self._back_to_first_agent(call, outcome)
-
-    async def _consult_cancel(self, call: LiveCall, req: Transfer | None, *,
-                              leg_gone: bool = False) -> None:
-        """The agent takes the caller back (or the colleague hung up)."""
-        consult = call.consult
-        if consult is None:
-            raise TransferRefused("no consultation is going on")
-        if not call.consult_answered:
-            await self._consult_ended(call, OfferOutcome.cancelled, leg_gone=leg_gone)
-            return
-        call.consult, call.consult_answered = None, False
-        self.legs.pop(consult.channel_id, None)
-        if not leg_gone:
-            await self._safely(self.telephony.hangup(consult.channel_id))
-        await self.acd.call_ended(consult.agent_id, call.queue)
-        await self._back_to_first_agent(call, "cancelled")
-
-    async def _back_to_first_agent(self, call: LiveCall, why: str) -> None:
-        await self._safely(self.telephony.stop_moh(call.channel_id))
-        await self.telephony.add_to_bridge(f"call-{call.id}", [call.channel_id])
-        await self._fire(call, Trigger.consult_cancelled, detail={"why": str(why)})
-
-    async def _consult_complete(self, call: LiveCall, req: Transfer | None) -> None:
-        """The caller goes to the consulted agent; the first leaves (and stays the owner)."""
-        consult = call.consult
-        if consult is None or not call.consult_answered:
-            raise TransferRefused("the consulted agent has not answered")
-        first, leg = call.agent_id, call.agent_channel
-        if leg is not None:
-            self.legs.pop(leg, None)
-            await self._safely(self.telephony.hangup(leg))
-        if first is not None:
-            await self.acd.call_ended(first, call.queue)
-        call.agent_id, call.agent_channel = consult.agent_id, consult.channel_id
-        call.consult, call.consult_answered = None, False
-        await self._safely(self.telephony.stop_moh(call.channel_id))
-        await self.telephony.add_to_bridge(f"call-{call.id}", [call.channel_id])
-        await self._fire(call, Trigger.consult_completed,
-                         detail={"from_agent": str(first), "to_agent": str(consult.agent_id)})
-
-    async def _offer_failed(self, call: LiveCall, outcome: OfferOutcome, *,
-                            leg_gone: bool = False) -> None:
-        """The agent did not take it (R1: no answer in time, busy, rejected): next agent, at
-        once, with the call at the head of its queue."""
-        offer, call.offer = call.offer, None
-        if offer is None:
-            return
-        self._cancel_timer(call, "ring")
-        self.legs.pop(offer.channel_id, None)
-        if not leg_gone:
-            await self._safely(self.telephony.hangup(offer.channel_id))  # cancel the ringing
-        now = self.clock.now()
-        record = ring_rule.OfferRecord(offered_at=offer.offered_at, ringing_at=offer.ringing_at,
-                                       answered_at=None, ended_at=now, outcome=outcome)
-        ring_seconds = record.ring_seconds
-        if outcome is OfferOutcome.no_answer:  # cut at the limit: our own latency is no ring
-            ring_seconds = min(ring_seconds, self.settings.ring_limit_seconds)
-        await self._update_offer(offer, ended_at=now, outcome=outcome, ring_seconds=ring_seconds,
-                                 rings=ring_rule.rings(ring_seconds, self.settings.ring_cycle_seconds))
-        log.info("call.offer_missed", agent=str(offer.agent_id), outcome=outcome)
-        await self.acd.offer_ended(offer.agent_id, outcome)
-        if outcome is not OfferOutcome.cancelled and call.state is CallState.in_queue and (
-                not call.hangup_requested):
-            call.excluded.add(offer.agent_id)
-            config = self.acd.queue(call.queue or "")
-            if config is not None and config.announce_every_seconds:
-                self._schedule(call, "announce", config.announce_every_seconds,
-                               Announce(call.channel_id))
-            await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id,
-                                   queue=call.queue or "", language=call.language,
-                                   priority=call.priority, enqueued_at=call.enqueued_at or now,
-                                   excluded=frozenset(call.excluded), reoffer=True,
-                                   min_level=call.min_level)
-
-    async def _overflow(self, call: LiveCall) -> None:
-        """The call waited its queue's maximum: another queue, or a promised call-back."""
-        await self.acd.remove(call.id)
-        if call.offer is not None:
-            await self._offer_failed(call, OfferOutcome.cancelled)
-        config = self.acd.queue(call.queue or "")
-        target = (config.overflow or {}) if config else {}
-        if target.get("kind") == "queue" and self.acd.queue(target.get("target") or ""):
-            call.queue = target["target"]
-            self._schedule(call, "max_wait", self.acd.queue(call.queue).max_wait_seconds,
-                           MaxWait(call.channel_id))
-            await self._update_call(call, queue=call.queue)
-            await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=call.queue,
-                                   language=call.language, priority=call.priority,
-                                   enqueued_at=call.enqueued_at or self.clock.now(),
-                                   excluded=frozenset(call.excluded))
-            return
-        await self._safely(self.telephony.stop_moh(call.channel_id))
-        await self._no_agent(call, call.queue, "waited the queue's maximum")
-
-    async def _end_agent_call(self, call: LiveCall) -> None:
-        if call.agent_id is not None:
-            await self.acd.call_ended(call.agent_id, call.queue)
-        await self._safely(self.telephony.destroy_bridge(f"call-{call.id}"))
-
-    async def _update_offer(self, offer: LiveOffer, **values: Any) -> None:
-        async with self.sessions() as session, session.begin():
-            await offer_store.update_offer(session=session, offer_id=offer.id, **values)
-
     def _start_lookup(self, call: LiveCall, action: ivr.Lookup) -> None:
         assert call.menu is not None
         doc, language, number = call.menu.doc, call.language, call.caller_number
@@ -985,41 +490,6 @@ class CallFlow:
                         enqueued_at=row.enqueued_at, agent_id=row.agent_id, owner_id=row.agent_id,
                         priority=row.priority)
 
-    async def _resync_queue(self, call: LiveCall) -> None:
-        """A waiting call after a drop or a restart: its offer's fate, or back in the queue."""
-        offer = call.offer
-        if offer is not None:  # was an agent's phone answered, or hung up, unseen?
-            try:
-                leg = await self.telephony.get_channel(offer.channel_id)
-            except AriNotFound:
-                await self._offer_failed(call, OfferOutcome.no_answer, leg_gone=True)
-                return
-            if leg.state == "Up":
-                await self._agent_answered(call, StasisStart(
-                    type="StasisStart", args=["agent", str(call.id)], channel=leg))
-            return
-        if call.id not in self.acd.waiting and call.queue and self.acd.queue(call.queue):
-            self._schedule(call, "max_wait", self.acd.queue(call.queue).max_wait_seconds,
-                           MaxWait(call.channel_id))
-            await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=call.queue,
-                                   language=call.language, priority=call.priority,
-                                   enqueued_at=call.enqueued_at or self.clock.now(),
-                                   excluded=frozenset(call.excluded))
-
-    async def _resync_connected(self, call: LiveCall) -> None:
-        """A call with an agent after a restart: find the agent's leg in the call's bridge."""
-        if call.agent_channel is not None:
-            return
-        bridge = await self.telephony.get_bridge(f"call-{call.id}")
-        legs = [c for c in (bridge.channels if bridge else []) if c != call.channel_id]
-        if not legs:  # the agent is gone: end the call cleanly
-            call.agent_hung_up = True
-            await self._hang_up(call)
-            return
-        call.agent_channel = legs[0]
-        self.legs[legs[0]] = call.channel_id
-        await self._safely(self.telephony.subscribe(f"channel:{legs[0]}"))
-
     # -- failure ----------------------------------------------------------------------------
     async def _fail(self, call: LiveCall, exc: BaseException) -> None:
         """Something broke: apologise and hang up cleanly (never leave the caller in silence)."""
@@ -1110,10 +580,3 @@ def _write_file(target: Path, data: bytes) -> None:
     partial = target.with_suffix(".part")
     partial.write_bytes(data)
     partial.rename(target)
-
-
-def item_channel_id(item: Item) -> str | None:
-    """Which call's queue an item belongs in (its channel id)."""
-    if isinstance(item, OWN_ITEMS):
-        return item.channel_id
-    return channel_id_of(item)

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.ari.errors import AriError
 from app.ari.events import AriEvent, ApplicationReplaced, StasisStart
 from app.calls import service
-from app.calls.flow import CallFlow, Item, Resync, item_channel_id
+from app.calls.flow import CallFlow
+from app.calls.items import Item, Resync, item_channel_id
 from app.clock import Clock
 from app.concurrency import KeyedDispatcher
 from app.config import Settings

@@ -333,7 +333,7 @@ async def connected(stasis, fake, clock, cid: str):
 
 
 async def transfer(stasis, cid: str, **target):
-    from app.calls.flow import Transfer
+    from app.calls.items import Transfer
 
     done = asyncio.get_running_loop().create_future()
     stasis.dispatcher.submit(cid, Transfer(cid, target.get("queue"), target.get("agent_id"), done))
@@ -383,7 +383,7 @@ async def test_a_blind_transfer_to_a_named_agent_rings_that_agent(stasis, fake, 
 @pytest.mark.parametrize("target", ["not-connected", "busy-agent", "no-queue"])
 async def test_a_transfer_that_cannot_be_done_is_refused_and_changes_nothing(
         stasis, fake, sessionmaker, clock, target):
-    from app.calls.flow import TransferRefused
+    from app.calls.items import TransferRefused
     from routing.engine import AgentBusy
 
     agents = await add_agents(sessionmaker, clock, "wang", "zhao")
@@ -454,7 +454,7 @@ async def test_a_consulted_agent_who_does_not_answer_gives_the_caller_back(
     assert (zhao.state, zhao.state_reason) == ("paused", "missed_rings")
     assert call.agent_id == agents["wang"] and call.state == "connected"
     done = await warm(stasis, "w2", "complete")
-    from app.calls.flow import TransferRefused
+    from app.calls.items import TransferRefused
 
     with pytest.raises(TransferRefused):
         done.result()
@@ -475,7 +475,7 @@ async def test_cancelling_a_warm_transfer_returns_to_the_caller(stasis, fake, se
 
 
 async def warm(stasis, cid: str, action: str, agent_id=None):
-    from app.calls.flow import Transfer
+    from app.calls.items import Transfer
 
     done = asyncio.get_running_loop().create_future()
     stasis.dispatcher.submit(cid, Transfer(cid, None, agent_id, done, action))
@@ -512,7 +512,7 @@ async def test_an_escalated_call_goes_only_to_a_senior_agent(stasis, fake, sessi
         (await session.get(AgentRow, agents["li"])).state = "paused"
     await stasis.acd.start()
     call, _ = await connected(stasis, fake, clock, "e1")  # with wang (intermediate)
-    from app.calls.flow import Transfer
+    from app.calls.items import Transfer
 
     refused = asyncio.get_running_loop().create_future()
     stasis.dispatcher.submit("e1", Transfer("e1", None, agents["zhao"], refused, escalate=True))

@@ -1,0 +1,149 @@
+"""What flows through a call's queue besides ARI events (our timers, results and requests), and
+the live state of a call and of an offer to an agent."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from app.ari.events import AriEvent, channel_id_of
+from app.calls.state import CallState
+from app.errors import AppError
+from ivr import interpreter as ivr
+from ivr.runtime import ActiveMenu
+from routing.engine import OfferMade
+from routing.strategies import Level
+
+
+@dataclass(frozen=True)
+class GraceElapsed:
+    """Our own timer: the caller had their chance to hang up first."""
+
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class IvrTimer:
+    channel_id: str
+    token: int
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    channel_id: str
+    token: int
+    answer: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class RingLimit:
+    """R1: the offered agent has had the ring limit to answer."""
+
+    channel_id: str
+    offer_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class MaxWait:
+    """The call waited its queue's maximum: overflow."""
+
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class Announce:
+    """Time to tell the waiting caller their position and expected wait again."""
+
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """From the API (R12): `blind` to a queue or another agent; `warm` to consult an agent while
+    the caller holds, then `complete` (the caller goes to that agent) or `cancel`."""
+
+    channel_id: str
+    queue: str | None
+    agent_id: uuid.UUID | None
+    done: asyncio.Future[None] = field(compare=False, repr=False)
+    action: str = "blind"
+    escalate: bool = False  # R10: only a senior agent may take it
+
+
+@dataclass(frozen=True)
+class ConsultRingLimit:
+    channel_id: str
+    offer_id: uuid.UUID
+
+
+class TransferRefused(AppError):
+    status_code = 409
+    error_id = "transfer-refused"
+    message = "the call cannot be transferred now"
+
+
+@dataclass(frozen=True)
+class Resync:
+    """After a (re)connect: the channel as Asterisk has it now (None: gone)."""
+
+    channel_id: str
+    channel: Channel | None
+
+
+Item = (AriEvent | GraceElapsed | IvrTimer | LookupResult | RingLimit | MaxWait | Announce
+        | OfferMade | Transfer | ConsultRingLimit | Resync)
+OWN_ITEMS = (GraceElapsed, IvrTimer, LookupResult, RingLimit, MaxWait, Announce, OfferMade,
+             Transfer, ConsultRingLimit, Resync)
+
+
+@dataclass
+class LiveOffer:
+    id: uuid.UUID
+    agent_id: uuid.UUID
+    channel_id: str          # the agent's leg
+    offered_at: datetime
+    ringing_at: datetime | None = None
+
+
+@dataclass
+class LiveCall:
+    id: uuid.UUID
+    channel_id: str
+    state: CallState
+    language: str
+    seq: int
+    last_seen_at: datetime
+    caller_number: str | None = None
+    persisted: bool = True
+    failed: bool = False
+    hangup_requested: bool = False  # the channel is going away: start nothing new on it
+    hangup_cause: int | None = None
+    menu: ActiveMenu | None = None
+    facts: ivr.Facts = field(default_factory=ivr.Facts)
+    ivr: ivr.IvrState | None = None
+    ivr_node: str | None = None
+    recording: str | None = None      # the voicemail being recorded (its ARI name)
+    left_message: bool = False
+    queue: str | None = None
+    priority: int = 0                    # R11: important customers first
+    min_level: Level | None = None       # R10: senior after an escalation
+    enqueued_at: datetime | None = None
+    excluded: set[uuid.UUID] = field(default_factory=set)  # agents who missed this call
+    offer: LiveOffer | None = None
+    agent_id: uuid.UUID | None = None   # the agent on the call now
+    owner_id: uuid.UUID | None = None   # the first who answered: stays the owner (R12)
+    agent_channel: str | None = None
+    agent_hung_up: bool = False
+    consult: LiveOffer | None = None     # warm transfer: the consulted agent's leg
+    consult_answered: bool = False
+    timers: dict[str, asyncio.Task[None]] = field(default_factory=dict, repr=False)
+    lookup: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+def item_channel_id(item: Item) -> str | None:
+    """Which call's queue an item belongs in (its channel id)."""
+    if isinstance(item, OWN_ITEMS):
+        return item.channel_id
+    return channel_id_of(item)

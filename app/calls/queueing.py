@@ -1,0 +1,448 @@
+"""The call flow's side of the ACD: a call that the menu hands to a queue waits with music and
+announcements (R9), is offered to agents under the three-ring rule (R1) and bridged with the
+one who answers (with an apology when late), overflows, and is transferred blind or warm (R12).
+
+A mixin of `CallFlow` (app.calls.flow): these methods run in the call's own worker, in order
+with its events, and use the flow's choke point (`_fire`) and timers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from app.ari.errors import AriError, AriNotFound
+from app.ari.events import (
+    ChannelDestroyed, ChannelHangupRequest, ChannelStateChange, StasisEnd, StasisStart,
+)
+from app.callbacks import service as callbacks
+from app.callbacks.models import CallbackSource
+from app.calls.items import (
+    Announce, ConsultRingLimit, Item, LiveCall, LiveOffer, MaxWait, RingLimit, Transfer,
+    TransferRefused,
+)
+from app.calls.state import CallState, Trigger
+from ivr import interpreter as ivr
+from routing import offers as offer_store
+from routing import ring_rule
+from routing.engine import OfferMade
+from routing.ring_rule import OfferOutcome
+from routing.strategies import Level
+
+log = structlog.get_logger(__name__)
+
+
+class QueueingMixin:
+    """Needs from CallFlow: settings, telephony, sessions, clock, acd, legs, _fire, _schedule,
+    _cancel_timer, _safely, _hang_up, _play_system, _system_media, _update_call."""
+
+    settings: Any
+    telephony: Any
+    sessions: Any
+    clock: Any
+    acd: Any
+    legs: dict[str, str]
+
+    async def _enqueue(self, call: LiveCall, action: ivr.EnterQueue) -> None:
+        """R9: wait for an agent with music on hold; no such queue: a call-back (R8)."""
+        config = self.acd.queue(action.queue)
+        if config is None:
+            await self._no_agent(call, action.queue, f"no queue {action.queue!r} is set up")
+            return
+        if not self.acd.staffed(action.queue, action.language):
+            await self._no_agent(call, action.queue, "no agent is logged in for this queue")
+            return
+        now = self.clock.now()
+        call.queue, call.enqueued_at = action.queue, now
+        await self._fire(call, Trigger.enqueued, ivr_outcome=f"queue:{action.queue}",
+                         queue=action.queue, enqueued_at=now, priority=call.priority,
+                         detail={"queue": action.queue, "call_type": action.call_type,
+                                 "skills": list(action.skills), "language": action.language})
+        await self.telephony.start_moh(call.channel_id, moh_class=config.moh_class)
+        self._schedule(call, "max_wait", config.max_wait_seconds, MaxWait(call.channel_id))
+        await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=action.queue,
+                               language=action.language, priority=call.priority, enqueued_at=now)
+        if config.announce_every_seconds and call.id in self.acd.waiting:
+            await self._announce(call)  # on entry, unless an agent was free at once
+
+    async def _announce(self, call: LiveCall) -> None:
+        """Position and estimated wait (R9), then the music again; and again after a while."""
+        prompts = self.acd.announcement(call.id)
+        config = self.acd.queue(call.queue or "")
+        if prompts is None or config is None:
+            return
+        await self.telephony.play(call.channel_id, self._system_media(call, tuple(prompts)),
+                                  playback_id=f"{call.id}.announce", lang=call.language)
+        if config.announce_every_seconds:
+            self._schedule(call, "announce", config.announce_every_seconds, Announce(call.channel_id))
+
+    async def _no_agent(self, call: LiveCall, queue: str | None, why: str) -> None:
+        """Nobody can take the call: say so, open a call-back task (R8), thank the caller."""
+        async with self.sessions() as session, session.begin():
+            await callbacks.open_task(
+                session=session, source=CallbackSource.no_agent, customer_number=call.caller_number,
+                language=call.language, call_id=call.id, note=why)
+        await self._fire(call, Trigger.no_agent, detail={"queue": queue, "why": why},
+                         **({"ivr_outcome": f"queue:{queue}"} if call.state is CallState.in_ivr
+                            and queue else {}))
+        await self._play_system(call)
+
+    async def _offer(self, call: LiveCall, made: OfferMade) -> None:
+        """Ring the agent the ACD chose; R1: at most the ring limit."""
+        if call.state is not CallState.in_queue or call.hangup_requested:
+            await self.acd.offer_ended(made.agent_id, OfferOutcome.cancelled)
+            return
+        now = self.clock.now()
+        # An announcement holds the caller's channel until it ends (ARI runs a channel's
+        # commands one at a time): stop it now, so the bridge is not kept waiting on answer.
+        self._cancel_timer(call, "announce")
+        await self._safely(self.telephony.stop_playback(f"{call.id}.announce"))
+        leg = f"agent-{made.offer_id}"
+        call.offer = LiveOffer(id=made.offer_id, agent_id=made.agent_id, channel_id=leg,
+                               offered_at=now)
+        self.legs[leg] = call.channel_id
+        async with self.sessions() as session, session.begin():
+            await offer_store.create(session=session, offer_id=made.offer_id, call_id=call.id,
+                                     agent_id=made.agent_id, queue=made.queue, channel_id=leg,
+                                     offered_at=now)
+        self._schedule(call, "ring", self.settings.ring_limit_seconds,
+                       RingLimit(call.channel_id, made.offer_id))
+        try:
+            await self.telephony.originate(
+                f"PJSIP/trunk/{made.contact}", channel_id=leg, app_args=f"agent,{call.id}",
+                caller_id=call.caller_number or "", timeout=int(self.settings.ring_limit_seconds) + 10)
+        except AriError as exc:
+            log.warning("call.offer_failed", agent=str(made.agent_id), error=str(exc))
+            await self._offer_failed(call, OfferOutcome.busy)
+
+    async def _on_agent_leg(self, call: LiveCall, item: Item) -> None:
+        offer, leg = call.offer, item.channel.id  # type: ignore[union-attr]
+        if call.consult is not None and leg == call.consult.channel_id:
+            await self._on_consult_leg(call, item)
+            return
+        match item:
+            case ChannelStateChange() if offer and leg == offer.channel_id:
+                if item.channel.state == "Ringing" and offer.ringing_at is None:
+                    offer.ringing_at = self.clock.now()
+                    # R1 counts rings: the limit runs from the first ring, not from the dialling.
+                    self._schedule(call, "ring", self.settings.ring_limit_seconds,
+                                   RingLimit(call.channel_id, offer.id))
+                    await self._update_offer(offer, ringing_at=offer.ringing_at)
+            case StasisStart():
+                await self._agent_answered(call, item)
+            case ChannelDestroyed() | ChannelHangupRequest() if offer and leg == offer.channel_id:
+                cause = item.cause or 0
+                outcome = {17: OfferOutcome.busy, 21: OfferOutcome.rejected}.get(
+                    cause, OfferOutcome.no_answer)
+                await self._offer_failed(call, outcome, leg_gone=True)
+            case StasisEnd() | ChannelDestroyed() | ChannelHangupRequest() if (
+                    leg == call.agent_channel and call.consult_answered):
+                # The consulting agent hangs up: that completes the warm transfer (R12).
+                self.legs.pop(leg, None)
+                call.agent_channel = None
+                await self._consult_complete(call, None)
+            case StasisEnd() | ChannelDestroyed() | ChannelHangupRequest() if (
+                    leg == call.agent_channel and call.state is CallState.connected):
+                # The agent hung up first (R2 says they should wait for the caller): end the call.
+                call.agent_hung_up = True
+                self.legs.pop(leg, None)
+                call.agent_channel = None
+                await self._end_agent_call(call)
+                await self._hang_up(call)
+
+    async def _agent_answered(self, call: LiveCall, event: StasisStart) -> None:
+        offer = call.offer
+        if offer is None or event.channel.id != offer.channel_id or call.state is not CallState.in_queue:
+            self.legs.pop(event.channel.id, None)
+            await self._safely(self.telephony.hangup(event.channel.id))  # too late: not wanted
+            return
+        now = self.clock.now()  # the offer's times all come from one clock
+        for timer in ("ring", "max_wait", "announce"):
+            self._cancel_timer(call, timer)
+        await self._safely(self.telephony.stop_playback(f"{call.id}.announce"))
+        call.offer, call.agent_id, call.agent_channel = None, offer.agent_id, offer.channel_id
+        record = ring_rule.OfferRecord(offered_at=offer.offered_at, ringing_at=offer.ringing_at,
+                                       answered_at=now, ended_at=None,
+                                       outcome=OfferOutcome.answered)
+        cycle = self.settings.ring_cycle_seconds
+        await self._update_offer(offer, answered_at=now, outcome=OfferOutcome.answered,
+                                 ring_seconds=record.ring_seconds, rings=record.rings(cycle))
+        await self.acd.offer_ended(offer.agent_id, OfferOutcome.answered)
+        waited = (now - (call.enqueued_at or now)).total_seconds()
+        apology = ring_rule.apology_due(waited, self.settings.ring_limit_seconds)
+        await self._safely(self.telephony.stop_moh(call.channel_id))
+        bridge = f"call-{call.id}"
+        await self.telephony.create_bridge(bridge)
+        await self.telephony.add_to_bridge(bridge, [call.channel_id, offer.channel_id])
+        first = call.owner_id is None
+        call.owner_id = call.owner_id or offer.agent_id
+        owner = {"agent_id": offer.agent_id, "connected_at": now} if first else {}
+        await self._fire(call, Trigger.agent_connected, apology_due=apology, **owner,
+                         detail={"agent_id": str(offer.agent_id), "waited_seconds": round(waited, 3),
+                                 "rings": record.rings(cycle), "apology_due": apology})
+        if apology:  # R1: a call answered late starts with an apology (both hear it)
+            await self._safely(self.telephony.play_on_bridge(
+                bridge, self._system_media(call, ("apology",)), playback_id=f"{call.id}.apology"))
+
+    async def _transfer(self, call: LiveCall, req: Transfer) -> None:
+        """Blind transfer (R12): the agent leaves (and stays the call's owner in the records);
+        the caller waits again with music, for a queue's next agent or for the named agent."""
+        if call.state is not CallState.connected or call.agent_channel is None:
+            raise TransferRefused("the call is not with an agent")
+        if call.consult is not None:
+            raise TransferRefused("a consultation is going on: complete or cancel it first")
+        queue = req.queue or call.queue
+        if queue is None or self.acd.queue(queue) is None:
+            raise TransferRefused(f"no queue {queue!r}")
+        made = None
+        min_level = Level.senior if req.escalate else None
+        if req.agent_id is not None:
+            if req.agent_id == call.agent_id:
+                raise TransferRefused("the call is with that agent already")
+            made = await self.acd.reserve(req.agent_id, call_id=call.id,
+                                          channel_id=call.channel_id, queue=queue,
+                                          min_level=min_level)
+        leg, call.agent_channel = call.agent_channel, None
+        self.legs.pop(leg, None)
+        await self._safely(self.telephony.hangup(leg))
+        from_agent = call.agent_id
+        await self._end_agent_call(call)
+        call.agent_id, call.queue, call.excluded = None, queue, set()
+        now = call.enqueued_at = self.clock.now()
+        await self._fire(call, Trigger.transferred, queue=queue, enqueued_at=now,
+                         detail={"from_agent": str(from_agent), "queue": queue,
+                                 "to_agent": str(req.agent_id) if req.agent_id else None})
+        config = self.acd.queue(queue)
+        await self.telephony.start_moh(call.channel_id, moh_class=config.moh_class)
+        self._schedule(call, "max_wait", config.max_wait_seconds, MaxWait(call.channel_id))
+        call.min_level = min_level or call.min_level
+        if made is not None:
+            await self._offer(call, made)
+        else:
+            await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=queue,
+                                   language=call.language, priority=call.priority, enqueued_at=now,
+                                   min_level=call.min_level)
+
+    async def _consult(self, call: LiveCall, req: Transfer) -> None:
+        """Warm transfer (R12): the caller holds with music while the agent briefs a colleague."""
+        if call.state is not CallState.connected or call.agent_channel is None:
+            raise TransferRefused("the call is not with an agent")
+        if call.consult is not None:
+            raise TransferRefused("a consultation is going on already")
+        if req.agent_id is None or req.agent_id == call.agent_id:
+            raise TransferRefused("a warm transfer names another agent")
+        made = await self.acd.reserve(req.agent_id, call_id=call.id, channel_id=call.channel_id,
+                                      queue=call.queue or "")
+        bridge, now = f"call-{call.id}", self.clock.now()
+        try:
+            await self.telephony.remove_from_bridge(bridge, [call.channel_id])
+            await self.telephony.start_moh(call.channel_id)
+        except Exception:
+            await self.acd.offer_ended(made.agent_id, OfferOutcome.cancelled)
+            raise
+        leg = f"consult-{made.offer_id}"
+        call.consult, call.consult_answered = LiveOffer(
+            id=made.offer_id, agent_id=made.agent_id, channel_id=leg, offered_at=now), False
+        self.legs[leg] = call.channel_id
+        async with self.sessions() as session, session.begin():
+            await offer_store.create(session=session, offer_id=made.offer_id, call_id=call.id,
+                                     agent_id=made.agent_id, queue=made.queue, channel_id=leg,
+                                     offered_at=now)
+        await self._fire(call, Trigger.consult_started, detail={"to_agent": str(req.agent_id)})
+        self._schedule(call, "consult_ring", self.settings.ring_limit_seconds,
+                       ConsultRingLimit(call.channel_id, made.offer_id))
+        try:
+            await self.telephony.originate(
+                f"PJSIP/trunk/{made.contact}", channel_id=leg, app_args=f"consult,{call.id}",
+                caller_id=call.caller_number or "", timeout=int(self.settings.ring_limit_seconds) + 10)
+        except AriError:
+            await self._consult_ended(call, OfferOutcome.busy, leg_gone=True)
+
+    async def _on_consult_leg(self, call: LiveCall, item: Item) -> None:
+        consult = call.consult
+        assert consult is not None
+        match item:
+            case ChannelStateChange() if item.channel.state == "Ringing" and not consult.ringing_at:
+                consult.ringing_at = self.clock.now()
+                self._schedule(call, "consult_ring", self.settings.ring_limit_seconds,
+                               ConsultRingLimit(call.channel_id, consult.id))
+                await self._update_offer(consult, ringing_at=consult.ringing_at)
+            case StasisStart() if not call.consult_answered:
+                self._cancel_timer(call, "consult_ring")
+                now = self.clock.now()
+                record = ring_rule.OfferRecord(
+                    offered_at=consult.offered_at, ringing_at=consult.ringing_at, answered_at=now,
+                    ended_at=None, outcome=OfferOutcome.answered)
+                await self._update_offer(consult, answered_at=now, outcome=OfferOutcome.answered,
+                                         ring_seconds=record.ring_seconds,
+                                         rings=record.rings(self.settings.ring_cycle_seconds))
+                await self.acd.offer_ended(consult.agent_id, OfferOutcome.answered)
+                await self.telephony.add_to_bridge(f"call-{call.id}", [consult.channel_id])
+                call.consult_answered = True
+                await self._fire(call, Trigger.consult_answered)
+            case StasisEnd() | ChannelDestroyed() | ChannelHangupRequest():
+                if call.consult_answered:  # the colleague hung up: back to the first agent
+                    await self._consult_cancel(call, None, leg_gone=True)
+                else:
+                    cause = getattr(item, "cause", None) or 0
+                    outcome = {17: OfferOutcome.busy, 21: OfferOutcome.rejected}.get(
+                        cause, OfferOutcome.no_answer)
+                    await self._consult_ended(call, outcome, leg_gone=True)
+
+    async def _consult_ended(self, call: LiveCall, outcome: OfferOutcome, *,
+                             leg_gone: bool = False, resume: bool = True) -> None:
+        """The consulted agent did not answer (R1 applies to them too): back to the caller."""
+        consult, call.consult = call.consult, None
+        if consult is None:
+            return
+        self._cancel_timer(call, "consult_ring")
+        self.legs.pop(consult.channel_id, None)
+        if not leg_gone:
+            await self._safely(self.telephony.hangup(consult.channel_id))
+        now = self.clock.now()
+        record = ring_rule.OfferRecord(offered_at=consult.offered_at, ringing_at=consult.ringing_at,
+                                       answered_at=None, ended_at=now, outcome=outcome)
+        ring_seconds = min(record.ring_seconds, self.settings.ring_limit_seconds)
+        await self._update_offer(consult, ended_at=now, outcome=outcome, ring_seconds=ring_seconds,
+                                 rings=ring_rule.rings(ring_seconds, self.settings.ring_cycle_seconds))
+        await self.acd.offer_ended(consult.agent_id, outcome)
+        if resume:
+            await self._back_to_first_agent(call, outcome)
+
+    async def _consult_cancel(self, call: LiveCall, req: Transfer | None, *,
+                              leg_gone: bool = False) -> None:
+        """The agent takes the caller back (or the colleague hung up)."""
+        consult = call.consult
+        if consult is None:
+            raise TransferRefused("no consultation is going on")
+        if not call.consult_answered:
+            await self._consult_ended(call, OfferOutcome.cancelled, leg_gone=leg_gone)
+            return
+        call.consult, call.consult_answered = None, False
+        self.legs.pop(consult.channel_id, None)
+        if not leg_gone:
+            await self._safely(self.telephony.hangup(consult.channel_id))
+        await self.acd.call_ended(consult.agent_id, call.queue)
+        await self._back_to_first_agent(call, "cancelled")
+
+    async def _back_to_first_agent(self, call: LiveCall, why: str) -> None:
+        await self._safely(self.telephony.stop_moh(call.channel_id))
+        await self.telephony.add_to_bridge(f"call-{call.id}", [call.channel_id])
+        await self._fire(call, Trigger.consult_cancelled, detail={"why": str(why)})
+
+    async def _consult_complete(self, call: LiveCall, req: Transfer | None) -> None:
+        """The caller goes to the consulted agent; the first leaves (and stays the owner)."""
+        consult = call.consult
+        if consult is None or not call.consult_answered:
+            raise TransferRefused("the consulted agent has not answered")
+        first, leg = call.agent_id, call.agent_channel
+        if leg is not None:
+            self.legs.pop(leg, None)
+            await self._safely(self.telephony.hangup(leg))
+        if first is not None:
+            await self.acd.call_ended(first, call.queue)
+        call.agent_id, call.agent_channel = consult.agent_id, consult.channel_id
+        call.consult, call.consult_answered = None, False
+        await self._safely(self.telephony.stop_moh(call.channel_id))
+        await self.telephony.add_to_bridge(f"call-{call.id}", [call.channel_id])
+        await self._fire(call, Trigger.consult_completed,
+                         detail={"from_agent": str(first), "to_agent": str(consult.agent_id)})
+
+    async def _offer_failed(self, call: LiveCall, outcome: OfferOutcome, *,
+                            leg_gone: bool = False) -> None:
+        """The agent did not take it (R1: no answer in time, busy, rejected): next agent, at
+        once, with the call at the head of its queue."""
+        offer, call.offer = call.offer, None
+        if offer is None:
+            return
+        self._cancel_timer(call, "ring")
+        self.legs.pop(offer.channel_id, None)
+        if not leg_gone:
+            await self._safely(self.telephony.hangup(offer.channel_id))  # cancel the ringing
+        now = self.clock.now()
+        record = ring_rule.OfferRecord(offered_at=offer.offered_at, ringing_at=offer.ringing_at,
+                                       answered_at=None, ended_at=now, outcome=outcome)
+        ring_seconds = record.ring_seconds
+        if outcome is OfferOutcome.no_answer:  # cut at the limit: our own latency is no ring
+            ring_seconds = min(ring_seconds, self.settings.ring_limit_seconds)
+        await self._update_offer(offer, ended_at=now, outcome=outcome, ring_seconds=ring_seconds,
+                                 rings=ring_rule.rings(ring_seconds, self.settings.ring_cycle_seconds))
+        log.info("call.offer_missed", agent=str(offer.agent_id), outcome=outcome)
+        await self.acd.offer_ended(offer.agent_id, outcome)
+        if outcome is not OfferOutcome.cancelled and call.state is CallState.in_queue and (
+                not call.hangup_requested):
+            call.excluded.add(offer.agent_id)
+            config = self.acd.queue(call.queue or "")
+            if config is not None and config.announce_every_seconds:
+                self._schedule(call, "announce", config.announce_every_seconds,
+                               Announce(call.channel_id))
+            await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id,
+                                   queue=call.queue or "", language=call.language,
+                                   priority=call.priority, enqueued_at=call.enqueued_at or now,
+                                   excluded=frozenset(call.excluded), reoffer=True,
+                                   min_level=call.min_level)
+
+    async def _overflow(self, call: LiveCall) -> None:
+        """The call waited its queue's maximum: another queue, or a promised call-back."""
+        await self.acd.remove(call.id)
+        if call.offer is not None:
+            await self._offer_failed(call, OfferOutcome.cancelled)
+        config = self.acd.queue(call.queue or "")
+        target = (config.overflow or {}) if config else {}
+        if target.get("kind") == "queue" and self.acd.queue(target.get("target") or ""):
+            call.queue = target["target"]
+            self._schedule(call, "max_wait", self.acd.queue(call.queue).max_wait_seconds,
+                           MaxWait(call.channel_id))
+            await self._update_call(call, queue=call.queue)
+            await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=call.queue,
+                                   language=call.language, priority=call.priority,
+                                   enqueued_at=call.enqueued_at or self.clock.now(),
+                                   excluded=frozenset(call.excluded))
+            return
+        await self._safely(self.telephony.stop_moh(call.channel_id))
+        await self._no_agent(call, call.queue, "waited the queue's maximum")
+
+    async def _end_agent_call(self, call: LiveCall) -> None:
+        if call.agent_id is not None:
+            await self.acd.call_ended(call.agent_id, call.queue)
+        await self._safely(self.telephony.destroy_bridge(f"call-{call.id}"))
+
+    async def _update_offer(self, offer: LiveOffer, **values: Any) -> None:
+        async with self.sessions() as session, session.begin():
+            await offer_store.update_offer(session=session, offer_id=offer.id, **values)
+
+    async def _resync_queue(self, call: LiveCall) -> None:
+        """A waiting call after a drop or a restart: its offer's fate, or back in the queue."""
+        offer = call.offer
+        if offer is not None:  # was an agent's phone answered, or hung up, unseen?
+            try:
+                leg = await self.telephony.get_channel(offer.channel_id)
+            except AriNotFound:
+                await self._offer_failed(call, OfferOutcome.no_answer, leg_gone=True)
+                return
+            if leg.state == "Up":
+                await self._agent_answered(call, StasisStart(
+                    type="StasisStart", args=["agent", str(call.id)], channel=leg))
+            return
+        if call.id not in self.acd.waiting and call.queue and self.acd.queue(call.queue):
+            self._schedule(call, "max_wait", self.acd.queue(call.queue).max_wait_seconds,
+                           MaxWait(call.channel_id))
+            await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=call.queue,
+                                   language=call.language, priority=call.priority,
+                                   enqueued_at=call.enqueued_at or self.clock.now(),
+                                   excluded=frozenset(call.excluded))
+
+    async def _resync_connected(self, call: LiveCall) -> None:
+        """A call with an agent after a restart: find the agent's leg in the call's bridge."""
+        if call.agent_channel is not None:
+            return
+        bridge = await self.telephony.get_bridge(f"call-{call.id}")
+        legs = [c for c in (bridge.channels if bridge else []) if c != call.channel_id]
+        if not legs:  # the agent is gone: end the call cleanly
+            call.agent_hung_up = True
+            await self._hang_up(call)
+            return
+        call.agent_channel = legs[0]
+        self.legs[legs[0]] = call.channel_id
+        await self._safely(self.telephony.subscribe(f"channel:{legs[0]}"))
