@@ -420,7 +420,7 @@ class CallFlow(QueueingMixin):
         if state is CallState.in_ivr and self._saying_goodbye(call):
             state = CallState.closing  # the menu's own thanks (R2): the call ran its course
         reason, by = ending(state, failed_before=call.failed, left_message=call.left_message,
-                            agent_hung_up=call.agent_hung_up)
+                            agent_hung_up=call.agent_hung_up, overflowed=call.overflowed)
         await self._fire(call, Trigger.channel_gone, at=at, best_effort=True,
                          detail={"hangup_cause": call.hangup_cause, "ivr_node": call.ivr_node},
                          ended_at=at or self.clock.now(), end_reason=reason, hangup_by=by,

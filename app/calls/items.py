@@ -126,6 +126,7 @@ class LiveCall:
     ivr_node: str | None = None
     recording: str | None = None      # the voicemail being recorded (its ARI name)
     left_message: bool = False
+    overflowed: bool = False             # waited the queue's maximum
     queue: str | None = None
     priority: int = 0                    # R11: important customers first
     min_level: Level | None = None       # R10: senior after an escalation

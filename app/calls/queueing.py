@@ -401,6 +401,7 @@ class QueueingMixin:
                                    excluded=frozenset(call.excluded))
             return
         await self._safely(self.telephony.stop_moh(call.channel_id))
+        call.overflowed = True
         await self._no_agent(call, call.queue, "waited the queue's maximum")
 
     async def _end_agent_call(self, call: LiveCall) -> None:

@@ -49,6 +49,7 @@ class EndReason(StrEnum):
     caller_hangup = "caller_hangup"  # the caller hung up before the menu started
     abandoned_in_ivr = "abandoned_in_ivr"  # the caller hung up in the menu (ivr_node says where)
     abandoned_in_queue = "abandoned_in_queue"  # the caller hung up waiting for an agent
+    overflow = "overflow"            # waited the queue's maximum: a call-back was promised
     voicemail = "voicemail"          # the caller left a message (R8)
     failed = "failed"                # we could not serve the call (technical problem)
     lost_track = "lost_track"        # it ended while we were disconnected from Asterisk
@@ -107,7 +108,7 @@ _COURSE_RUN = {CallState.connected, CallState.closing, CallState.awaiting_hangup
 
 
 def ending(state: CallState, *, failed_before: bool, left_message: bool = False,
-           agent_hung_up: bool = False) -> tuple[EndReason, HangupBy]:
+           agent_hung_up: bool = False, overflowed: bool = False) -> tuple[EndReason, HangupBy]:
     """Why a call that leaves Stasis in `state` ended and who hung up (R2: worth recording)."""
     hangup_by = (HangupBy.agent if agent_hung_up else
                  HangupBy.system if state is CallState.hanging_up else HangupBy.caller)
@@ -115,6 +116,8 @@ def ending(state: CallState, *, failed_before: bool, left_message: bool = False,
         return EndReason.failed, hangup_by
     if left_message:
         return EndReason.voicemail, hangup_by
+    if overflowed:
+        return EndReason.overflow, hangup_by
     if state in _COURSE_RUN:
         return EndReason.completed, hangup_by
     if state is CallState.in_ivr:

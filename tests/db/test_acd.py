@@ -529,3 +529,19 @@ async def test_an_escalated_call_goes_only_to_a_senior_agent(stasis, fake, sessi
     await stasis.dispatcher.drain()
     assert [c for c in fake.commands if c[0] == "originate"][-1][1].endswith("li@127.0.0.1:5020")
     assert len(offered_legs(fake)) == len(legs_before) + 1
+
+
+async def test_a_caller_who_waits_the_queues_maximum_is_promised_a_call_back(
+        stasis, fake, sessionmaker, clock):
+    await add_agents(sessionmaker, clock, "wang", state="paused")
+    async with sessionmaker() as session, session.begin():
+        (await session.scalar(select(QueueRow).where(QueueRow.name == "general"))).max_wait_seconds = 1
+    await stasis.acd.start()
+    await to_queue(stasis, fake, "o1")
+    await asyncio.sleep(1.2)
+    await stasis.dispatcher.drain()
+    assert said(stasis, fake)[-1] == ["queue_unavailable", "thanks"]
+    assert stasis.acd.waiting == {}
+    await feed(stasis, ev.stasis_end("o1"))
+    row = (await rows(sessionmaker, Call, channel_id="o1"))[0]
+    assert row.end_reason == "overflow"

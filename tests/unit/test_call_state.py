@@ -73,3 +73,8 @@ def test_end_reason_and_who_hung_up(state, failed, expected):
 @pytest.mark.parametrize("state", [CallState.in_ivr, CallState.awaiting_hangup])
 def test_a_caller_who_left_a_message_ended_with_voicemail_not_abandoned(state):
     assert ending(state, failed_before=False, left_message=True)[0] is EndReason.voicemail
+
+
+def test_a_call_that_waited_the_queues_maximum_ended_in_overflow():
+    assert ending(CallState.awaiting_hangup, failed_before=False, overflowed=True) == (
+        EndReason.overflow, HangupBy.caller)
