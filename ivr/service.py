@@ -38,12 +38,16 @@ async def list_versions(*, session: AsyncSession, limit: int = 50) -> list[IvrVe
     return list(await session.scalars(select(IvrVersion).order_by(IvrVersion.id.desc()).limit(limit)))
 
 
-async def record_step(*, session: AsyncSession, call_id: uuid.UUID, at: datetime, node: str,
-                      input: str, outcome: str) -> None:
-    """Append a step to the call's path."""
-    seq = (await session.scalar(select(func.max(IvrStepRow.seq))
-                                .where(IvrStepRow.call_id == call_id))) or 0
-    session.add(IvrStepRow(call_id=call_id, seq=seq + 1, at=at, node=node, input=input[:64],
+async def last_step(*, session: AsyncSession, call_id: uuid.UUID) -> int:
+    """The seq of the call's last path step (0: none yet)."""
+    seq = await session.scalar(select(func.max(IvrStepRow.seq)).where(IvrStepRow.call_id == call_id))
+    return seq or 0
+
+
+async def record_step(*, session: AsyncSession, call_id: uuid.UUID, seq: int, at: datetime,
+                      node: str, input: str, outcome: str) -> None:
+    """Append step `seq` to the call's path."""
+    session.add(IvrStepRow(call_id=call_id, seq=seq, at=at, node=node, input=input[:64],
                            outcome=outcome[:100]))
 
 

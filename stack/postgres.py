@@ -12,7 +12,6 @@ import glob
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import asyncpg
@@ -137,14 +136,6 @@ async def _drop(server: str, name: str) -> None:
 
 def drop_database(server: str, name: str) -> None:
     asyncio.run(_drop(server, name))
-
-
-def wait_until_answers(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not server_answers(url):
-        if time.monotonic() > deadline:
-            raise SystemExit(f"PostgreSQL at {url} did not answer within {timeout}s")
-        time.sleep(0.5)
 
 
 def redacted(url: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.callbacks.models import CallbackSource, CallbackTask, Voicemail
@@ -33,13 +32,3 @@ async def store_voicemail(*, session: AsyncSession, call_id: uuid.UUID, caller_n
                            customer_number=caller_number, language=language, call_id=call_id,
                            voicemail_id=voicemail.id)
     return voicemail, task
-
-
-async def list_open(*, session: AsyncSession, limit: int = 100) -> list[CallbackTask]:
-    return list(await session.scalars(
-        select(CallbackTask).where(CallbackTask.status == "open")
-        .order_by(CallbackTask.created_at).limit(limit)))
-
-
-async def voicemails_of_call(*, session: AsyncSession, call_id: uuid.UUID) -> list[Voicemail]:
-    return list(await session.scalars(select(Voicemail).where(Voicemail.call_id == call_id)))

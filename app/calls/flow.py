@@ -197,6 +197,8 @@ class CallFlow(QueueingMixin):
                 log.info("call.already_ended", call_id=str(row.id))
                 return
             call = self._live(row, seq, last_seen_at=self.clock.now())
+            if row.state == CallState.ringing:
+                call.ivr_steps = 0  # a new call: its path is empty
         except Exception as exc:  # noqa: BLE001 - the database is down: still serve the caller
             call = LiveCall(id=uuid.uuid4(), channel_id=channel.id, state=CallState.ringing,
                             language=language, seq=0, last_seen_at=self.clock.now(),
@@ -351,8 +353,12 @@ class CallFlow(QueueingMixin):
         if not call.persisted:
             return
         async with self.sessions() as session, session.begin():
-            await ivr_store.record_step(session=session, call_id=call.id, at=self.clock.now(),
-                                        node=step.node, input=step.input, outcome=step.outcome)
+            if call.ivr_steps is None:  # a call taken over after a restart: count on from its path
+                call.ivr_steps = await ivr_store.last_step(session=session, call_id=call.id)
+            call.ivr_steps += 1
+            await ivr_store.record_step(session=session, call_id=call.id, seq=call.ivr_steps,
+                                        at=self.clock.now(), node=step.node, input=step.input,
+                                        outcome=step.outcome)
 
     # -- prompts and endings ----------------------------------------------------------------
     def _system_media(self, call: LiveCall, names: tuple[str, ...]) -> list[str]:

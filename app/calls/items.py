@@ -124,6 +124,7 @@ class LiveCall:
     facts: ivr.Facts = field(default_factory=ivr.Facts)
     ivr: ivr.IvrState | None = None
     ivr_node: str | None = None
+    ivr_steps: int | None = None         # steps of the menu path stored (None: not known yet)
     recording: str | None = None      # the voicemail being recorded (its ARI name)
     left_message: bool = False
     overflowed: bool = False             # waited the queue's maximum

@@ -8,6 +8,7 @@ with its events, and use the flow's choke point (`_fire`) and timers.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -31,6 +32,11 @@ from routing.ring_rule import OfferOutcome
 from routing.strategies import Level
 
 log = structlog.get_logger(__name__)
+
+
+def outcome_of(cause: int | None) -> OfferOutcome:
+    """An agent's leg that ended unanswered, by its Q.850 cause: busy, rejected, or no answer."""
+    return {17: OfferOutcome.busy, 21: OfferOutcome.rejected}.get(cause or 0, OfferOutcome.no_answer)
 
 
 class QueueingMixin:
@@ -126,18 +132,11 @@ class QueueingMixin:
         match item:
             case ChannelStateChange() if offer and leg == offer.channel_id:
                 if item.channel.state == "Ringing" and offer.ringing_at is None:
-                    offer.ringing_at = self.clock.now()
-                    # R1 counts rings: the limit runs from the first ring, not from the dialling.
-                    self._schedule(call, "ring", self.settings.ring_limit_seconds,
-                                   RingLimit(call.channel_id, offer.id))
-                    await self._update_offer(offer, ringing_at=offer.ringing_at)
+                    await self._rings(call, offer, "ring", RingLimit(call.channel_id, offer.id))
             case StasisStart():
                 await self._agent_answered(call, item)
             case ChannelDestroyed() | ChannelHangupRequest() if offer and leg == offer.channel_id:
-                cause = item.cause or 0
-                outcome = {17: OfferOutcome.busy, 21: OfferOutcome.rejected}.get(
-                    cause, OfferOutcome.no_answer)
-                await self._offer_failed(call, outcome, leg_gone=True)
+                await self._offer_failed(call, outcome_of(item.cause), leg_gone=True)
             case StasisEnd() | ChannelDestroyed() | ChannelHangupRequest() if (
                     leg == call.agent_channel and call.consult_answered):
                 # The consulting agent hangs up: that completes the warm transfer (R12).
@@ -160,17 +159,10 @@ class QueueingMixin:
             await self._safely(self.telephony.hangup(event.channel.id))  # too late: not wanted
             return
         now = self.clock.now()  # the offer's times all come from one clock
-        for timer in ("ring", "max_wait", "announce"):
+        for timer in ("ring", "max_wait", "announce"):  # (_offer stopped any announcement)
             self._cancel_timer(call, timer)
-        await self._safely(self.telephony.stop_playback(f"{call.id}.announce"))
         call.offer, call.agent_id, call.agent_channel = None, offer.agent_id, offer.channel_id
-        record = ring_rule.OfferRecord(offered_at=offer.offered_at, ringing_at=offer.ringing_at,
-                                       answered_at=now, ended_at=None,
-                                       outcome=OfferOutcome.answered)
-        cycle = self.settings.ring_cycle_seconds
-        await self._update_offer(offer, answered_at=now, outcome=OfferOutcome.answered,
-                                 ring_seconds=record.ring_seconds, rings=record.rings(cycle))
-        await self.acd.offer_ended(offer.agent_id, OfferOutcome.answered)
+        rings = await self._answered(offer, now)
         waited = (now - (call.enqueued_at or now)).total_seconds()
         apology = ring_rule.apology_due(waited, self.settings.ring_limit_seconds)
         await self._safely(self.telephony.stop_moh(call.channel_id))
@@ -182,7 +174,7 @@ class QueueingMixin:
         owner = {"agent_id": offer.agent_id, "connected_at": now} if first else {}
         await self._fire(call, Trigger.agent_connected, apology_due=apology, **owner,
                          detail={"agent_id": str(offer.agent_id), "waited_seconds": round(waited, 3),
-                                 "rings": record.rings(cycle), "apology_due": apology})
+                                 "rings": rings, "apology_due": apology})
         if apology:  # R1: a call answered late starts with an apology (both hear it)
             await self._safely(self.telephony.play_on_bridge(
                 bridge, self._system_media(call, ("apology",)), playback_id=f"{call.id}.apology"))
@@ -266,20 +258,11 @@ class QueueingMixin:
         assert consult is not None
         match item:
             case ChannelStateChange() if item.channel.state == "Ringing" and not consult.ringing_at:
-                consult.ringing_at = self.clock.now()
-                self._schedule(call, "consult_ring", self.settings.ring_limit_seconds,
-                               ConsultRingLimit(call.channel_id, consult.id))
-                await self._update_offer(consult, ringing_at=consult.ringing_at)
+                await self._rings(call, consult, "consult_ring",
+                                  ConsultRingLimit(call.channel_id, consult.id))
             case StasisStart() if not call.consult_answered:
                 self._cancel_timer(call, "consult_ring")
-                now = self.clock.now()
-                record = ring_rule.OfferRecord(
-                    offered_at=consult.offered_at, ringing_at=consult.ringing_at, answered_at=now,
-                    ended_at=None, outcome=OfferOutcome.answered)
-                await self._update_offer(consult, answered_at=now, outcome=OfferOutcome.answered,
-                                         ring_seconds=record.ring_seconds,
-                                         rings=record.rings(self.settings.ring_cycle_seconds))
-                await self.acd.offer_ended(consult.agent_id, OfferOutcome.answered)
+                await self._answered(consult, self.clock.now())
                 await self.telephony.add_to_bridge(f"call-{call.id}", [consult.channel_id])
                 call.consult_answered = True
                 await self._fire(call, Trigger.consult_answered)
@@ -287,10 +270,8 @@ class QueueingMixin:
                 if call.consult_answered:  # the colleague hung up: back to the first agent
                     await self._consult_cancel(call, None, leg_gone=True)
                 else:
-                    cause = getattr(item, "cause", None) or 0
-                    outcome = {17: OfferOutcome.busy, 21: OfferOutcome.rejected}.get(
-                        cause, OfferOutcome.no_answer)
-                    await self._consult_ended(call, outcome, leg_gone=True)
+                    await self._consult_ended(call, outcome_of(getattr(item, "cause", None)),
+                                              leg_gone=True)
 
     async def _consult_ended(self, call: LiveCall, outcome: OfferOutcome, *,
                              leg_gone: bool = False, resume: bool = True) -> None:
@@ -302,13 +283,7 @@ class QueueingMixin:
         self.legs.pop(consult.channel_id, None)
         if not leg_gone:
             await self._safely(self.telephony.hangup(consult.channel_id))
-        now = self.clock.now()
-        record = ring_rule.OfferRecord(offered_at=consult.offered_at, ringing_at=consult.ringing_at,
-                                       answered_at=None, ended_at=now, outcome=outcome)
-        ring_seconds = min(record.ring_seconds, self.settings.ring_limit_seconds)
-        await self._update_offer(consult, ended_at=now, outcome=outcome, ring_seconds=ring_seconds,
-                                 rings=ring_rule.rings(ring_seconds, self.settings.ring_cycle_seconds))
-        await self.acd.offer_ended(consult.agent_id, outcome)
+        await self._closed(consult, outcome)
         if resume:
             await self._back_to_first_agent(call, outcome)
 
@@ -363,15 +338,8 @@ class QueueingMixin:
         if not leg_gone:
             await self._safely(self.telephony.hangup(offer.channel_id))  # cancel the ringing
         now = self.clock.now()
-        record = ring_rule.OfferRecord(offered_at=offer.offered_at, ringing_at=offer.ringing_at,
-                                       answered_at=None, ended_at=now, outcome=outcome)
-        ring_seconds = record.ring_seconds
-        if outcome is OfferOutcome.no_answer:  # cut at the limit: our own latency is no ring
-            ring_seconds = min(ring_seconds, self.settings.ring_limit_seconds)
-        await self._update_offer(offer, ended_at=now, outcome=outcome, ring_seconds=ring_seconds,
-                                 rings=ring_rule.rings(ring_seconds, self.settings.ring_cycle_seconds))
         log.info("call.offer_missed", agent=str(offer.agent_id), outcome=outcome)
-        await self.acd.offer_ended(offer.agent_id, outcome)
+        await self._closed(offer, outcome)
         if outcome is not OfferOutcome.cancelled and call.state is CallState.in_queue and (
                 not call.hangup_requested):
             call.excluded.add(offer.agent_id)
@@ -409,6 +377,36 @@ class QueueingMixin:
         if call.agent_id is not None:
             await self.acd.call_ended(call.agent_id, call.queue)
         await self._safely(self.telephony.destroy_bridge(f"call-{call.id}"))
+
+    # -- an offer's record (R1), for queue offers and consultations alike -------------------
+    async def _rings(self, call: LiveCall, offer: LiveOffer, timer: str, item: Item) -> None:
+        """The phone rings: R1 counts rings, so the limit runs from the first ring."""
+        offer.ringing_at = self.clock.now()
+        self._schedule(call, timer, self.settings.ring_limit_seconds, item)
+        await self._update_offer(offer, ringing_at=offer.ringing_at)
+
+    async def _answered(self, offer: LiveOffer, now: datetime) -> int:
+        """Store the answer with its rings, tell the ACD; the rings it took."""
+        record = ring_rule.OfferRecord(offered_at=offer.offered_at, ringing_at=offer.ringing_at,
+                                       answered_at=now, ended_at=None,
+                                       outcome=OfferOutcome.answered)
+        rings = record.rings(self.settings.ring_cycle_seconds)
+        await self._update_offer(offer, answered_at=now, outcome=OfferOutcome.answered,
+                                 ring_seconds=record.ring_seconds, rings=rings)
+        await self.acd.offer_ended(offer.agent_id, OfferOutcome.answered)
+        return rings
+
+    async def _closed(self, offer: LiveOffer, outcome: OfferOutcome) -> None:
+        """Store an offer that was not answered and tell the ACD (which may pause the agent)."""
+        now = self.clock.now()
+        record = ring_rule.OfferRecord(offered_at=offer.offered_at, ringing_at=offer.ringing_at,
+                                       answered_at=None, ended_at=now, outcome=outcome)
+        ring_seconds = record.ring_seconds
+        if outcome is OfferOutcome.no_answer:  # cut at the limit: our own latency is no ring
+            ring_seconds = min(ring_seconds, self.settings.ring_limit_seconds)
+        await self._update_offer(offer, ended_at=now, outcome=outcome, ring_seconds=ring_seconds,
+                                 rings=ring_rule.rings(ring_seconds, self.settings.ring_cycle_seconds))
+        await self.acd.offer_ended(offer.agent_id, outcome)
 
     async def _update_offer(self, offer: LiveOffer, **values: Any) -> None:
         async with self.sessions() as session, session.begin():

@@ -226,7 +226,7 @@ async def test_an_agent_who_hangs_up_first_is_recorded_as_such(stasis, fake, ses
 
 async def test_fifty_calls_at_once_never_give_an_agent_two_offers_nor_a_call_two_agents(
         sessionmaker, clock):
-    agents = await add_agents(sessionmaker, clock, *[f"a{n}" for n in range(10)])
+    await add_agents(sessionmaker, clock, *[f"a{n}" for n in range(10)])
     offers: list[tuple[str, OfferMade]] = []
     acd = Acd(settings=make_settings(wrap_up_seconds=0), sessionmaker=sessionmaker, clock=clock,
               notify=lambda channel, offer: offers.append((channel, offer)))
@@ -256,7 +256,6 @@ async def test_fifty_calls_at_once_never_give_an_agent_two_offers_nor_a_call_two
         await asyncio.gather(*[acd.call_ended(o.agent_id, "general") for _, o in batch])
         await asyncio.sleep(0.05)  # wrap-up of 0 s, then the next offers
     assert sorted(served) == sorted(calls)  # every call offered exactly once
-    assert set(agents.values()) >= {a for a in acd.agents}
     await acd.close()
 
 
