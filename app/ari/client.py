@@ -145,6 +145,9 @@ class AriClient:
         await self._request("POST", f"/bridges/{bridge_id}/removeChannel",
                             params={"channel": ",".join(channel_ids)})
 
+    async def start_bridge_moh(self, bridge_id: str, *, moh_class: str = "default") -> None:
+        await self._request("POST", f"/bridges/{bridge_id}/moh", params={"mohClass": moh_class})
+
     async def play_on_bridge(self, bridge_id: str, media: list[str], *, playback_id: str,
                              lang: str | None = None) -> Playback:
         data = await self._request("POST", f"/bridges/{bridge_id}/play/{playback_id}",

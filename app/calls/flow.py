@@ -373,12 +373,6 @@ class CallFlow(QueueingMixin):
     async def _playback_finished(self, call: LiveCall, playback_id: str, at: datetime | None) -> None:
         if call.hangup_requested:
             return  # cut short by the hang-up, not played to the end
-        if playback_id == f"{call.id}.announce":
-            if call.state is CallState.in_queue:  # a playback stops the music: start it again
-                config = self.acd.queue(call.queue or "")
-                await self.telephony.start_moh(call.channel_id,
-                                               moh_class=config.moh_class if config else "default")
-            return
         prefix = f"{call.id}.ivr"
         if call.state is CallState.in_ivr and playback_id.startswith(prefix):
             token = playback_id.removeprefix(prefix)
@@ -409,6 +403,7 @@ class CallFlow(QueueingMixin):
             await self.acd.remove(call.id)
             if call.offer is not None:
                 await self._offer_failed(call, OfferOutcome.cancelled)
+            await self._safely(self.telephony.destroy_bridge(f"hold-{call.id}"))
         elif call.state is CallState.connected:
             if call.consult is not None:  # hung up while on hold for a warm transfer
                 if call.consult_answered:

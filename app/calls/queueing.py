@@ -65,21 +65,36 @@ class QueueingMixin:
                          queue=action.queue, enqueued_at=now, priority=call.priority,
                          detail={"queue": action.queue, "call_type": action.call_type,
                                  "skills": list(action.skills), "language": action.language})
-        await self.telephony.start_moh(call.channel_id, moh_class=config.moh_class)
+        await self._hold(call, config.moh_class)
         self._schedule(call, "max_wait", config.max_wait_seconds, MaxWait(call.channel_id))
         await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=action.queue,
                                language=action.language, priority=call.priority, enqueued_at=now)
         if config.announce_every_seconds and call.id in self.acd.waiting:
             await self._announce(call)  # on entry, unless an agent was free at once
 
+    async def _hold(self, call: LiveCall, moh_class: str) -> None:
+        """The waiting caller sits alone in a holding bridge with music (R9). Announcements play
+        on that bridge, not on the caller's channel: a playback on a channel holds every later
+        ARI command on it (joining the agent's bridge) until the playback ends."""
+        bridge = f"hold-{call.id}"
+        await self.telephony.create_bridge(bridge, kind="holding")
+        await self.telephony.add_to_bridge(bridge, [call.channel_id])
+        await self.telephony.start_bridge_moh(bridge, moh_class=moh_class)
+
+    async def _unhold(self, call: LiveCall) -> None:
+        bridge = f"hold-{call.id}"
+        await self._safely(self.telephony.remove_from_bridge(bridge, [call.channel_id]))
+        await self._safely(self.telephony.destroy_bridge(bridge))
+
     async def _announce(self, call: LiveCall) -> None:
-        """Position and estimated wait (R9), then the music again; and again after a while."""
+        """Position and estimated wait (R9), over the music; and again after a while."""
         prompts = self.acd.announcement(call.id)
         config = self.acd.queue(call.queue or "")
         if prompts is None or config is None:
             return
-        await self.telephony.play(call.channel_id, self._system_media(call, tuple(prompts)),
-                                  playback_id=f"{call.id}.announce", lang=call.language)
+        await self.telephony.play_on_bridge(f"hold-{call.id}",
+                                            self._system_media(call, tuple(prompts)),
+                                            playback_id=f"{call.id}.announce")
         if config.announce_every_seconds:
             self._schedule(call, "announce", config.announce_every_seconds, Announce(call.channel_id))
 
@@ -102,10 +117,7 @@ class QueueingMixin:
             await self.acd.offer_ended(made.agent_id, OfferOutcome.cancelled)
             return
         now = self.clock.now()
-        # An announcement holds the caller's channel until it ends (ARI runs a channel's
-        # commands one at a time): stop it now, so the bridge is not kept waiting on answer.
-        self._cancel_timer(call, "announce")
-        await self._safely(self.telephony.stop_playback(f"{call.id}.announce"))
+        self._cancel_timer(call, "announce")  # no announcement while an agent's phone rings
         leg = f"agent-{made.offer_id}"
         call.offer = LiveOffer(id=made.offer_id, agent_id=made.agent_id, channel_id=leg,
                                offered_at=now)
@@ -159,13 +171,13 @@ class QueueingMixin:
             await self._safely(self.telephony.hangup(event.channel.id))  # too late: not wanted
             return
         now = self.clock.now()  # the offer's times all come from one clock
-        for timer in ("ring", "max_wait", "announce"):  # (_offer stopped any announcement)
+        for timer in ("ring", "max_wait", "announce"):
             self._cancel_timer(call, timer)
         call.offer, call.agent_id, call.agent_channel = None, offer.agent_id, offer.channel_id
         rings = await self._answered(offer, now)
         waited = (now - (call.enqueued_at or now)).total_seconds()
         apology = ring_rule.apology_due(waited, self.settings.ring_limit_seconds)
-        await self._safely(self.telephony.stop_moh(call.channel_id))
+        await self._unhold(call)
         bridge = f"call-{call.id}"
         await self.telephony.create_bridge(bridge)
         await self.telephony.add_to_bridge(bridge, [call.channel_id, offer.channel_id])
@@ -208,7 +220,7 @@ class QueueingMixin:
                          detail={"from_agent": str(from_agent), "queue": queue,
                                  "to_agent": str(req.agent_id) if req.agent_id else None})
         config = self.acd.queue(queue)
-        await self.telephony.start_moh(call.channel_id, moh_class=config.moh_class)
+        await self._hold(call, config.moh_class)
         self._schedule(call, "max_wait", config.max_wait_seconds, MaxWait(call.channel_id))
         call.min_level = min_level or call.min_level
         if made is not None:
@@ -370,7 +382,7 @@ class QueueingMixin:
                                    enqueued_at=call.enqueued_at or self.clock.now(),
                                    excluded=frozenset(call.excluded))
             return
-        await self._safely(self.telephony.stop_moh(call.channel_id))
+        await self._unhold(call)
         await self._no_agent(call, call.queue, "waited the queue's maximum")
 
     async def _end_agent_call(self, call: LiveCall) -> None:

@@ -104,13 +104,17 @@ async def test_a_ready_agent_is_rung_answers_and_is_bridged_with_the_caller(
     await to_queue(stasis, fake, "q1")
     call = stasis.flow.calls["q1"]
     assert call.state == "in_queue"
-    assert ("start_moh", "q1", "default") in fake.commands  # R9: waiting with music
+    hold = f"hold-{call.id}"  # R9: waiting alone with music, in a holding bridge
+    assert ("create_bridge", hold, "holding") in fake.commands
+    assert ("add_to_bridge", hold, ("q1",)) in fake.commands
+    assert ("start_bridge_moh", hold, "default") in fake.commands
     [leg] = offered_legs(fake)
     assert [c for c in fake.commands if c[0] == "originate"][0][1] == \
         "PJSIP/trunk/sip:wang@127.0.0.1:5000"  # the longest idle agent
     await agent_answers(stasis, fake, leg, call.id, clock, ring_for=CYCLE / 2)  # first ring
     assert call.state == "connected"
     assert ("add_to_bridge", f"call-{call.id}", ("q1", leg)) in fake.commands
+    assert ("remove_from_bridge", hold, ("q1",)) in fake.commands
     assert not [c for c in fake.commands if c[0] == "play_on_bridge"]  # answered in time
     assert stasis.acd.agents[agents["wang"]].state == "on_call"
     await feed(stasis, ev.hangup_request("q1"), ev.stasis_end("q1"))
@@ -293,7 +297,7 @@ async def test_an_answer_missed_while_disconnected_still_connects_the_call(
     assert ("add_to_bridge", f"call-{stasis.flow.calls['r2'].id}", ("r2", leg)) in fake.commands
 
 
-async def test_a_waiting_caller_hears_their_position_then_the_music_again(
+async def test_a_waiting_caller_hears_their_position_over_the_music(
         stasis, fake, sessionmaker, clock):
     await add_agents(sessionmaker, clock, "wang", state="paused")
     async with sessionmaker() as session, session.begin():
@@ -302,10 +306,12 @@ async def test_a_waiting_caller_hears_their_position_then_the_music_again(
     await stasis.acd.start()
     await to_queue(stasis, fake, "a1")
     base = "sound:/srv/hotline/prompts/zh/"
-    assert fake.played()[-1] == tuple(base + p for p in (
+    call_id = stasis.flow.calls["a1"].id
+    [announcement] = [c for c in fake.commands if c[0] == "play_on_bridge"]
+    assert announcement[1] == f"hold-{call_id}"  # on the holding bridge, not the caller's channel
+    assert announcement[2] == tuple(base + p for p in (
         "please_hold", "queue_position", "digit_1", "queue_position_end"))  # nobody working
-    await feed(stasis, ev.playback_finished("a1", f"{stasis.flow.calls['a1'].id}.announce"))
-    assert fake.commands[-1] == ("start_moh", "a1", "default")
+    assert not [c for c in fake.commands if c[0] == "play" and c[3].endswith("announce")]
 
 
 async def test_an_offer_that_arrives_after_the_caller_left_frees_the_agent(

@@ -85,7 +85,7 @@ class FakeTelephony:
         self._record("stop_moh", channel_id)
 
     async def create_bridge(self, bridge_id: str, *, kind: str = "mixing") -> Bridge:
-        self._record("create_bridge", bridge_id)
+        self._record("create_bridge", bridge_id, kind)
         self.bridges[bridge_id] = Bridge(id=bridge_id, bridge_type=kind)
         return self.bridges[bridge_id]
 
@@ -100,6 +100,9 @@ class FakeTelephony:
         bridge = self.bridges[bridge_id]
         self.bridges[bridge_id] = bridge.model_copy(
             update={"channels": [c for c in bridge.channels if c not in channel_ids]})
+
+    async def start_bridge_moh(self, bridge_id: str, *, moh_class: str = "default") -> None:
+        self._record("start_bridge_moh", bridge_id, moh_class)
 
     async def play_on_bridge(self, bridge_id: str, media: list[str], *, playback_id: str,
                              lang: str | None = None) -> Playback:
