@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Identity, Index, Integer, String, func
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Identity,
+                        Index, Integer, String, func)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -15,6 +16,10 @@ from app.db import Base
 
 class AgentRow(Base):
     __tablename__ = "agents"
+    __table_args__ = (CheckConstraint(
+        "(phone_kind = 'contact' AND contact IS NOT NULL) OR "
+        "(phone_kind = 'registration' AND sip_username IS NOT NULL AND sip_md5_cred IS NOT NULL)",
+        name="phone"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(200))
@@ -23,8 +28,17 @@ class AgentRow(Base):
     skills: Mapped[dict[str, int]] = mapped_column(JSONB, default=dict)  # skill -> 1..5
     languages: Mapped[list[str]] = mapped_column(JSONB, default=list)
     team: Mapped[str | None] = mapped_column(String(100))
-    # How the phone is reached: a SIP URI dialled through the trunk (desk phones, SIPp phones).
-    contact: Mapped[str] = mapped_column(String(300))
+    # How the phone is reached (R9): `contact`, a SIP URI dialled through the trunk (desk phones,
+    # SIPp phones), or `registration`, a PJSIP endpoint we provision in Asterisk that the phone
+    # registers to with `sip_username` and a password of which we keep only the digest.
+    phone_kind: Mapped[str] = mapped_column(String(16), default="contact", server_default="contact")
+    contact: Mapped[str | None] = mapped_column(String(300))
+    sip_username: Mapped[str | None] = mapped_column(String(40), unique=True)
+    sip_md5_cred: Mapped[str | None] = mapped_column(String(32))  # md5(username:realm:password)
+    # What Asterisk holds: the endpoint id we last wrote (to remove it later), and when the
+    # current credentials were written (None: not yet, the next sync retries).
+    sip_endpoint: Mapped[str | None] = mapped_column(String(40))
+    sip_provisioned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     state: Mapped[str] = mapped_column(String(16), default="logged_out")
     state_reason: Mapped[str | None] = mapped_column(String(64))
     state_since: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
