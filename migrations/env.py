@@ -9,7 +9,8 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.auth import models as _auth  # noqa: F401 - register tables
+from app.audit import models as _audit  # noqa: F401 - register tables
+from app.auth import models as _auth  # noqa: F401
 from app.callbacks import models as _callbacks  # noqa: F401
 from app.calls import models as _calls  # noqa: F401
 from app.complaints import models as _complaints  # noqa: F401

@@ -100,3 +100,6 @@ class OfferRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))
     ring_seconds: Mapped[float | None] = mapped_column(Float)
     rings: Mapped[int | None] = mapped_column(Integer)
+    # The screen pop (R3, R14): sent to the agent's desktop, and shown there (the page says so).
+    pop_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pop_shown_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

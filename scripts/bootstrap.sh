@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the stack and the tests need on a Debian machine, idempotently:
-# Debian packages (SIPp, espeak-ng, sox, debootstrap) and the Python virtualenv from the lock file.
+# Debian packages (SIPp, espeak-ng, sox, debootstrap, chromium) and the Python virtualenv from the lock file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,10 @@ command -v sipp >/dev/null || need+=(sip-tester)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v sox >/dev/null || need+=(sox)
 command -v debootstrap >/dev/null || need+=(debootstrap)
+# The agent desktop's browser tests drive Debian's Chromium (Playwright never downloads one);
+# a CJK font so that Chinese names render in its screenshots.
+command -v chromium >/dev/null || need+=(chromium)
+[[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]] || need+=(fonts-wqy-microhei)
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     echo "missing Debian packages: ${need[*]} (sudo apt-get install ${need[*]})" >&2

@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Identity, Index, Integer, String, UniqueConstraint, func
+from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Identity, Index, Integer, String,
+                        Text, UniqueConstraint, func)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -18,6 +19,7 @@ class Call(Base):
     __table_args__ = (
         Index("ix_calls_started_at_id", "started_at", "id"),
         Index("ix_calls_open", "ended_at", postgresql_where="ended_at IS NULL"),
+        Index("ix_calls_customer_id_started_at", "customer_id", "started_at"),  # history (R14)
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -47,6 +49,15 @@ class Call(Base):
     agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
     connected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     apology_due: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # The customer archive (R14): matched or created from the caller's number on arrival.
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"))
+    # What the call was about, as the agent recorded it (R6), and their notes.
+    disposition: Mapped[str | None] = mapped_column(String(16))
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    disposition_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    disposition_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now())
 

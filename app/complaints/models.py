@@ -42,3 +42,16 @@ class Complaint(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Intake (R14): who complains, where, about whom; taken by an agent during the call.
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True)
+    customer_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    address: Mapped[str] = mapped_column(Text, default="", server_default="")
+    responsible_person: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # First-contact ownership (R12): the agent who took it stays its owner.
+    owner_agent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # R15 deadlines, fixed at intake: dispatched within 60 minutes, handled within 5 working days.
+    dispatch_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    handling_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
