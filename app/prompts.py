@@ -8,6 +8,7 @@ replaces the synthesised one. Files whose text did not change are not made again
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import shutil
 import subprocess
@@ -39,6 +40,12 @@ class Catalog(BaseModel):
 
 def load_catalog(path: Path = CATALOG) -> Catalog:
     return Catalog.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+@functools.cache
+def system_prompt_names() -> frozenset[str]:
+    """The names of the service's own prompts (e.g. what a queue's voicemail overflow may play)."""
+    return frozenset(load_catalog().prompts)
 
 
 def synthesize(text: str, voice: str, target: Path) -> None:

@@ -165,14 +165,15 @@ class Acd:
     def queue(self, name: str) -> QueueConfig | None:
         return self.queues.get(name)
 
-    def staffed(self, name: str, language: str) -> bool:
+    def staffed(self, name: str, language: str, min_level: Level | None = None) -> bool:
         """Whether anyone logged in could ever take a call of this queue (app_queue's
-        joinempty=no): callers do not wait for agents who are not there."""
+        joinempty=no), at `min_level` or above (R10): callers do not wait for agents who are not
+        there."""
         config = self.queues.get(name)
         if config is None:
             return False
         need = CallNeed(call_id=uuid.uuid4(), language=config.language or language,
-                        skills=config.skills)
+                        skills=config.skills, min_level=min_level)
         return any(a.state is not AgentState.logged_out and
                    eligible(replace(a.routing_view(), state=AgentState.ready), need)
                    for a in self.agents.values())

@@ -10,9 +10,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, StringConstraints, field_validator,
-                      model_validator)
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints,
+                      field_validator, model_validator)
 
+from app.prompts import system_prompt_names
 from ivr.menu import NAME, CallType
 from routing.strategies import MAX_PROFICIENCY, MIN_PROFICIENCY, Level, Strategy
 
@@ -144,17 +145,40 @@ class StateChangeOut(BaseModel):
 
 # -- queues ---------------------------------------------------------------------------------
 
+def _system_prompt(name: str) -> str:
+    if name not in system_prompt_names():
+        raise ValueError(f"no system prompt {name!r} (prompts/system.yaml)")
+    return name
+
+
+SystemPrompt = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$"), AfterValidator(_system_prompt)]
+
+
 class Overflow(_Body):
-    """Where a call goes after the queue's maximum wait: another queue (`target`), voicemail
-    (R8) or an offer to be called back."""
+    """Where a call goes when the queue cannot serve it (nobody logged in who could take it, or
+    past its maximum wait): another queue (`target`), voicemail (R8: the caller hears `prompt`,
+    system prompts played in order, then leaves a message of at most `max_seconds`) or a promised
+    call-back."""
 
     kind: Literal["queue", "voicemail", "callback"]
     target: Annotated[str, Field(pattern=NAME)] | None = None
+    max_seconds: Annotated[int, Field(ge=5, le=600, strict=True)] | None = None
+    prompt: Annotated[list[SystemPrompt], Field(min_length=1, max_length=5)] | None = None
+
+    @field_validator("prompt", mode="before")
+    @classmethod
+    def _one_or_more(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
 
     @model_validator(mode="after")
-    def _target(self) -> Overflow:
+    def _fields_of_kind(self) -> Overflow:
         if self.kind == "queue" and self.target is None:
             raise ValueError("an overflow to a queue needs the queue's name as `target`")
+        if self.kind != "queue" and self.target is not None:
+            raise ValueError(f"`target` is for an overflow to a queue, not to {self.kind}")
+        extra = [f for f in ("max_seconds", "prompt") if getattr(self, f) is not None]
+        if self.kind != "voicemail" and extra:
+            raise ValueError(f"{', '.join(extra)}: only for an overflow to voicemail")
         return self
 
 

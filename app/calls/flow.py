@@ -6,8 +6,9 @@ A call is answered at once (R1), then the voice menu runs (`ivr.interpreter`, pu
 (play, stop on barge-in, timers, lookups, recording, language, queue, hang-up) are carried out
 here against the telephony port. What happens once the menu hands the call to a queue (waiting,
 offers under the three-ring rule, bridging, overflow, transfers) is in `app.calls.queueing`. A
-call with no queue, or nobody logged in to it, hears that we will call back (a call-back task,
-R8). The closing thanks (R2) give the caller a moment to hang up first. If anything fails the
+call no queue can serve follows the queue's overflow: another queue, a message (R8: recorded here
+as the menu's voicemail is) or the promise of a call-back (a call-back task). The closing thanks
+(R2) give the caller a moment to hang up first. If anything fails the
 caller hears an apology and a clean hang-up, never silence.
 
 Every state change goes through `_fire`, the one choke point that checks the transition, logs
@@ -124,7 +125,9 @@ class CallFlow(QueueingMixin):
                 if item.recording.name == call.recording:
                     saved = isinstance(item, RecordingFinished) and await self._save_voicemail(
                         call, item.recording.duration)
-                    if call.ivr is not None and not call.hangup_requested:
+                    if call.state is CallState.voicemail:  # a queue's voicemail overflow
+                        await self._message_done(call, saved)
+                    elif call.ivr is not None and not call.hangup_requested:
                         await self._ivr_input(call, ivr.RecordingDone(call.ivr.token, saved))
             case ChannelHangupRequest():
                 call.hangup_requested = True
@@ -286,9 +289,7 @@ class CallFlow(QueueingMixin):
                 case ivr.Lookup():
                     self._start_lookup(call, action)
                 case ivr.Record():
-                    call.recording = f"voicemail-{call.id}-{action.token}"
-                    await self.telephony.record(call.channel_id, name=call.recording,
-                                                max_seconds=action.max_seconds)
+                    await self._start_recording(call, str(action.token), action.max_seconds)
                 case ivr.SetLanguage():
                     call.language = action.language
                     await self._update_call(call, language=action.language)
@@ -314,6 +315,13 @@ class CallFlow(QueueingMixin):
             self._submit(call.channel_id, LookupResult(call.channel_id, action.token, answer))
 
         call.lookup = asyncio.create_task(run(), name=f"lookup:{call.channel_id}")
+
+    async def _start_recording(self, call: LiveCall, tag: str, max_seconds: int) -> None:
+        """R8: record the caller's message (a beep first; `#`, silence or hanging up ends it).
+        The menu's voicemail node and a queue's voicemail overflow both record here; the message
+        is kept by `_save_voicemail` when Asterisk says the recording finished."""
+        call.recording = f"voicemail-{call.id}-{tag}"
+        await self.telephony.record(call.channel_id, name=call.recording, max_seconds=max_seconds)
 
     async def _save_voicemail(self, call: LiveCall, duration: int | None) -> bool:
         """R8: fetch the message from Asterisk (ARI), keep it in our storage, open a call-back."""
@@ -367,7 +375,10 @@ class CallFlow(QueueingMixin):
         return [f"sound:{base}/{language}/{name}" for name in names]
 
     async def _play_system(self, call: LiveCall) -> None:
-        await self.telephony.play(call.channel_id, self._system_media(call, SYSTEM_PROMPTS[call.state]),
+        names = SYSTEM_PROMPTS[call.state]
+        if call.state is CallState.closing and call.voicemail and call.left_message:  # overflow (R8)
+            names = ("voicemail_saved", "thanks")
+        await self.telephony.play(call.channel_id, self._system_media(call, names),
                                   playback_id=f"{call.id}.{call.state}", lang=call.language)
 
     async def _playback_finished(self, call: LiveCall, playback_id: str, at: datetime | None) -> None:
@@ -378,6 +389,9 @@ class CallFlow(QueueingMixin):
             token = playback_id.removeprefix(prefix)
             if token.isdigit():
                 await self._ivr_input(call, ivr.PromptDone(int(token)))
+            return
+        if call.state is CallState.voicemail and playback_id == f"{call.id}.voicemail":
+            await self._record_message(call)
             return
         if call.state in SYSTEM_PROMPTS and playback_id == f"{call.id}.{call.state}":
             await self._fire(call, Trigger.prompt_finished, at=at)
@@ -417,6 +431,8 @@ class CallFlow(QueueingMixin):
                 self.legs.pop(call.agent_channel, None)
                 await self._safely(self.telephony.hangup(call.agent_channel))
             await self._end_agent_call(call)
+        elif call.state is CallState.voicemail and not call.left_message:
+            await self._safely(self._promise_call_back(call, "left no message"))
         state = call.state
         if state is CallState.in_ivr and self._saying_goodbye(call):
             state = CallState.closing  # the menu's own thanks (R2): the call ran its course
@@ -469,6 +485,8 @@ class CallFlow(QueueingMixin):
                 await self._resync_queue(call)
             case CallState.connected:
                 await self._resync_connected(call)
+            case CallState.voicemail:
+                await self._resync_voicemail(call)
             case CallState.awaiting_hangup:
                 self._schedule(call, "grace", self.settings.closing_grace_seconds,
                                GraceElapsed(call.channel_id))

@@ -14,6 +14,7 @@ from app.errors import AppError
 from ivr import interpreter as ivr
 from ivr.runtime import ActiveMenu
 from routing.engine import OfferMade
+from routing.overflow import ToVoicemail
 from routing.strategies import Level
 
 
@@ -127,10 +128,11 @@ class LiveCall:
     ivr_steps: int | None = None         # steps of the menu path stored (None: not known yet)
     recording: str | None = None      # the voicemail being recorded (its ARI name)
     left_message: bool = False
-    overflowed: bool = False             # waited the queue's maximum
+    overflowed: bool = False             # no agent could take it (R8: a call-back or a message)
+    voicemail: ToVoicemail | None = None  # the queue's voicemail overflow the caller is in
     queue: str | None = None
     priority: int = 0                    # R11: important customers first
-    min_level: Level | None = None       # R10: senior after an escalation
+    min_level: Level | None = None       # R10: senior after an escalation or for a major complaint
     enqueued_at: datetime | None = None
     excluded: set[uuid.UUID] = field(default_factory=set)  # agents who missed this call
     offer: LiveOffer | None = None

@@ -24,11 +24,15 @@ from app.calls.items import (
     TransferRefused,
 )
 from app.calls.state import CallState, Trigger
+from app.complaints import service as complaints
 from ivr import interpreter as ivr
+from routing import overflow
 from routing import offers as offer_store
 from routing import ring_rule
 from routing.engine import OfferMade
+from routing.overflow import Join
 from routing.ring_rule import OfferOutcome
+from routing.seniority import LevelNeed, level_needed, stricter
 from routing.strategies import Level
 
 log = structlog.get_logger(__name__)
@@ -41,7 +45,8 @@ def outcome_of(cause: int | None) -> OfferOutcome:
 
 class QueueingMixin:
     """Needs from CallFlow: settings, telephony, sessions, clock, acd, legs, _fire, _schedule,
-    _cancel_timer, _safely, _hang_up, _play_system, _system_media, _update_call."""
+    _cancel_timer, _safely, _hang_up, _play_system, _system_media, _update_call,
+    _start_recording."""
 
     settings: Any
     telephony: Any
@@ -51,26 +56,65 @@ class QueueingMixin:
     legs: dict[str, str]
 
     async def _enqueue(self, call: LiveCall, action: ivr.EnterQueue) -> None:
-        """R9: wait for an agent with music on hold; no such queue: a call-back (R8)."""
-        config = self.acd.queue(action.queue)
-        if config is None:
-            await self._no_agent(call, action.queue, f"no queue {action.queue!r} is set up")
+        """R9: wait for an agent with music on hold. A queue that is not set up, or that nobody
+        logged in could serve (at the level the call needs, R10), is not joined: its overflow
+        applies at once (another queue, voicemail, or a call-back; `routing.overflow`)."""
+        need = await self._level_need(call)
+        call.min_level = stricter(call.min_level, need.level if need else None)
+        routed = self._route(call, action.queue, language=action.language)
+        if not isinstance(routed.decision, Join):
+            await self._overflow_to(call, action.queue, routed)
             return
-        if not self.acd.staffed(action.queue, action.language):
-            await self._no_agent(call, action.queue, "no agent is logged in for this queue")
-            return
+        queue = routed.decision.queue
+        config = self.acd.queue(queue)
         now = self.clock.now()
-        call.queue, call.enqueued_at = action.queue, now
+        call.queue, call.enqueued_at = queue, now
+        detail: dict[str, Any] = {"queue": queue, "call_type": action.call_type,
+                                  "skills": list(action.skills), "language": action.language}
+        if routed.overflowed:  # nobody there: the menu's queue passed the call on
+            detail |= {"overflow_from": action.queue, "why": str(routed.why), "via": list(routed.via)}
+        if need is not None:  # R10: why only seniors are offered it
+            detail |= {"min_level": str(need.level), "min_level_why": need.why}
         await self._fire(call, Trigger.enqueued, ivr_outcome=f"queue:{action.queue}",
-                         queue=action.queue, enqueued_at=now, priority=call.priority,
-                         detail={"queue": action.queue, "call_type": action.call_type,
-                                 "skills": list(action.skills), "language": action.language})
+                         queue=queue, enqueued_at=now, priority=call.priority, detail=detail)
         await self._hold(call, config.moh_class)
         self._schedule(call, "max_wait", config.max_wait_seconds, MaxWait(call.channel_id))
-        await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=action.queue,
-                               language=action.language, priority=call.priority, enqueued_at=now)
+        await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=queue,
+                               language=action.language, priority=call.priority, enqueued_at=now,
+                               min_level=call.min_level)
         if config.announce_every_seconds and call.id in self.acd.waiting:
             await self._announce(call)  # on entry, unless an agent was free at once
+
+    async def _level_need(self, call: LiveCall) -> LevelNeed | None:
+        """R10: a caller with an open major (or crisis) complaint needs a senior agent."""
+        try:
+            async with self.sessions() as session:
+                severities = await complaints.open_severities(
+                    session=session, customer_number=call.caller_number)
+        except Exception as exc:  # noqa: BLE001 - without it the call still reaches an agent
+            log.warning("call.complaint_severities_unavailable", error=repr(exc))
+            severities = []
+        return level_needed(severities, escalated=call.min_level is Level.senior)
+
+    def _route(self, call: LiveCall, queue: str, *, language: str,
+               waited: bool = False) -> overflow.Routed:
+        """Where the call goes: `queue`, or its overflow (pure: `routing.overflow.route`)."""
+        overflows = {name: config.overflow for name, config in self.acd.queues.items()}
+        return overflow.route(queue, overflows=overflows, waited=waited, staffed=lambda name: (
+            self.acd.staffed(name, language, call.min_level)))
+
+    async def _overflow_to(self, call: LiveCall, queue: str, routed: overflow.Routed) -> None:
+        """The queue cannot serve the call: voicemail or a promised call-back (R8)."""
+        why = {overflow.Why.no_queue: f"no queue {queue!r} is set up",
+               overflow.Why.nobody_logged_in: "no agent is logged in for this queue"
+               if call.min_level is None else f"no {call.min_level} agent is logged in for this queue",
+               overflow.Why.max_wait: "waited the queue's maximum"}[routed.why or overflow.Why.max_wait]
+        if call.state is CallState.in_queue:
+            await self._unhold(call)
+        if isinstance(routed.decision, overflow.ToVoicemail):
+            await self._to_voicemail(call, queue, routed, why)
+        else:
+            await self._no_agent(call, queue, why, via=routed.via)
 
     async def _hold(self, call: LiveCall, moh_class: str) -> None:
         """The waiting caller sits alone in a holding bridge with music (R9). Announcements play
@@ -98,18 +142,66 @@ class QueueingMixin:
         if config.announce_every_seconds:
             self._schedule(call, "announce", config.announce_every_seconds, Announce(call.channel_id))
 
-    async def _no_agent(self, call: LiveCall, queue: str | None, why: str) -> None:
+    async def _no_agent(self, call: LiveCall, queue: str | None, why: str,
+                        via: tuple[str, ...] = ()) -> None:
         """Nobody can take the call: say so, open a call-back task (R8), thank the caller. The
         call ends as `overflow`: the caller wanted a person and got a promise."""
         call.overflowed = True
+        await self._promise_call_back(call, why)
+        await self._fire(call, Trigger.no_agent,
+                         detail={"queue": queue, "why": why, "overflow": "callback"}
+                         | ({"via": list(via)} if via else {}),
+                         **({"ivr_outcome": f"queue:{queue}"} if call.state is CallState.in_ivr
+                            and queue else {}))
+        await self._play_system(call)
+
+    async def _promise_call_back(self, call: LiveCall, why: str) -> None:
         async with self.sessions() as session, session.begin():
             await callbacks.open_task(
                 session=session, source=CallbackSource.no_agent, customer_number=call.caller_number,
                 language=call.language, call_id=call.id, note=why)
-        await self._fire(call, Trigger.no_agent, detail={"queue": queue, "why": why},
+
+    # -- voicemail overflow (R8) -------------------------------------------------------------
+    async def _to_voicemail(self, call: LiveCall, queue: str, routed: overflow.Routed,
+                            why: str) -> None:
+        """The queue's overflow is voicemail: its prompt, then the caller leaves a message (the
+        recording is the menu's voicemail's: `_start_recording`, `_save_voicemail`)."""
+        settings = routed.decision
+        assert isinstance(settings, overflow.ToVoicemail)
+        call.overflowed, call.voicemail = True, settings
+        await self._fire(call, Trigger.to_voicemail,
+                         detail={"queue": queue, "why": why, "overflow": "voicemail",
+                                 "via": list(routed.via), "max_seconds": settings.max_seconds},
                          **({"ivr_outcome": f"queue:{queue}"} if call.state is CallState.in_ivr
-                            and queue else {}))
+                            else {}))
+        await self.telephony.play(call.channel_id, self._system_media(call, settings.prompt),
+                                  playback_id=f"{call.id}.voicemail", lang=call.language)
+
+    async def _record_message(self, call: LiveCall) -> None:
+        """The voicemail prompt has played: record (a beep first, `#` ends it)."""
+        if call.recording is not None:
+            return
+        settings = call.voicemail or overflow.ToVoicemail()
+        await self._start_recording(call, "overflow", settings.max_seconds)
+
+    async def _message_done(self, call: LiveCall, saved: bool) -> None:
+        """The recording ended: thanks (and, with no message, the promise of a call-back)."""
+        if call.hangup_requested or call.state is not CallState.voicemail:
+            return  # the hang-up ends the call (`_gone` keeps the message)
+        if not saved:
+            await self._promise_call_back(call, "left no message")
+        await self._fire(call, Trigger.message_done, detail={"message_left": saved})
         await self._play_system(call)
+
+    async def _resync_voicemail(self, call: LiveCall) -> None:
+        """A call in the voicemail overflow after a drop: carry on. After a restart we know
+        nothing of its recording: the caller is promised a call-back."""
+        if call.voicemail is None:
+            call.overflowed = True
+            await self._message_done(call, False)
+        elif call.recording is None and (
+                await self.telephony.get_playback(f"{call.id}.voicemail") is None):
+            await self._record_message(call)
 
     async def _offer(self, call: LiveCall, made: OfferMade) -> None:
         """Ring the agent the ACD chose; R1: at most the ring limit."""
@@ -202,7 +294,7 @@ class QueueingMixin:
         if queue is None or self.acd.queue(queue) is None:
             raise TransferRefused(f"no queue {queue!r}")
         made = None
-        min_level = Level.senior if req.escalate else None
+        min_level = stricter(Level.senior if req.escalate else None, call.min_level)  # R10
         if req.agent_id is not None:
             if req.agent_id == call.agent_id:
                 raise TransferRefused("the call is with that agent already")
@@ -239,7 +331,7 @@ class QueueingMixin:
         if req.agent_id is None or req.agent_id == call.agent_id:
             raise TransferRefused("a warm transfer names another agent")
         made = await self.acd.reserve(req.agent_id, call_id=call.id, channel_id=call.channel_id,
-                                      queue=call.queue or "")
+                                      queue=call.queue or "", min_level=call.min_level)  # R10
         bridge, now = f"call-{call.id}", self.clock.now()
         try:
             await self.telephony.remove_from_bridge(bridge, [call.channel_id])
@@ -366,24 +458,30 @@ class QueueingMixin:
                                    min_level=call.min_level)
 
     async def _overflow(self, call: LiveCall) -> None:
-        """The call waited its queue's maximum: another queue, or a promised call-back."""
+        """The call waited its queue's maximum: the queue's overflow (another queue with someone
+        there, voicemail, or a promised call-back; `routing.overflow`)."""
         await self.acd.remove(call.id)
         if call.offer is not None:
             await self._offer_failed(call, OfferOutcome.cancelled)
-        config = self.acd.queue(call.queue or "")
-        target = (config.overflow or {}) if config else {}
-        if target.get("kind") == "queue" and self.acd.queue(target.get("target") or ""):
-            call.queue = target["target"]
-            self._schedule(call, "max_wait", self.acd.queue(call.queue).max_wait_seconds,
-                           MaxWait(call.channel_id))
-            await self._update_call(call, queue=call.queue)
-            await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=call.queue,
-                                   language=call.language, priority=call.priority,
-                                   enqueued_at=call.enqueued_at or self.clock.now(),
-                                   excluded=frozenset(call.excluded))
+        queue = call.queue or ""
+        self._cancel_timer(call, "announce")
+        routed = self._route(call, queue, language=call.language, waited=True)
+        if not isinstance(routed.decision, Join):
+            await self._overflow_to(call, queue, routed)
             return
-        await self._unhold(call)
-        await self._no_agent(call, call.queue, "waited the queue's maximum")
+        call.queue = routed.decision.queue
+        await self._fire(call, Trigger.overflowed, queue=call.queue,
+                         detail={"from_queue": queue, "queue": call.queue, "why": str(routed.why),
+                                 "via": list(routed.via)})
+        config = self.acd.queue(call.queue)
+        self._schedule(call, "max_wait", config.max_wait_seconds, MaxWait(call.channel_id))
+        await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=call.queue,
+                               language=call.language, priority=call.priority,
+                               enqueued_at=call.enqueued_at or self.clock.now(),
+                               excluded=frozenset(call.excluded), min_level=call.min_level)
+        if config.announce_every_seconds and call.id in self.acd.waiting:
+            self._schedule(call, "announce", config.announce_every_seconds,
+                           Announce(call.channel_id))
 
     async def _end_agent_call(self, call: LiveCall) -> None:
         if call.agent_id is not None:
@@ -438,12 +536,15 @@ class QueueingMixin:
                     type="StasisStart", args=["agent", str(call.id)], channel=leg))
             return
         if call.id not in self.acd.waiting and call.queue and self.acd.queue(call.queue):
+            if call.min_level is None:  # after a restart: R10 again from the complaints
+                need = await self._level_need(call)
+                call.min_level = need.level if need else None
             self._schedule(call, "max_wait", self.acd.queue(call.queue).max_wait_seconds,
                            MaxWait(call.channel_id))
             await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=call.queue,
                                    language=call.language, priority=call.priority,
                                    enqueued_at=call.enqueued_at or self.clock.now(),
-                                   excluded=frozenset(call.excluded))
+                                   excluded=frozenset(call.excluded), min_level=call.min_level)
 
     async def _resync_connected(self, call: LiveCall) -> None:
         """A call with an agent after a restart: find the agent's leg in the call's bridge."""

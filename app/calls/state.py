@@ -16,6 +16,7 @@ class CallState(StrEnum):
     in_ivr = "in_ivr"              # the voice menu runs (its greeting names the organisation, R2)
     in_queue = "in_queue"          # waiting for an agent, or an agent's phone rings (R9, R1)
     connected = "connected"        # talking to an agent
+    voicemail = "voicemail"        # no agent: the queue's overflow lets the caller leave a message (R8)
     closing = "closing"            # the closing words play (no agent; thanks for calling, R2)
     awaiting_hangup = "awaiting_hangup"  # giving the caller the chance to hang up first (R2)
     failing = "failing"            # something broke: apology plays, then we hang up
@@ -35,6 +36,9 @@ class Trigger(StrEnum):
     consult_completed = "consult_completed"  # the caller is now with the consulted agent
     consult_cancelled = "consult_cancelled"  # back to the first agent
     no_agent = "no_agent"          # no queue, or waited too long: a call-back is promised
+    overflowed = "overflowed"      # waited too long (or nobody there): on to the overflow queue
+    to_voicemail = "to_voicemail"  # no agent: the queue's overflow is voicemail (R8)
+    message_done = "message_done"  # the message is recorded (or the caller left none)
     ivr_finished = "ivr_finished"  # the IVR said goodbye (a hangup node)
     prompt_finished = "prompt_finished"
     grace_elapsed = "grace_elapsed"
@@ -51,6 +55,7 @@ class EndReason(StrEnum):
     abandoned_in_queue = "abandoned_in_queue"  # the caller hung up waiting for an agent
     overflow = "overflow"            # no agent (none logged in, or waited the queue's maximum):
                                      # a call-back was promised
+    overflow_voicemail = "overflow_voicemail"  # no agent: the caller left a message instead (R8)
     voicemail = "voicemail"          # the caller left a message (R8)
     failed = "failed"                # we could not serve the call (technical problem)
     lost_track = "lost_track"        # it ended while we were disconnected from Asterisk
@@ -76,6 +81,10 @@ _TABLE: dict[tuple[CallState, Trigger], CallState] = {
     (CallState.in_ivr, Trigger.no_agent): CallState.closing,
     (CallState.in_queue, Trigger.no_agent): CallState.closing,
     (CallState.in_queue, Trigger.agent_connected): CallState.connected,
+    (CallState.in_queue, Trigger.overflowed): CallState.in_queue,
+    (CallState.in_ivr, Trigger.to_voicemail): CallState.voicemail,
+    (CallState.in_queue, Trigger.to_voicemail): CallState.voicemail,
+    (CallState.voicemail, Trigger.message_done): CallState.closing,
     (CallState.connected, Trigger.transferred): CallState.in_queue,
     **{(CallState.connected, t): CallState.connected for t in (
         Trigger.consult_started, Trigger.consult_answered, Trigger.consult_completed,
@@ -115,6 +124,8 @@ def ending(state: CallState, *, failed_before: bool, left_message: bool = False,
                  HangupBy.system if state is CallState.hanging_up else HangupBy.caller)
     if failed_before:
         return EndReason.failed, hangup_by
+    if left_message and overflowed:
+        return EndReason.overflow_voicemail, hangup_by
     if left_message:
         return EndReason.voicemail, hangup_by
     if overflowed:

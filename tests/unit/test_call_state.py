@@ -78,3 +78,24 @@ def test_a_caller_who_left_a_message_ended_with_voicemail_not_abandoned(state):
 def test_a_call_that_waited_the_queues_maximum_ended_in_overflow():
     assert ending(CallState.awaiting_hangup, failed_before=False, overflowed=True) == (
         EndReason.overflow, HangupBy.caller)
+
+
+def test_a_caller_sent_to_voicemail_by_a_queue_leaves_a_message_then_hears_thanks():
+    for start in (CallState.in_ivr, CallState.in_queue):  # nobody there, or waited the maximum
+        state = next_state(start, Trigger.to_voicemail)
+        assert state is CallState.voicemail
+        assert next_state(state, Trigger.message_done) is CallState.closing
+
+
+def test_a_call_passed_on_to_the_overflow_queue_stays_in_queue():
+    assert next_state(CallState.in_queue, Trigger.overflowed) is CallState.in_queue
+
+
+@pytest.mark.parametrize(("state", "left_message", "expected"), [
+    (CallState.awaiting_hangup, True, EndReason.overflow_voicemail),
+    (CallState.voicemail, True, EndReason.overflow_voicemail),  # hung up while recording
+    (CallState.voicemail, False, EndReason.overflow),           # hung up at the prompt
+])
+def test_a_voicemail_overflow_ends_as_such_when_a_message_was_left(state, left_message, expected):
+    assert ending(state, failed_before=False, left_message=left_message,
+                  overflowed=True)[0] is expected
