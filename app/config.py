@@ -92,6 +92,14 @@ class Settings(BaseSettings):
     storage_dir: Path = Path(__file__).resolve().parent.parent / "var" / "storage"
     # R2: after the closing thanks, give the caller this long to hang up first.
     closing_grace_seconds: float = Field(3.0, ge=0, le=60)
+    # Sign-in (R20): a session lasts one shift at most and ends after a long idle spell; five
+    # wrong passwords for a user name (or forty from one address) within the window lock it out.
+    session_hours: float = Field(12.0, gt=0, le=24 * 7)
+    session_idle_minutes: float = Field(120.0, gt=0, le=24 * 60)
+    login_max_failures: int = Field(5, ge=1, le=100)
+    login_window_minutes: float = Field(15.0, gt=0, le=24 * 60)
+    # How many earlier calls and open complaints the agent's screen pop shows (R14).
+    screen_pop_calls: int = Field(5, ge=0, le=50)
     log_format: Annotated[str, Field(pattern=r"^(json|console)$")] = "console"
     log_level: str = "INFO"
 
@@ -116,6 +124,11 @@ class Settings(BaseSettings):
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """The session cookie is sent over HTTPS only outside development."""
+        return self.env is Environment.production
 
     @property
     def ring_limit_seconds(self) -> float:

@@ -10,7 +10,7 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ari.client import AriClient
-from app.auth.service import Principal, authenticate
+from app.auth.service import COOKIE, Principal, authenticate
 from app.config import Settings
 
 
@@ -27,9 +27,14 @@ def get_ari(request: Request) -> AriClient:
     return request.app.state.ari
 
 
-def current_principal(request: Request,
-                      authorization: Annotated[str | None, Header()] = None) -> Principal:
-    return authenticate(authorization=authorization, settings=request.app.state.settings)
+async def current_principal(request: Request,
+                            authorization: Annotated[str | None, Header()] = None) -> Principal:
+    """The bearer token or the session cookie (R20); a short session of its own, so that the
+    route's session is untouched by the sign-in bookkeeping."""
+    async with request.app.state.sessionmaker() as session:
+        return await authenticate(session=session, settings=request.app.state.settings,
+                                  now=request.app.state.clock.now(), authorization=authorization,
+                                  cookie=request.cookies.get(COOKIE))
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -55,7 +55,9 @@ def _body(error_id: str, message: str, **details: object) -> dict[str, object]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+        if (retry := exc.details.get("retry_after_seconds")) is not None:
+            headers["Retry-After"] = str(retry)
         return JSONResponse(_body(exc.error_id, exc.message, **exc.details),
                             status_code=exc.status_code, headers=headers)
 

@@ -16,7 +16,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from app import errors, health, logs
 from app.ari.client import AriClient
 from app.ari.stream import EventStream
+from app.auth import api as auth_api
 from app.calls import api as calls_api
+from app.complaints import api as complaints_api
+from app.customers import api as customers_api
+from app.desk import api as desk_api
+from app.desk import page as desk_page
+from app.desk.notifier import DeskNotifier
 from app.calls.stasis import CallStasis
 from app.clock import Clock, SystemClock
 from app.config import Settings
@@ -48,7 +54,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         lookups = Lookups(sessionmaker=sessionmaker)
         ari = AriClient(settings.ari)
         stasis = CallStasis(settings=settings, telephony=ari, sessionmaker=sessionmaker,
-                            clock=clock, menus=menus, lookups=lookups)
+                            clock=clock, menus=menus, lookups=lookups, desk=app.state.desk)
         await stasis.acd.start()
 
         async def connected() -> None:
@@ -80,8 +86,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app = FastAPI(title="Hotline", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock
+    app.state.desk = DeskNotifier()  # the agents' screens (R3)
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(auth_api.router)
+    app.include_router(desk_api.router)
+    app.include_router(desk_page.router)
+    app.include_router(customers_api.router)
+    app.include_router(complaints_api.router)
     app.include_router(calls_api.router)
     app.include_router(ivr_api.router)
     app.include_router(routing_api.router)

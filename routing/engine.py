@@ -13,7 +13,7 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import select, update
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import Clock
 from app.config import Settings
+from app.desk.notifier import DeskNotifier
 from app.errors import AppError, NotFound
 from routing import announce, queue_order, service
 from routing.agent_state import AgentEvent, AgentState, PauseReason, after_miss, can, next_agent_state
@@ -65,6 +66,7 @@ class LiveAgent:
     calls_today: int = 0
     call_id: uuid.UUID | None = None
     wrap_up: asyncio.Task[None] | None = field(default=None, repr=False)
+    wrap_up_until: datetime | None = None  # R13: when after-call work ends by itself
 
     def routing_view(self) -> Agent:
         return Agent(id=self.id, level=self.level, skills=self.skills, languages=self.languages,
@@ -107,11 +109,13 @@ class OfferMade:
 
 class Acd:
     def __init__(self, *, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
-                 clock: Clock, notify: Callable[[str, object], None]) -> None:
+                 clock: Clock, notify: Callable[[str, object], None],
+                 desk: DeskNotifier | None = None) -> None:
         self.settings = settings
         self.sessions = sessionmaker
         self.clock = clock
         self.notify = notify
+        self.desk = desk  # agents' screens: every state change, with the wrap-up timer
         self.agents: dict[uuid.UUID, LiveAgent] = {}
         self.queues: dict[str, QueueConfig] = {}
         self.waiting: dict[uuid.UUID, Waiting] = {}
@@ -183,7 +187,8 @@ class Acd:
         if agent is None:
             return None
         return {"state": agent.state, "state_reason": agent.state_reason,
-                "state_since": agent.state_since, "call_id": agent.call_id}
+                "state_since": agent.state_since, "call_id": agent.call_id,
+                "wrap_up_until": agent.wrap_up_until}
 
     # -- the agent's own requests -----------------------------------------------------------
     async def request_state(self, agent_id: uuid.UUID, state: str, reason: str | None) -> str:
@@ -318,9 +323,10 @@ class Acd:
             if agent is None or agent.state is not AgentState.on_call:
                 return
             call_id, agent.call_id = agent.call_id, None
-            await self._set(agent, AgentState.wrap_up, AgentEvent.call_ended, None, call_id)
             config = self.queues.get(queue or "")
             seconds = config.wrap_up_seconds if config else self.settings.wrap_up_seconds
+            agent.wrap_up_until = self.clock.now() + timedelta(seconds=seconds)
+            await self._set(agent, AgentState.wrap_up, AgentEvent.call_ended, None, call_id)
             agent.wrap_up = asyncio.create_task(self._wrap_up(agent, seconds))
 
     async def _wrap_up(self, agent: LiveAgent, seconds: float) -> None:
@@ -342,6 +348,8 @@ class Acd:
         now = self.clock.now()
         previous = agent.state
         agent.state, agent.state_reason, agent.state_since = state, reason, now
+        if state is not AgentState.wrap_up:
+            agent.wrap_up_until = None
         if state is AgentState.ready:
             agent.ready_since = now
         elif state is AgentState.logged_out:
@@ -354,6 +362,10 @@ class Acd:
                                               reason=reason, call_id=call_id)
             await session.execute(update(AgentRow).where(AgentRow.id == agent.id)
                                   .values(misses_in_a_row=agent.misses_in_a_row))
+        if self.desk is not None:  # the agent's screen shows the state and the wrap-up timer
+            self.desk.agent_state(agent.id, state=str(state), reason=reason, since=now,
+                                  wrap_up_until=agent.wrap_up_until,
+                                  call_id=agent.call_id or call_id)
 
     async def close(self) -> None:
         for agent in self.agents.values():

@@ -15,15 +15,34 @@ from app.auth.models import RoleName
 from app.auth.service import require_role
 from app.calls import service
 from app.calls.items import Transfer
-from app.calls.schemas import CallDetail, CallEventOut, CallOut, CallPage, IvrStepOut, OfferOut
+from app.audit import service as audit
+from app.calls.models import Call
+from app.calls.schemas import (CallDetail, CallEventOut, CallOut, CallPage, DispositionIn,
+                               IvrStepOut, OfferOut)
+from app.customers.numbers import mask
+from app.desk import scope
 from app.deps import CurrentUser, SessionDep
-from app.errors import AppError, NotFound
+from app.errors import AppError, Forbidden, NotFound
 from ivr import service as ivr_store
 from ivr.menu import NAME
 from routing import offers as offer_store
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
-READERS = (RoleName.team_lead, RoleName.manager, RoleName.qa)
+# R20: agents read their own calls, team leads their team's, quality inspectors all (numbers
+# masked), managers all (app.desk.scope decides which; app.auth.access the numbers).
+READERS = (RoleName.agent, RoleName.team_lead, RoleName.manager, RoleName.qa)
+DISPOSERS = (RoleName.agent, RoleName.team_lead, RoleName.manager)
+
+
+def _shown(out: CallOut, principal, *, full: bool) -> CallOut:
+    if full:
+        return out
+    return out.model_copy(update={"caller_number": mask(out.caller_number)})
+
+
+def _full_numbers(principal) -> bool:
+    """In lists: managers and team leads (whose list is their team's calls) see numbers."""
+    return principal.role in (RoleName.admin, RoleName.manager, RoleName.team_lead)
 
 
 class InvalidCursor(AppError):
@@ -72,10 +91,12 @@ async def list_calls(
         raise InvalidRange()
     after = _decode_cursor(cursor) if cursor else None
     rows = await service.list_calls(session=session, since=since, until=until, limit=limit + 1,
-                                    after=after)
+                                    after=after, visible=scope.team_calls_filter(user))
     page, more = rows[:limit], len(rows) > limit
     next_cursor = _encode_cursor(page[-1].started_at, page[-1].id) if more else None
-    return CallPage(items=[CallOut.model_validate(r) for r in page], next_cursor=next_cursor)
+    full = _full_numbers(user)
+    return CallPage(items=[_shown(CallOut.model_validate(r), user, full=full) for r in page],
+                    next_cursor=next_cursor)
 
 
 class TransferIn(BaseModel):
@@ -118,42 +139,78 @@ async def _transfer(request: Request, call_id: uuid.UUID, action: str,
     await asyncio.wait_for(done, timeout=10)
 
 
+async def _may_transfer(request: Request, session, user, call_id: uuid.UUID) -> None:
+    """R12: the agent on the call transfers it (or a team lead of their team, or a manager)."""
+    require_role(user, RoleName.agent, RoleName.team_lead, RoleName.manager)
+    if not await scope.may_see_call(session=session, principal=user, call_id=call_id,
+                                    now=request.app.state.clock.now()):
+        raise Forbidden("not one of your calls (or your team's)")
+
+
 @router.post("/{call_id}/transfer", status_code=202)
 async def transfer(call_id: uuid.UUID, body: TransferIn, request: Request,
-                   user: CurrentUser) -> dict[str, str]:
+                   session: SessionDep, user: CurrentUser) -> dict[str, str]:
     """Take the call from its agent to a queue or another agent (R12)."""
-    require_role(user, RoleName.team_lead)
+    await _may_transfer(request, session, user, call_id)
     await _transfer(request, call_id, body.mode, body)
     return {"status": "transferring" if body.mode == "blind" else "consulting"}
 
 
 @router.post("/{call_id}/transfer/complete", status_code=202)
 async def complete_transfer(call_id: uuid.UUID, request: Request,
-                            user: CurrentUser) -> dict[str, str]:
+                            session: SessionDep, user: CurrentUser) -> dict[str, str]:
     """Warm transfer: the caller goes to the consulted agent."""
-    require_role(user, RoleName.team_lead)
+    await _may_transfer(request, session, user, call_id)
     await _transfer(request, call_id, "complete")
     return {"status": "transferred"}
 
 
 @router.post("/{call_id}/transfer/cancel", status_code=202)
 async def cancel_transfer(call_id: uuid.UUID, request: Request,
-                          user: CurrentUser) -> dict[str, str]:
+                          session: SessionDep, user: CurrentUser) -> dict[str, str]:
     """Warm transfer: back to the caller."""
-    require_role(user, RoleName.team_lead)
+    await _may_transfer(request, session, user, call_id)
     await _transfer(request, call_id, "cancel")
     return {"status": "returned"}
 
 
+@router.post("/{call_id}/disposition", response_model=CallOut)
+async def set_disposition(call_id: uuid.UUID, body: DispositionIn, request: Request,
+                          session: SessionDep, user: CurrentUser) -> CallOut:
+    """R6: what the call was about, with notes; by its agent during or after the call (or
+    their team lead, or a manager). Saving again replaces it; each save is audited."""
+    require_role(user, *DISPOSERS)
+    now = request.app.state.clock.now()
+    call = await session.get(Call, call_id)
+    if call is None:
+        raise NotFound(f"no call {call_id}")
+    if not await scope.may_see_call(session=session, principal=user, call_id=call_id, now=now):
+        raise Forbidden("not one of your calls")
+    call.disposition, call.notes = body.disposition, body.notes.strip()
+    call.disposition_by, call.disposition_at = user.user_id, now
+    audit.record(session=session, principal=user, at=now, action="update", entity="call",
+                 entity_id=call.id, reason="disposition", call_id=call.id,
+                 detail={"disposition": body.disposition})
+    await session.commit()
+    return CallOut.model_validate(call)
+
+
 @router.get("/{call_id}", response_model=CallDetail)
-async def get_call(call_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> CallDetail:
+async def get_call(call_id: uuid.UUID, request: Request, session: SessionDep,
+                   user: CurrentUser) -> CallDetail:
     require_role(user, *READERS)
+    now = request.app.state.clock.now()
     call = await service.get(session=session, call_id=call_id)
     if call is None:
         raise NotFound(f"no call {call_id}")
+    if user.role is not RoleName.qa and not await scope.may_see_call(
+            session=session, principal=user, call_id=call_id, now=now):
+        raise Forbidden("not one of your calls (or your team's)")
+    full = user.role is not RoleName.qa  # R20: agents see it on their current call only
     path = await ivr_store.path_of(session=session, call_id=call.id)
     offers = await offer_store.of_call(session=session, call_id=call.id)
-    base = CallOut.model_validate(call).model_dump(exclude={"wait_seconds", "talk_seconds"})
+    base = _shown(CallOut.model_validate(call), user, full=full).model_dump(
+        exclude={"wait_seconds", "talk_seconds"})
     return CallDetail(**base, timeline=[CallEventOut.model_validate(e) for e in call.events],
                       ivr_path=[IvrStepOut.model_validate(s) for s in path],
                       offers=[OfferOut.model_validate(o) for o in offers])

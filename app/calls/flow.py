@@ -44,6 +44,7 @@ from app.calls.state import CallState, EndReason, Trigger, ending, next_state
 from app.clock import Clock
 from app.complaints import service as complaints
 from app.customers import service as customers
+from app.desk.notifier import DeskNotifier
 from app.config import Settings
 from app.errors import AppError
 from app.telephony import Telephony
@@ -67,8 +68,10 @@ SYSTEM_PROMPTS = {
 class CallFlow(QueueingMixin):
     def __init__(self, *, settings: Settings, telephony: Telephony,
                  sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
-                 menus: MenuRuntime, lookups: Lookups, acd: Acd, submit: Any) -> None:
+                 menus: MenuRuntime, lookups: Lookups, acd: Acd, submit: Any,
+                 desk: DeskNotifier | None = None) -> None:
         self.settings = settings
+        self.desk = desk or DeskNotifier()  # agents' screens (R3): pops, call and offer ends
         self.telephony = telephony
         self.sessions = sessionmaker
         self.clock = clock
@@ -247,11 +250,18 @@ class CallFlow(QueueingMixin):
     async def _facts(self, call: LiveCall) -> ivr.Facts:
         """What we know of the caller before the menu: an open complaint (R6), important (R11)."""
         try:
-            async with self.sessions() as session:
-                open_complaint = await complaints.has_open(session=session,
-                                                           customer_number=call.caller_number)
-                customer = await customers.by_phone(session=session, number=call.caller_number)
+            async with self.sessions() as session, session.begin():
+                # R14: every caller with a number is in the archive; the first call adds them.
+                customer = await customers.match_or_create(session=session,
+                                                           number=call.caller_number,
+                                                           language=call.language)
+                open_complaint = await complaints.has_open(
+                    session=session, customer_number=customers.normalise(call.caller_number))
+                if customer is not None:
+                    await service.update_call(session=session, call_id=call.id,
+                                              customer_id=customer.id)
             call.priority = customers.priority(customer)
+            call.customer_id = customer.id if customer else None
         except Exception as exc:  # noqa: BLE001 - without it the caller takes the main menu
             log.warning("call.facts_unavailable", error=repr(exc))
             open_complaint = False

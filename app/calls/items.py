@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from app.ari.events import AriEvent, channel_id_of
 from app.calls.state import CallState
@@ -105,7 +106,9 @@ class LiveOffer:
     agent_id: uuid.UUID
     channel_id: str          # the agent's leg
     offered_at: datetime
+    call_id: uuid.UUID | None = None
     ringing_at: datetime | None = None
+    pop: asyncio.Task[Any] | None = field(default=None, repr=False)  # the screen pop, building
 
 
 @dataclass
@@ -117,6 +120,7 @@ class LiveCall:
     seq: int
     last_seen_at: datetime
     caller_number: str | None = None
+    customer_id: uuid.UUID | None = None  # R14: matched or created on arrival
     persisted: bool = True
     failed: bool = False
     hangup_requested: bool = False  # the channel is going away: start nothing new on it

@@ -8,6 +8,7 @@ with its events, and use the flow's choke point (`_fire`) and timers.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,9 @@ from app.calls.items import (
     TransferRefused,
 )
 from app.calls.state import CallState, Trigger
+from app.desk import screen_pop
+from app.desk.messages import ScreenPop
+from app.metrics import SCREEN_POP_SECONDS
 from app.complaints import service as complaints
 from ivr import interpreter as ivr
 from routing import overflow
@@ -36,6 +40,7 @@ from routing.seniority import LevelNeed, level_needed, stricter
 from routing.strategies import Level
 
 log = structlog.get_logger(__name__)
+POP_WAIT_SECONDS = 1.0  # a pop not built by then is not worth holding the ring-limit timer for
 
 
 def outcome_of(cause: int | None) -> OfferOutcome:
@@ -53,6 +58,7 @@ class QueueingMixin:
     sessions: Any
     clock: Any
     acd: Any
+    desk: Any
     legs: dict[str, str]
 
     async def _enqueue(self, call: LiveCall, action: ivr.EnterQueue) -> None:
@@ -212,7 +218,8 @@ class QueueingMixin:
         self._cancel_timer(call, "announce")  # no announcement while an agent's phone rings
         leg = f"agent-{made.offer_id}"
         call.offer = LiveOffer(id=made.offer_id, agent_id=made.agent_id, channel_id=leg,
-                               offered_at=now)
+                               offered_at=now, call_id=call.id)
+        call.offer.pop = self._prepare_pop(call, call.offer, "queue")
         self.legs[leg] = call.channel_id
         async with self.sessions() as session, session.begin():
             await offer_store.create(session=session, offer_id=made.offer_id, call_id=call.id,
@@ -269,6 +276,7 @@ class QueueingMixin:
         rings = await self._answered(offer, now)
         waited = (now - (call.enqueued_at or now)).total_seconds()
         apology = ring_rule.apology_due(waited, self.settings.ring_limit_seconds)
+        self.desk.connected(offer.agent_id, offer_id=offer.id, call_id=call.id, apology_due=apology)
         await self._unhold(call)
         bridge = f"call-{call.id}"
         await self.telephony.create_bridge(bridge)
@@ -341,7 +349,9 @@ class QueueingMixin:
             raise
         leg = f"consult-{made.offer_id}"
         call.consult, call.consult_answered = LiveOffer(
-            id=made.offer_id, agent_id=made.agent_id, channel_id=leg, offered_at=now), False
+            id=made.offer_id, agent_id=made.agent_id, channel_id=leg, offered_at=now,
+            call_id=call.id), False
+        call.consult.pop = self._prepare_pop(call, call.consult, "consult")
         self.legs[leg] = call.channel_id
         async with self.sessions() as session, session.begin():
             await offer_store.create(session=session, offer_id=made.offer_id, call_id=call.id,
@@ -366,6 +376,8 @@ class QueueingMixin:
                                   ConsultRingLimit(call.channel_id, consult.id))
             case StasisStart() if not call.consult_answered:
                 self._cancel_timer(call, "consult_ring")
+                self.desk.connected(consult.agent_id, offer_id=consult.id, call_id=call.id,
+                                    apology_due=False)
                 await self._answered(consult, self.clock.now())
                 await self.telephony.add_to_bridge(f"call-{call.id}", [consult.channel_id])
                 call.consult_answered = True
@@ -485,6 +497,8 @@ class QueueingMixin:
 
     async def _end_agent_call(self, call: LiveCall) -> None:
         if call.agent_id is not None:
+            self.desk.call_ended(call.agent_id, call_id=call.id,
+                                 hangup_by="agent" if call.agent_hung_up else None)
             await self.acd.call_ended(call.agent_id, call.queue)
         await self._safely(self.telephony.destroy_bridge(f"call-{call.id}"))
 
@@ -493,7 +507,46 @@ class QueueingMixin:
         """The phone rings: R1 counts rings, so the limit runs from the first ring."""
         offer.ringing_at = self.clock.now()
         self._schedule(call, timer, self.settings.ring_limit_seconds, item)
-        await self._update_offer(offer, ringing_at=offer.ringing_at)
+        sent = await self._send_pop(offer)
+        await self._update_offer(offer, ringing_at=offer.ringing_at,
+                                 **({"pop_sent_at": sent} if sent else {}))
+
+    # -- the agent's screen (R3, R14) -------------------------------------------------------
+    def _prepare_pop(self, call: LiveCall, offer: LiveOffer, kind: str) -> asyncio.Task | None:
+        """Build the screen pop while the agent's phone is dialled, only if the agent has a
+        desktop open (else nobody would see it)."""
+        if not self.desk.watching(offer.agent_id):
+            return None
+
+        async def build() -> ScreenPop:
+            async with self.sessions() as session:
+                return await screen_pop.build(
+                    session=session, offer_id=offer.id, call_id=call.id, kind=kind,
+                    queue=call.queue, caller_number=call.caller_number,
+                    customer_id=call.customer_id, language=call.language,
+                    enqueued_at=call.enqueued_at, now=self.clock.now(),
+                    ring_limit_seconds=self.settings.ring_limit_seconds,
+                    calls=self.settings.screen_pop_calls)
+
+        return asyncio.create_task(build(), name=f"pop:{offer.id}")
+
+    async def _send_pop(self, offer: LiveOffer) -> datetime | None:
+        """The moment the phone rings, the pop goes to the agent's screen; when it was sent."""
+        if offer.pop is None:
+            return None
+        try:
+            pop = await asyncio.wait_for(asyncio.shield(offer.pop), POP_WAIT_SECONDS)
+        except Exception as exc:  # noqa: BLE001 - the call goes on without a pop
+            log.warning("desk.pop_failed", offer=str(offer.id), error=repr(exc))
+            return None
+        pop = screen_pop.at_ring(pop, ringing_at=offer.ringing_at or self.clock.now(),
+                                 ring_limit_seconds=self.settings.ring_limit_seconds)
+        if not self.desk.offer_ringing(offer.agent_id, pop):
+            return None
+        sent = self.clock.now()
+        SCREEN_POP_SECONDS.labels(stage="sent").observe(
+            max((sent - (offer.ringing_at or sent)).total_seconds(), 0.0))
+        return sent
 
     async def _answered(self, offer: LiveOffer, now: datetime) -> int:
         """Store the answer with its rings, tell the ACD; the rings it took."""
@@ -508,6 +561,11 @@ class QueueingMixin:
 
     async def _closed(self, offer: LiveOffer, outcome: OfferOutcome) -> None:
         """Store an offer that was not answered and tell the ACD (which may pause the agent)."""
+        if offer.pop is not None:
+            offer.pop.cancel()
+        if offer.call_id is not None:
+            self.desk.offer_ended(offer.agent_id, offer_id=offer.id, call_id=offer.call_id,
+                                  outcome=str(outcome))
         now = self.clock.now()
         record = ring_rule.OfferRecord(offered_at=offer.offered_at, ringing_at=offer.ringing_at,
                                        answered_at=None, ended_at=now, outcome=outcome)

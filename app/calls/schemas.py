@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 
 class CallEventOut(BaseModel):
@@ -46,6 +46,10 @@ class CallOut(BaseModel):
     agent_id: uuid.UUID | None
     connected_at: datetime | None
     apology_due: bool
+    customer_id: uuid.UUID | None = None
+    disposition: str | None = None   # R6: what the agent said the call was about
+    notes: str = ""
+    disposition_at: datetime | None = None
 
     @computed_field
     @property
@@ -74,6 +78,14 @@ class IvrStepOut(BaseModel):
     outcome: str
 
 
+class DispositionIn(BaseModel):
+    """R6: consultation, inquiry, complaint or other, and the agent's notes."""
+
+    model_config = ConfigDict(extra="forbid")
+    disposition: Literal["consultation", "inquiry", "complaint", "other"]
+    notes: str = Field("", max_length=10000)
+
+
 class OfferOut(BaseModel):
     """One offer of the call to an agent, with its three-ring figures (R1)."""
 
@@ -89,6 +101,8 @@ class OfferOut(BaseModel):
     outcome: str | None
     ring_seconds: float | None
     rings: int | None
+    pop_sent_at: datetime | None = None   # R3: the screen pop, sent and shown
+    pop_shown_at: datetime | None = None
 
 
 class CallDetail(CallOut):

@@ -82,9 +82,13 @@ async def get(*, session: AsyncSession, call_id: uuid.UUID) -> Call | None:
 
 
 async def list_calls(*, session: AsyncSession, since: datetime | None, until: datetime | None,
-                     limit: int, after: tuple[datetime, uuid.UUID] | None) -> list[Call]:
-    """Newest first; `after` is the (started_at, id) of the last call of the previous page."""
+                     limit: int, after: tuple[datetime, uuid.UUID] | None,
+                     visible: Any = None) -> list[Call]:
+    """Newest first; `after` is the (started_at, id) of the last call of the previous page;
+    `visible` a condition limiting the calls to those the reader may see (R20)."""
     query = select(Call).order_by(Call.started_at.desc(), Call.id.desc()).limit(limit)
+    if visible is not None:
+        query = query.where(visible)
     if since is not None:
         query = query.where(Call.started_at >= since)
     if until is not None:

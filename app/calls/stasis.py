@@ -21,6 +21,7 @@ from app.calls.items import Item, Resync, item_channel_id
 from app.clock import Clock
 from app.concurrency import KeyedDispatcher
 from app.config import Settings
+from app.desk.notifier import DeskNotifier
 from app.metrics import ARI_EVENTS, EVENT_HANDLING_SECONDS
 from app.telephony import Telephony
 from ivr.lookup import Lookups
@@ -33,18 +34,19 @@ log = structlog.get_logger(__name__)
 class CallStasis:
     def __init__(self, *, settings: Settings, telephony: Telephony,
                  sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
-                 menus: MenuRuntime, lookups: Lookups) -> None:
+                 menus: MenuRuntime, lookups: Lookups, desk: DeskNotifier | None = None) -> None:
         self.app_name = settings.ari_app
         self.telephony = telephony
         self.sessions = sessionmaker
         self.clock = clock
         self.dispatcher: KeyedDispatcher[Item] = KeyedDispatcher(self._handle)
         # The ACD tells a call of its offers through the call's own queue.
+        self.desk = desk or DeskNotifier()  # agents' screens (R3)
         self.acd = Acd(settings=settings, sessionmaker=sessionmaker, clock=clock,
-                       notify=self.dispatcher.submit)
+                       notify=self.dispatcher.submit, desk=self.desk)
         self.flow = CallFlow(settings=settings, telephony=telephony, sessionmaker=sessionmaker,
                              clock=clock, menus=menus, lookups=lookups, acd=self.acd,
-                             submit=self.dispatcher.submit)
+                             submit=self.dispatcher.submit, desk=self.desk)
 
     async def on_event(self, event: AriEvent) -> None:
         """Called by the event stream for every parsed event: queue it for its call."""

@@ -494,7 +494,7 @@ async def test_an_important_customer_overtakes_a_caller_who_waited_longer(
 
     agents = await add_agents(sessionmaker, clock, "wang", state="paused")
     async with sessionmaker() as session, session.begin():
-        session.add(Customer(phone="13911110000", name="VIP", important=True))
+        session.add(Customer(phone="+8613911110000", name="VIP", important=True))
     await stasis.acd.start()
     await to_queue(stasis, fake, "plain", number="13822220000")
     clock.advance(30)

@@ -161,7 +161,7 @@ async def test_caller_who_hangs_up_in_the_menu_is_abandoned_in_ivr_at_that_node(
 
 async def test_self_service_reads_back_a_complaints_status(stasis, fake, sessionmaker):
     async with sessionmaker() as session, session.begin():
-        session.add(Complaint(number="20261234", customer_number="13800000000",
+        session.add(Complaint(number="20261234", customer_number="+8613800000000",
                               status="in_progress"))
     await feed(stasis, arrive(fake, "c4"))
     await prompt_done(stasis, "c4")
@@ -181,7 +181,7 @@ async def test_self_service_reads_back_a_complaints_status(stasis, fake, session
 async def test_a_caller_with_an_open_complaint_goes_straight_to_their_matter(
         stasis, fake, sessionmaker):
     async with sessionmaker() as session, session.begin():
-        session.add(Complaint(number="7001", customer_number="13911112222", status="dispatched"))
+        session.add(Complaint(number="7001", customer_number="+8613911112222", status="dispatched"))
     await feed(stasis, arrive(fake, "c5", number="13911112222"))
     await prompt_done(stasis, "c5")
     assert said(stasis, fake)[-1] == ["returning_complaint", "transferring"]

@@ -186,7 +186,7 @@ async def test_an_important_customer_is_served_before_a_caller_who_waited_longer
     from app.customers.models import Customer
 
     async with service.app.state.sessionmaker() as session, session.begin():
-        session.add(Customer(phone="13955550000", name="VIP", important=True))
+        session.add(Customer(phone="+8613955550000", name="VIP", important=True))
     wang = await desk("wang", answer_after_ms=300)
     await ready(service, wang)
     await service.post(f"/api/agents/{wang}/state", json={"state": "paused", "reason": "meal"})

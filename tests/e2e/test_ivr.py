@@ -43,7 +43,7 @@ async def test_menu_submenu_invalid_keys_then_the_caller_reaches_an_agent_not_a_
 
 async def test_self_service_reads_back_the_status_of_a_seeded_complaint(service, place_call):
     async with service.app.state.sessionmaker() as session, session.begin():
-        session.add(Complaint(number="20269876", customer_number="13999999999",
+        session.add(Complaint(number="20269876", customer_number="+8613999999999",
                               status="in_progress"))
     greeting = prompt_ms(service, "greeting")
     answer = sum(prompt_ms(service, p) for p in (

@@ -1,0 +1,244 @@
+"""HTTP and WebSocket of the agent desktop (R3, R13, R14).
+
+- `GET /api/desk`: the signed-in agent, their live state (with the wrap-up deadline) and the
+  call on their screen (rebuilt after a page reload).
+- `POST /api/desk/state`: ready / paused with a reason / logged_out, for the agent's own seat.
+- `WS /api/desk/ws`: authenticated by the session cookie (or `?token=`); same-origin only. The
+  server pushes `offer` (the screen pop, the moment the phone starts ringing), `offer_ended`,
+  `connected`, `call_ended` and `agent_state`; the page answers `{"type": "pop_shown",
+  "offer_id": ...}` once it has drawn a pop, which we store on the offer (`pop_shown_at`) and
+  measure against the first ring (`hotline_screen_pop_seconds`). Every pop delivered is a view of
+  the customer record and is audited (R20).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import structlog
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import update
+
+from app.audit import service as audit
+from app.auth.models import RoleName, User
+from app.auth.schemas import UserOut
+from app.auth.service import COOKIE, Principal, authenticate
+from app.calls.models import Call
+from app.deps import CurrentUser, SessionDep
+from app.desk import screen_pop
+from app.desk.messages import ScreenPop
+from app.desk.notifier import Overrun
+from app.errors import AppError, Forbidden
+from app.metrics import SCREEN_POP_SECONDS
+from routing.models import AgentRow, OfferRow
+
+log = structlog.get_logger(__name__)
+router = APIRouter(prefix="/api/desk", tags=["desk"])
+PING_SECONDS = 25
+
+
+class NotAnAgent(Forbidden):
+    error_id = "not-an-agent"
+    message = "this user is not linked to an agent"
+
+
+class AcdUnavailable(AppError):
+    status_code = 503
+    error_id = "acd-unavailable"
+    message = "call distribution is not running"
+
+
+class AgentLive(BaseModel):
+    id: uuid.UUID
+    name: str
+    extension: str
+    level: str
+    team: str | None
+    state: str
+    state_reason: str | None
+    state_since: Any
+    wrap_up_until: Any
+    call_id: uuid.UUID | None
+
+
+class DeskOut(BaseModel):
+    user: UserOut | None
+    agent: AgentLive | None
+    screen: ScreenPop | None  # the call on the agent's screen now, if any
+    ring_limit_seconds: float
+
+
+class StateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    state: Literal["ready", "paused", "logged_out"]
+    reason: str | None = Field(None, pattern=r"^[a-z_]{1,32}$")
+
+    @model_validator(mode="after")
+    def _reason(self) -> "StateIn":
+        if self.state == "paused" and not self.reason:
+            raise ValueError("a pause needs a reason (e.g. break, lunch, training, meeting)")
+        return self
+
+
+def _agent_id(principal: Principal) -> uuid.UUID:
+    if principal.role is not RoleName.agent and principal.agent_id is None:
+        raise NotAnAgent()
+    if principal.agent_id is None:
+        raise NotAnAgent()
+    return principal.agent_id
+
+
+@router.get("", response_model=DeskOut)
+async def desk(request: Request, principal: CurrentUser, session: SessionDep) -> DeskOut:
+    user = await session.get(User, principal.user_id) if principal.user_id else None
+    settings, acd = request.app.state.settings, getattr(request.app.state, "acd", None)
+    out = DeskOut(user=UserOut.model_validate(user) if user else None, agent=None, screen=None,
+                  ring_limit_seconds=settings.ring_limit_seconds)
+    if principal.agent_id is None:
+        return out
+    row = await session.get(AgentRow, principal.agent_id)
+    if row is None:
+        return out
+    live = (acd.live_state(row.id) if acd is not None else None) or {
+        "state": row.state, "state_reason": row.state_reason, "state_since": row.state_since,
+        "call_id": None, "wrap_up_until": None}
+    out.agent = AgentLive(id=row.id, name=row.name, extension=row.extension, level=row.level,
+                          team=row.team, state=str(live["state"]),
+                          state_reason=live["state_reason"], state_since=live["state_since"],
+                          wrap_up_until=live.get("wrap_up_until"), call_id=live["call_id"])
+    if live["call_id"] is not None and (call := await session.get(Call, live["call_id"])):
+        now = request.app.state.clock.now()
+        out.screen = await screen_pop.build(
+            session=session, offer_id=uuid.UUID(int=0), call_id=call.id, kind="queue",
+            queue=call.queue, caller_number=call.caller_number, customer_id=call.customer_id,
+            language=call.language, enqueued_at=call.enqueued_at, now=now,
+            ring_limit_seconds=settings.ring_limit_seconds, calls=settings.screen_pop_calls)
+        out.screen.apology_due = call.apology_due
+        if call.customer_id is not None:
+            audit.record(session=session, principal=principal, at=now, action="view",
+                         entity="customer", entity_id=call.customer_id, reason="call",
+                         call_id=call.id)
+            await session.commit()
+    return out
+
+
+@router.post("/state", response_model=AgentLive)
+async def set_state(body: StateIn, request: Request, principal: CurrentUser,
+                    session: SessionDep) -> AgentLive:
+    """The agent's own state (R19: every change is stored by the ACD)."""
+    agent_id = _agent_id(principal)
+    acd = getattr(request.app.state, "acd", None)
+    if acd is None:
+        raise AcdUnavailable()
+    await acd.request_state(agent_id, body.state, body.reason)
+    row = await session.get(AgentRow, agent_id)
+    live = acd.live_state(agent_id) or {}
+    return AgentLive(id=agent_id, name=row.name, extension=row.extension, level=row.level,
+                     team=row.team, state=str(live.get("state")),
+                     state_reason=live.get("state_reason"), state_since=live.get("state_since"),
+                     wrap_up_until=live.get("wrap_up_until"), call_id=live.get("call_id"))
+
+
+def _same_origin(ws: WebSocket) -> bool:
+    """Browsers send Origin on WebSockets; a page on another site must not ride our cookie."""
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True  # not a browser (API clients, tests); they carry the token themselves
+    return urlsplit(origin).netloc == ws.headers.get("host")
+
+
+@router.websocket("/ws")
+async def desk_socket(ws: WebSocket, token: Annotated[str | None, Query()] = None) -> None:
+    app = ws.app
+    if not _same_origin(ws):
+        await ws.close(code=4403, reason="cross-origin")
+        return
+    try:
+        async with app.state.sessionmaker() as session:
+            principal = await authenticate(session=session, settings=app.state.settings,
+                                           now=app.state.clock.now(), authorization=None,
+                                           cookie=token or ws.cookies.get(COOKIE))
+    except AppError:
+        await ws.close(code=4401, reason="sign in first")
+        return
+    if principal.agent_id is None:
+        await ws.close(code=4403, reason="not an agent")
+        return
+    notifier = app.state.desk
+    await ws.accept()
+    with notifier.connect(principal.agent_id) as conn:
+        reader = asyncio.create_task(_read(ws, app, principal))
+        getter: asyncio.Task | None = None
+        try:
+            while True:
+                getter = getter or asyncio.create_task(conn.next())
+                done, _ = await asyncio.wait({getter, reader}, timeout=PING_SECONDS,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if reader in done:
+                    break
+                if getter not in done:
+                    await ws.send_json({"type": "ping"})
+                    continue
+                message, getter = getter.result(), None
+                await ws.send_text(message.model_dump_json())
+                if isinstance(message, ScreenPop):
+                    asyncio.create_task(_pop_delivered(app, principal, message))
+        except (WebSocketDisconnect, Overrun, RuntimeError):
+            pass
+        finally:
+            reader.cancel()
+            if getter is not None:
+                getter.cancel()
+            try:
+                await ws.close()
+            except RuntimeError:
+                pass
+
+
+async def _read(ws: WebSocket, app: Any, principal: Principal) -> None:
+    """What the page tells us: that it has drawn a pop (for the R3 timing)."""
+    while True:
+        try:
+            raw = await ws.receive_text()
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        try:
+            message = PopShown.model_validate(json.loads(raw))
+        except (ValueError, ValidationError):
+            continue  # pings and anything unknown
+        await _pop_shown(app, principal, message.offer_id)
+
+
+class PopShown(BaseModel):
+    type: Literal["pop_shown"]
+    offer_id: uuid.UUID
+
+
+async def _pop_delivered(app: Any, principal: Principal, pop: ScreenPop) -> None:
+    """R20: a pop on the screen is a view of the customer record, by this user, for this call."""
+    if pop.caller.customer_id is None:
+        return
+    try:
+        async with app.state.sessionmaker() as session, session.begin():
+            audit.record(session=session, principal=principal, at=app.state.clock.now(),
+                         action="view", entity="customer", entity_id=pop.caller.customer_id,
+                         reason="call", call_id=pop.call_id, detail={"via": "screen_pop"})
+    except Exception as exc:  # noqa: BLE001 - logged; the pop itself was delivered
+        log.error("desk.audit_failed", error=repr(exc))
+
+
+async def _pop_shown(app: Any, principal: Principal, offer_id: uuid.UUID) -> None:
+    now = app.state.clock.now()
+    async with app.state.sessionmaker() as session, session.begin():
+        ringing_at = await session.scalar(
+            update(OfferRow).where(OfferRow.id == offer_id,
+                                   OfferRow.agent_id == principal.agent_id,
+                                   OfferRow.pop_shown_at.is_(None))
+            .values(pop_shown_at=now).returning(OfferRow.ringing_at))
+    if ringing_at is not None:
+        SCREEN_POP_SECONDS.labels(stage="shown").observe(max((now - ringing_at).total_seconds(), 0))

@@ -1,0 +1,80 @@
+"""What the agent desktop's WebSocket carries, server to page. One model per message type; the
+notifier builds them and nothing else formats desk payloads."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from app.customers.schemas import ComplaintBrief, PastCall
+
+
+class IvrStep(BaseModel):
+    node: str
+    input: str
+    outcome: str
+
+
+class Caller(BaseModel):
+    number: str | None          # E.164: the agent's own current call (R3)
+    number_national: str | None
+    name: str
+    important: bool             # R11
+    language: str               # the call's language (R5)
+    customer_id: uuid.UUID | None
+    address: str
+    notes: str
+
+
+class ScreenPop(BaseModel):
+    """R3, R14: who is calling and their history, shown while the phone still rings."""
+
+    type: Literal["offer"] = "offer"
+    offer_id: uuid.UUID
+    call_id: uuid.UUID
+    kind: Literal["queue", "consult"]
+    queue: str | None
+    caller: Caller
+    ivr_path: list[IvrStep]
+    enqueued_at: datetime | None
+    ringing_at: datetime | None = None
+    waited_seconds: float       # in the queue until the phone started ringing
+    apology_due: bool           # R1: the caller waited past the ring limit: apologise first
+    previous_calls: list[PastCall]
+    open_complaints: list[ComplaintBrief]
+
+
+class OfferEnded(BaseModel):
+    type: Literal["offer_ended"] = "offer_ended"
+    offer_id: uuid.UUID
+    call_id: uuid.UUID
+    outcome: str                # answered elsewhere: cancelled; no_answer (R1: missed), ...
+
+
+class Connected(BaseModel):
+    type: Literal["connected"] = "connected"
+    offer_id: uuid.UUID
+    call_id: uuid.UUID
+    apology_due: bool
+
+
+class CallEnded(BaseModel):
+    type: Literal["call_ended"] = "call_ended"
+    call_id: uuid.UUID
+    hangup_by: str | None
+
+
+class AgentStateMessage(BaseModel):
+    type: Literal["agent_state"] = "agent_state"
+    agent_id: uuid.UUID
+    state: str
+    reason: str | None
+    since: datetime
+    wrap_up_until: datetime | None  # R13: when after-call work ends by itself
+    call_id: uuid.UUID | None
+
+
+DeskMessage = ScreenPop | OfferEnded | Connected | CallEnded | AgentStateMessage
