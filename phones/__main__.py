@@ -6,7 +6,9 @@ then the call as the service logged it (GET /api/calls/{id}).
 `python -m phones agent [--name wang] [--answer-after 1 | --never]` (make agent): a SIPp desk
 phone for an agent, kept running until Ctrl-C; the agent is created (or its phone updated) and
 set ready, and the queue the demo menu's 0 leads to (`general`) is created if missing, so that
-`make call DIGITS=0` reaches this phone.
+`make call DIGITS=0` reaches this phone. It prints a sign-in for the agent desk page (`/desk`,
+user name = the agent's name; the password from `--password` or a new one), where a person sees
+the screen pop while this phone rings and records the call (R3, R6, R14).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import signal
 import time
 import zlib
@@ -65,6 +68,21 @@ def place_call(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _desk_user(api: httpx.Client, args: argparse.Namespace, agent_id: str) -> tuple[str, str]:
+    """The agent's sign-in for the desk page (R20): created, or its password reset."""
+    username, password = args.name.lower(), args.password or secrets.token_urlsafe(9)
+    resp = api.post("/api/users", json={"username": username, "display_name": args.name,
+                                        "role": "agent", "password": password,
+                                        "agent_id": agent_id})
+    if resp.status_code == 409:
+        user = next(u for u in api.get("/api/users").json() if u["username"] == username)
+        resp = api.patch(f"/api/users/{user['id']}", json={"password": password,
+                                                            "agent_id": agent_id,
+                                                            "is_active": True})
+    resp.raise_for_status()
+    return username, password
+
+
 def run_agent(args: argparse.Namespace) -> int:
     answer_after = None if args.never else int(args.answer_after * 1000)
     extension = args.extension or str(1000 + zlib.crc32(args.name.encode()) % 9000)
@@ -84,6 +102,7 @@ def run_agent(args: argparse.Namespace) -> int:
             else:
                 resp.raise_for_status()
                 agent = resp.json()
+            login = _desk_user(api, args, agent["id"])
             resp = api.post(f"/api/agents/{agent['id']}/state", json={"state": "ready"})
             if resp.status_code != 200:
                 await phone.stop()
@@ -91,6 +110,8 @@ def run_agent(args: argparse.Namespace) -> int:
             print(f"agent {args.name} (extension {extension}) is ready on {phone.phone.contact}; "
                   f"{'never answers' if answer_after is None else f'answers after {args.answer_after}s'}"
                   "; Ctrl-C to stop")
+            print(f"the agent desk: {api.base_url.join('/desk')}  user {login[0]}  "
+                  f"password {login[1]}")
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGINT, stop.set)
@@ -125,6 +146,8 @@ def main() -> None:
     a.add_argument("--level", default="intermediate", choices=["junior", "intermediate", "senior"])
     a.add_argument("--answer-after", type=float, default=1.0, help="seconds of ringing")
     a.add_argument("--never", action="store_true", help="ring but never answer")
+    a.add_argument("--password", default=None,
+                   help="the agent's password for the desk page (default: a new one, printed)")
     args = parser.parse_args()
     raise SystemExit(place_call(args) if args.command == "call" else run_agent(args))
 

@@ -71,6 +71,7 @@ class DeskOut(BaseModel):
     agent: AgentLive | None
     screen: ScreenPop | None  # the call on the agent's screen now, if any
     ring_limit_seconds: float
+    timezone: str             # the centre's: the page shows times in it
 
 
 class StateIn(BaseModel):
@@ -98,7 +99,7 @@ async def desk(request: Request, principal: CurrentUser, session: SessionDep) ->
     user = await session.get(User, principal.user_id) if principal.user_id else None
     settings, acd = request.app.state.settings, getattr(request.app.state, "acd", None)
     out = DeskOut(user=UserOut.model_validate(user) if user else None, agent=None, screen=None,
-                  ring_limit_seconds=settings.ring_limit_seconds)
+                  ring_limit_seconds=settings.ring_limit_seconds, timezone=settings.timezone)
     if principal.agent_id is None:
         return out
     row = await session.get(AgentRow, principal.agent_id)

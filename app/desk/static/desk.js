@@ -20,7 +20,11 @@ async function api(method, path, body) {
 }
 
 function text(el, value) { el.textContent = value == null ? "" : String(value); }
-function localTime(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
+function localTime(iso) {
+  if (!iso) return "";
+  const zone = state.desk && state.desk.timezone;
+  return new Date(iso).toLocaleString("zh-CN", { timeZone: zone || undefined, hour12: false });
+}
 function seconds(s) { s = Math.max(0, Math.round(s)); return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`; }
 
 function showLogin() {
