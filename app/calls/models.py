@@ -11,6 +11,8 @@ from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Identity, Ind
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.auth import models as _users  # noqa: F401 - calls.disposition_by -> users
+from app.customers import models as _customers  # noqa: F401 - calls.customer_id
 from app.db import Base
 
 

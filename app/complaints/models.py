@@ -9,6 +9,8 @@ from enum import StrEnum
 from sqlalchemy import DateTime, ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.auth import models as _users  # noqa: F401 - complaints.created_by -> users
+from app.customers import models as _customers  # noqa: F401 - complaints.customer_id
 from app.db import Base
 
 
