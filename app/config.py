@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     session_idle_minutes: float = Field(120.0, gt=0, le=24 * 60)
     login_max_failures: int = Field(5, ge=1, le=100)
     login_window_minutes: float = Field(15.0, gt=0, le=24 * 60)
+    # Reports (R18, R19): abandons this quick are shown but left out of the rates; the service
+    # level counts answers within this many seconds of entering the queue (default: R1's limit).
+    short_abandon_seconds: float = Field(5.0, ge=0, le=120)
+    service_level_seconds: float | None = Field(None, gt=0, le=3600)
     # How many earlier calls and open complaints the agent's screen pop shows (R14).
     screen_pop_calls: int = Field(5, ge=0, le=50)
     log_format: Annotated[str, Field(pattern=r"^(json|console)$")] = "console"

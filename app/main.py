@@ -23,6 +23,7 @@ from app.customers import api as customers_api
 from app.desk import api as desk_api
 from app.desk import page as desk_page
 from app.desk.notifier import DeskNotifier
+from app.reports import api as reports_api
 from app.calls.stasis import CallStasis
 from app.clock import Clock, SystemClock
 from app.config import Settings
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(customers_api.router)
     app.include_router(complaints_api.router)
     app.include_router(calls_api.router)
+    app.include_router(reports_api.router)
     app.include_router(ivr_api.router)
     app.include_router(routing_api.router)
 

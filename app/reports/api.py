@@ -1,0 +1,136 @@
+"""HTTP: manager reports (R18, R19), for managers and team leads. Every report takes
+`since`/`until` (with a UTC offset; default the last 24 hours), `queue` and `call_type`, and
+`format=csv` for a streamed CSV instead of JSON. Figures are defined in `definitions.py`."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from app.auth.models import RoleName
+from app.auth.service import require_role
+from app.customers.numbers import national
+from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.errors import AppError
+from app.reports import queries
+from app.reports.queries import Bucket, Filters
+
+router = APIRouter(prefix="/api/reports", tags=["reports"])
+READERS = (RoleName.manager, RoleName.team_lead)
+Format = Literal["json", "csv"]
+MAX_RANGE = timedelta(days=400)
+
+
+class InvalidRange(AppError):
+    error_id = "invalid-range"
+    message = "`since` must be before `until`, both with a UTC offset, at most 400 days apart"
+
+
+def _filters(request: Request, since: datetime | None, until: datetime | None,
+             queue: str | None, call_type: str | None) -> Filters:
+    now = request.app.state.clock.now()
+    until = until or now
+    since = since or until - timedelta(days=1)
+    if since.tzinfo is None or until.tzinfo is None or since >= until or until - since > MAX_RANGE:
+        raise InvalidRange()
+    return Filters(since=since, until=until, queue=queue, call_type=call_type)
+
+
+def _csv(rows: Iterable[dict[str, Any]], filename: str) -> StreamingResponse:
+    async def lines() -> AsyncIterator[str]:
+        buffer, writer = io.StringIO(), None
+        for row in rows:
+            if writer is None:
+                writer = csv.DictWriter(buffer, fieldnames=list(row))
+                writer.writeheader()
+            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+
+    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+Since = Annotated[datetime | None, Query(description="calls started at or after (with offset)")]
+Until = Annotated[datetime | None, Query(description="calls started before (with offset)")]
+QueueQ = Annotated[str | None, Query(max_length=64)]
+TypeQ = Annotated[str | None, Query(pattern=r"^(consultation|inquiry|complaint|other|outbound)$")]
+
+
+@router.get("/summary")
+async def summary(request: Request, principal: CurrentUser, session: SessionDep,
+                  settings: SettingsDep, since: Since = None, until: Until = None,
+                  queue: QueueQ = None, call_type: TypeQ = None,
+                  format: Format = "json") -> Any:
+    require_role(principal, *READERS)
+    f = _filters(request, since, until, queue, call_type)
+    result = await queries.summary(
+        session=session, f=f, ring_limit_seconds=settings.ring_limit_seconds,
+        threshold_seconds=settings.service_level_seconds or settings.ring_limit_seconds,
+        short_abandon_seconds=settings.short_abandon_seconds)
+    types = await queries.by_call_type(session=session, f=f)
+    body = {"since": f.since.isoformat(), "until": f.until.isoformat(), **asdict(result),
+            "by_call_type": types}
+    if format == "csv":
+        flat = {k: v for k, v in body.items() if k != "by_call_type"}
+        flat.update({f"calls_{k}": v for k, v in sorted(types.items())})
+        return _csv([flat], "summary.csv")
+    return body
+
+
+@router.get("/volume")
+async def volume(request: Request, principal: CurrentUser, session: SessionDep,
+                 settings: SettingsDep, bucket: Bucket = "hour", since: Since = None,
+                 until: Until = None, queue: QueueQ = None, call_type: TypeQ = None,
+                 format: Format = "json") -> Any:
+    require_role(principal, *READERS)
+    f = _filters(request, since, until, queue, call_type)
+    rows = await queries.volume(
+        session=session, f=f, bucket=bucket, zone=settings.timezone,
+        threshold_seconds=settings.service_level_seconds or settings.ring_limit_seconds,
+        short_abandon_seconds=settings.short_abandon_seconds)
+    return _csv(rows, f"volume-{bucket}.csv") if format == "csv" else {"bucket": bucket,
+                                                                         "items": rows}
+
+
+@router.get("/agents")
+async def agents(request: Request, principal: CurrentUser, session: SessionDep,
+                 settings: SettingsDep, since: Since = None, until: Until = None,
+                 queue: QueueQ = None, call_type: TypeQ = None, format: Format = "json") -> Any:
+    require_role(principal, *READERS)
+    f = _filters(request, since, until, queue, call_type)
+    rows = await queries.agents(session=session, f=f,
+                                ring_limit_seconds=settings.ring_limit_seconds)
+    if format == "csv":
+        return _csv(({**{k: v for k, v in r.items() if k != "seconds_by_state"},
+                      **{f"seconds_{k}": v for k, v in r["seconds_by_state"].items()}}
+                     for r in rows), "agents.csv")
+    return {"items": rows}
+
+
+@router.get("/abandoned")
+async def abandoned(request: Request, principal: CurrentUser, session: SessionDep,
+                    since: Since = None, until: Until = None, queue: QueueQ = None,
+                    call_type: TypeQ = None, limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+                    format: Format = "json") -> Any:
+    """The abandoned calls with their numbers, to call back (managers and team leads have the
+    need, R20)."""
+    require_role(principal, *READERS)
+    f = _filters(request, since, until, queue, call_type)
+    calls = await queries.abandoned(session=session, f=f, limit=limit)
+    rows = [{"call_id": str(c.id), "started_at": c.started_at.isoformat(),
+             "caller_number": c.caller_number,
+             "caller_national": national(c.caller_number) if c.caller_number and
+             c.caller_number.startswith("+") else c.caller_number,
+             "queue": c.queue,
+             "waited_seconds": round((c.ended_at - c.enqueued_at).total_seconds(), 3)
+             if c.ended_at and c.enqueued_at else None} for c in calls]
+    return _csv(rows, "abandoned.csv") if format == "csv" else {"items": rows}

@@ -1,0 +1,206 @@
+"""Manager reports against Postgres on known call sets: the SQL gives exactly the figures of
+app/reports/definitions.py (R18, R19), buckets are local days and hours (Asia/Shanghai), CSV is
+the same data, and only managers and team leads read them (R20)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from app.calls.models import Call
+from app.main import create_app
+from app.reports import queries
+from app.reports.definitions import CallFacts, OfferFacts, summarise
+from routing.models import AgentRow, AgentStateChange, OfferRow, QueueRow
+from tests.support.settings import make_settings
+
+# 2026-11-23 23:30 in Shanghai is 15:30 UTC: the set spans local midnight.
+T0 = datetime(2026, 11, 23, 15, 30, tzinfo=UTC)
+LIMIT = 15.0  # ring limit with the default 3 x 5 s
+
+
+@pytest.fixture
+async def client(sessionmaker):
+    settings = make_settings()
+    app = create_app(settings)
+    app.state.sessionmaker = sessionmaker
+    token = settings.admin_token.get_secret_value()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                 headers={"Authorization": f"Bearer {token}"}) as c:
+        yield c
+
+
+async def _agent(session, name: str) -> uuid.UUID:
+    agent = AgentRow(name=name, extension=str(uuid.uuid4().int % 10**8), level="senior",
+                     skills={}, languages=["zh"], contact=f"sip:{name}@127.0.0.1:5999")
+    session.add(agent)
+    await session.flush()
+    return agent.id
+
+
+def _call(*, start: datetime, queue: str | None = "general", queued: float | None = 10,
+          answered: float | None = None, ended: float = 120, reason: str = "completed",
+          agent_id: uuid.UUID | None = None, disposition: str | None = None,
+          direction: str = "inbound") -> Call:
+    at = lambda s: None if s is None else start + timedelta(seconds=s)  # noqa: E731
+    return Call(channel_id=f"r-{uuid.uuid4()}", direction=direction, caller_number="+8613800000001",
+                language="zh", state="ended", started_at=start, last_seen_at=start,
+                enqueued_at=at(queued) if queue else None, queue=queue,
+                connected_at=at(answered), ended_at=at(ended), end_reason=reason,
+                agent_id=agent_id if answered is not None else None, disposition=disposition)
+
+
+@pytest.fixture
+async def known(sessionmaker):
+    """Six calls around local midnight, with offers and agent states."""
+    async with sessionmaker() as session, session.begin():
+        session.add(QueueRow(name="general", call_type="consultation"))
+        session.add(QueueRow(name="complaints", call_type="complaint"))
+        wang, li = await _agent(session, "wang"), await _agent(session, "li")
+        calls = [
+            _call(start=T0, answered=14, agent_id=wang),                              # 4 s wait
+            _call(start=T0 + timedelta(minutes=10), answered=40, agent_id=li,
+                  disposition="inquiry"),                                              # 30 s, missed first
+            _call(start=T0 + timedelta(minutes=20), ended=13, reason="abandoned_in_queue"),  # short
+            _call(start=T0 + timedelta(minutes=40), ended=50, reason="abandoned_in_queue",
+                  queue="complaints"),                                                 # abandon during a re-offer
+            _call(start=T0 + timedelta(minutes=45), queue=None, ended=20,
+                  reason="abandoned_in_ivr"),
+            _call(start=T0 + timedelta(minutes=50), queue=None, ended=300, direction="outbound"),
+        ]
+        session.add_all(calls)
+        await session.flush()
+        o = lambda c, a, outcome, ring: OfferRow(  # noqa: E731
+            call_id=c.id, agent_id=a, queue=c.queue or "", channel_id=f"leg-{uuid.uuid4()}",
+            offered_at=c.started_at, outcome=outcome, ring_seconds=ring)
+        session.add_all([o(calls[0], wang, "answered", 3.5), o(calls[1], wang, "no_answer", LIMIT),
+                         o(calls[1], li, "answered", 4.0), o(calls[3], li, "no_answer", LIMIT),
+                         o(calls[3], wang, "cancelled", 6.0)])
+        for agent, state, minutes in [(wang, "ready", -30), (wang, "on_call", 0),
+                                      (wang, "ready", 30), (li, "ready", 0), (li, "on_call", 10)]:
+            session.add(AgentStateChange(agent_id=agent, at=T0 + timedelta(minutes=minutes),
+                                         from_state="x", to_state=state, event="test"))
+    return {"wang": wang, "li": li}
+
+
+RANGE = {"since": (T0 - timedelta(hours=1)).isoformat(), "until": (T0 + timedelta(hours=2)).isoformat()}
+
+
+async def test_the_summary_has_exactly_the_defined_figures(client, known):
+    body = (await client.get("/api/reports/summary", params=RANGE)).json()
+    assert (body["calls"], body["offered"], body["answered"], body["abandoned"],
+            body["short_abandoned"], body["abandoned_in_ivr"]) == (6, 4, 2, 2, 1, 1)
+    assert body["abandon_rate"] == pytest.approx((2 - 1) / (4 - 1))
+    assert body["service_level"] == pytest.approx(1 / (2 + 2 - 1))  # only the 4 s answer is in 15 s
+    assert body["asa_seconds"] == pytest.approx((4 + 30) / 2)
+    assert (body["offers_answered"], body["offers_answered_in_limit"], body["offers_missed"]) == (2, 2, 2)
+    assert body["three_ring_compliance"] == 1.0
+    assert body["by_call_type"] == {"consultation": 2, "inquiry": 1, "complaint": 1,
+                                    "unknown": 1, "outbound": 1}
+
+
+async def test_filters_by_queue_and_call_type(client, known):
+    body = (await client.get("/api/reports/summary",
+                             params={**RANGE, "queue": "complaints"})).json()
+    assert (body["offered"], body["abandoned"], body["offers_missed"]) == (1, 1, 1)
+    body = (await client.get("/api/reports/summary",
+                             params={**RANGE, "call_type": "inquiry"})).json()
+    assert (body["calls"], body["answered"]) == (1, 1)
+
+
+async def test_volume_buckets_are_local_days_split_at_shanghai_midnight(client, known):
+    body = (await client.get("/api/reports/volume", params={**RANGE, "bucket": "day"})).json()
+    assert [(i["bucket"], i["calls"]) for i in body["items"]] == [
+        ("2026-11-23T00:00:00", 3), ("2026-11-24T00:00:00", 3)]
+    hours = (await client.get("/api/reports/volume", params={**RANGE, "bucket": "hour"})).json()
+    assert [i["bucket"][11:13] for i in hours["items"]] == ["23", "00"]
+
+
+async def test_agents_report_missed_offers_and_occupancy(client, known):
+    items = {i["name"]: i for i in (await client.get("/api/reports/agents", params=RANGE)).json()["items"]}
+    assert (items["wang"]["offers"], items["wang"]["answered"], items["wang"]["missed"]) == (3, 1, 1)
+    assert (items["li"]["offers"], items["li"]["answered"], items["li"]["missed"]) == (2, 1, 1)
+    # wang: nothing known before his first change (-30 min); ready 30 min, on a call 30 min,
+    # then ready to the end of the range (90 min).
+    assert items["wang"]["seconds_by_state"] == {"on_call": 1800.0, "ready": 1800.0 + 5400.0}
+    assert items["wang"]["occupancy"] == pytest.approx(1800 / 9000)
+    assert items["li"]["seconds_by_state"] == {"ready": 600.0, "on_call": 6600.0}
+
+
+async def test_abandoned_calls_are_listed_with_their_numbers_and_as_csv(client, known):
+    body = (await client.get("/api/reports/abandoned", params=RANGE)).json()
+    assert [i["waited_seconds"] for i in body["items"]] == [40.0, 3.0]
+    assert body["items"][0]["caller_national"] == "13800000001"
+    resp = await client.get("/api/reports/abandoned", params={**RANGE, "format": "csv"})
+    assert resp.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(resp.text)))
+    assert [r["waited_seconds"] for r in rows] == ["40.0", "3.0"]
+
+
+async def test_summary_as_csv_is_one_row_with_the_same_figures(client, known):
+    resp = await client.get("/api/reports/summary", params={**RANGE, "format": "csv"})
+    (row,) = list(csv.DictReader(io.StringIO(resp.text)))
+    assert (row["offered"], row["abandoned"], row["calls_inquiry"]) == ("4", "2", "1")
+
+
+@pytest.mark.parametrize("params", [{"since": "2026-11-23T00:00:00"},
+                                    {"since": RANGE["until"], "until": RANGE["since"]}])
+async def test_bad_ranges_are_refused(client, params):
+    resp = await client.get("/api/reports/summary", params=params)
+    assert resp.status_code == 400 and resp.json()["error_id"] == "invalid-range"
+
+
+async def test_sql_and_the_definitions_agree_on_random_calls(sessionmaker):
+    rng = random.Random(7)
+    facts, offers = [], []
+    async with sessionmaker() as session, session.begin():
+        agent = await _agent(session, "x")
+        for i in range(300):
+            start = T0 + timedelta(seconds=rng.randint(0, 7200))
+            queued = rng.choice([None, rng.uniform(0, 30)])
+            answered = rng.choice([None, (queued or 0) + rng.uniform(0, 40)]) if queued is not None else None
+            ended = (answered or queued or 0) + rng.uniform(0.5, 200)
+            reason = ("completed" if answered is not None else
+                      rng.choice(["abandoned_in_queue", "overflow"]) if queued is not None else
+                      rng.choice(["abandoned_in_ivr", "completed"]))
+            c = _call(start=start, queued=queued, answered=answered, ended=ended, reason=reason,
+                      agent_id=agent, queue="general" if queued is not None else None)
+            session.add(c)
+            await session.flush()
+            facts.append(CallFacts(c.started_at, c.enqueued_at, c.connected_at, c.ended_at,
+                                   c.end_reason))
+            if queued is not None:
+                outcome = rng.choice(["answered", "no_answer", "busy"])
+                ring = rng.uniform(0, 20)
+                session.add(OfferRow(call_id=c.id, agent_id=agent, queue="general",
+                                     channel_id=f"l-{i}", offered_at=start, outcome=outcome,
+                                     ring_seconds=ring))
+                offers.append(OfferFacts(outcome, ring))
+    async with sessionmaker() as session:
+        sql = await queries.summary(
+            session=session, f=queries.Filters(T0, T0 + timedelta(hours=3)),
+            threshold_seconds=15, short_abandon_seconds=5, ring_limit_seconds=LIMIT)
+    pure = summarise(facts, offers, threshold_seconds=15, short_abandon_seconds=5,
+                     ring_limit_seconds=LIMIT)
+    for field in pure.__dataclass_fields__:
+        expected, got = getattr(pure, field), getattr(sql, field)
+        assert got == pytest.approx(expected), field
+
+
+@pytest.mark.parametrize(("role", "status"), [("agent", 403), ("qa", 403), ("team_lead", 200),
+                                              ("manager", 200)])
+async def test_only_managers_and_team_leads_read_reports(client, role, status):  # R20
+    from app.auth.service import Principal
+    from app.deps import current_principal
+    from app.auth.models import RoleName
+
+    client._transport.app.dependency_overrides[current_principal] = (  # type: ignore[attr-defined]
+        lambda: Principal(subject="u", role=RoleName(role)))
+    for path in ("summary", "volume", "agents", "abandoned"):
+        assert (await client.get(f"/api/reports/{path}")).status_code == status, path
