@@ -24,6 +24,8 @@ from app.desk import api as desk_api
 from app.desk import page as desk_page
 from app.desk.notifier import DeskNotifier
 from app.reports import api as reports_api
+from app.reports import page as reports_page
+from app.reports import wallboard
 from app.calls.stasis import CallStasis
 from app.clock import Clock, SystemClock
 from app.config import Settings
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.settings = settings
     app.state.clock = clock
     app.state.desk = DeskNotifier()  # the agents' screens (R3)
+    app.state.today = wallboard.Today()  # today's figures for the wallboards
     errors.install(app)
     app.include_router(health.router)
     app.include_router(auth_api.router)
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(complaints_api.router)
     app.include_router(calls_api.router)
     app.include_router(reports_api.router)
+    app.include_router(reports_page.router)
     app.include_router(ivr_api.router)
     app.include_router(routing_api.router)
 

@@ -145,7 +145,7 @@ async def set_state(body: StateIn, request: Request, principal: CurrentUser,
                      wrap_up_until=live.get("wrap_up_until"), call_id=live.get("call_id"))
 
 
-def _same_origin(ws: WebSocket) -> bool:
+def same_origin(ws: WebSocket) -> bool:
     """Browsers send Origin on WebSockets; a page on another site must not ride our cookie."""
     origin = ws.headers.get("origin")
     if origin is None:
@@ -156,7 +156,7 @@ def _same_origin(ws: WebSocket) -> bool:
 @router.websocket("/ws")
 async def desk_socket(ws: WebSocket, token: Annotated[str | None, Query()] = None) -> None:
     app = ws.app
-    if not _same_origin(ws):
+    if not same_origin(ws):
         await ws.close(code=4403, reason="cross-origin")
         return
     try:

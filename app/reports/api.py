@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator, Iterable
@@ -11,15 +12,16 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
 from app.auth.models import RoleName
-from app.auth.service import require_role
+from app.auth.service import COOKIE, authenticate, require_role
 from app.customers.numbers import national
 from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.errors import AppError
-from app.reports import queries
+from app.desk.api import same_origin
+from app.reports import queries, wallboard
 from app.reports.queries import Bucket, Filters
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
@@ -134,3 +136,51 @@ async def abandoned(request: Request, principal: CurrentUser, session: SessionDe
              "waited_seconds": round((c.ended_at - c.enqueued_at).total_seconds(), 3)
              if c.ended_at and c.enqueued_at else None} for c in calls]
     return _csv(rows, "abandoned.csv") if format == "csv" else {"items": rows}
+
+
+# -- the wallboard ---------------------------------------------------------------------------
+WALLBOARD_EVERY = 1.0  # seconds between pushes (the live part; today's figures every 5 s)
+
+
+async def _board(app: Any) -> dict[str, Any]:
+    waiting, states = wallboard.live(app)
+    today = await app.state.today.get(app)
+    return wallboard.snapshot(now=app.state.clock.now(), waiting=waiting, agent_states=states,
+                              today=today)
+
+
+@router.get("/wallboard")
+async def wallboard_now(request: Request, principal: CurrentUser) -> dict[str, Any]:
+    require_role(principal, *READERS)
+    return await _board(request.app)
+
+
+@router.websocket("/wallboard/ws")
+async def wallboard_socket(ws: WebSocket, token: Annotated[str | None, Query()] = None) -> None:
+    """The board, pushed every second while it changes (managers and team leads; the session
+    cookie or `?token=`; same-origin pages only)."""
+    app = ws.app
+    if not same_origin(ws):
+        await ws.close(code=4403, reason="cross-origin")
+        return
+    try:
+        async with app.state.sessionmaker() as session:
+            principal = await authenticate(session=session, settings=app.state.settings,
+                                           now=app.state.clock.now(), authorization=None,
+                                           cookie=token or ws.cookies.get(COOKIE))
+        require_role(principal, *READERS)
+    except AppError as exc:
+        await ws.close(code=4401 if exc.status_code == 401 else 4403, reason=exc.message)
+        return
+    await ws.accept()
+    last: dict[str, Any] | None = None
+    try:
+        while True:
+            board = await _board(app)
+            comparable = {k: v for k, v in board.items() if k != "at"}
+            if comparable != last or board["waiting"]:  # waits grow: resend while anyone waits
+                await ws.send_json(board)
+                last = comparable
+            await asyncio.sleep(WALLBOARD_EVERY)
+    except (WebSocketDisconnect, RuntimeError):
+        pass

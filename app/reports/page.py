@@ -1,0 +1,33 @@
+"""The managers' pages (R18, R19): `/dashboard` (volume, abandonment, service level, agents) and
+`/wallboard` (live). Plain HTML and JavaScript with inline SVG charts, served by the service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
+
+STATIC = Path(__file__).resolve().parent / "static"
+PAGES = {"dashboard": "dashboard.html", "wallboard": "wallboard.html"}
+ASSETS = {"reports.js": "text/javascript", "wallboard.js": "text/javascript",
+          "reports.css": "text/css"}
+router = APIRouter(include_in_schema=False)
+NO_CACHE = {"Cache-Control": "no-cache"}
+
+
+@router.get("/dashboard")
+async def dashboard() -> FileResponse:
+    return FileResponse(STATIC / PAGES["dashboard"], media_type="text/html", headers=NO_CACHE)
+
+
+@router.get("/wallboard")
+async def wallboard() -> FileResponse:
+    return FileResponse(STATIC / PAGES["wallboard"], media_type="text/html", headers=NO_CACHE)
+
+
+@router.get("/reports-static/{name}")
+async def asset(name: str) -> FileResponse:
+    if name not in ASSETS:
+        raise HTTPException(status_code=404)
+    return FileResponse(STATIC / name, media_type=ASSETS[name], headers=NO_CACHE)
