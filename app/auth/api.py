@@ -122,6 +122,6 @@ async def _commit(session, agent_id: uuid.UUID | None) -> None:
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
-        if agent_id is not None and "agent" in str(exc.orig):
+        if agent_id is not None and "users_agent_id" in str(exc.orig):  # uq_ or fk_
             raise AgentTaken() from exc
         raise UsernameTaken() from exc

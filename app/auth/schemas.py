@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.auth.models import RoleName
 
@@ -69,3 +69,12 @@ class UserPatch(BaseModel):
     is_active: bool | None = None
 
     _password = field_validator("password")(_password_ok)
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> "UserPatch":
+        """Leave a field out to keep it; null only clears `agent_id` and `team`."""
+        nulled = [name for name in ("display_name", "role", "password", "is_active")
+                  if name in self.model_fields_set and getattr(self, name) is None]
+        if nulled:
+            raise ValueError(f"{', '.join(nulled)} cannot be null")
+        return self

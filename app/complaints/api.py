@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request, status
+from sqlalchemy import select
 
 from app.audit import service as audit
 from app.auth.models import RoleName
@@ -25,6 +26,7 @@ from app.customers.numbers import mask
 from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.desk import scope
 from app.errors import AppError, Forbidden, NotFound
+from routing.models import AgentRow
 
 router = APIRouter(prefix="/api/complaints", tags=["complaints"])
 TAKERS = (RoleName.agent, RoleName.team_lead, RoleName.manager)
@@ -50,7 +52,8 @@ async def take_complaint(body: ComplaintIn, request: Request, principal: Current
         if not await scope.may_see_call(session=session, principal=principal, call_id=call.id,
                                         now=now):
             raise Forbidden("that call is not one of yours")
-        if body.customer_id is not None and call.customer_id not in (None, body.customer_id):
+        if (body.customer_id is not None and call.customer_id is not None
+                and call.customer_id != body.customer_id):
             raise CustomerMismatch()
     elif principal.role is RoleName.agent:
         raise Forbidden("agents take complaints on a call: give its call_id")
@@ -60,6 +63,14 @@ async def take_complaint(body: ComplaintIn, request: Request, principal: Current
         customer = await customers.get(session=session, customer_id=customer_id)
         if customer is None:
             raise NotFound("no such customer")
+        if body.customer_id is not None and (call is None or call.customer_id is None):
+            # R20: a record named by id is one this user may see, or the caller's own number
+            if call is not None and customer.phone != body.phone:
+                raise CustomerMismatch()
+            if call is None and await scope.may_see_customer(
+                    session=session, principal=principal, customer_id=customer.id,
+                    now=now) is False:
+                raise Forbidden("this customer is not on one of your calls")
     else:
         customer = await customers.match_or_create(session=session, number=body.phone)
     if customer is not None:  # R14: the archive learns what the complaint form was told
@@ -89,12 +100,31 @@ async def get_complaint(complaint_id: uuid.UUID, request: Request, principal: Cu
     complaint = await session.get(Complaint, complaint_id)
     if complaint is None:
         raise NotFound("no such complaint")
-    if principal.role is RoleName.agent and complaint.owner_agent_id != principal.agent_id:
-        if complaint.call_id is None or not await scope.may_see_call(
-                session=session, principal=principal, call_id=complaint.call_id,
-                now=request.app.state.clock.now()):
-            raise Forbidden("not one of your complaints")
+    now = request.app.state.clock.now()
+    if not await _may_read(session, principal, complaint, now):
+        raise Forbidden("not one of your complaints" if principal.role is RoleName.agent
+                        else "not one of your team's complaints")
+    audit.record(session=session, principal=principal, at=now, action="view", entity="complaint",
+                 entity_id=complaint.id, reason="record", call_id=complaint.call_id)
+    await session.commit()
     out = ComplaintOut.model_validate(complaint)
     if principal.role is RoleName.qa:
         out = out.model_copy(update={"customer_number": mask(out.customer_number)})
     return out
+
+
+async def _may_read(session, principal, complaint: Complaint, now) -> bool:  # noqa: ANN001
+    """R20: agents their own complaints (or one on their current call), team leads those owned
+    by an agent of their team (or on a call of their team), inspectors and managers all."""
+    if principal.role not in (RoleName.agent, RoleName.team_lead):
+        return True
+    if principal.role is RoleName.agent:
+        if principal.agent_id is not None and complaint.owner_agent_id == principal.agent_id:
+            return True
+    elif principal.team and complaint.owner_agent_id is not None:
+        owner_team = await session.scalar(select(AgentRow.team).where(
+            AgentRow.id == complaint.owner_agent_id))
+        if owner_team == principal.team:
+            return True
+    return complaint.call_id is not None and await scope.may_see_call(
+        session=session, principal=principal, call_id=complaint.call_id, now=now)

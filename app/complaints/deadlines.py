@@ -22,11 +22,16 @@ def is_working_day(day: date, holidays: Collection[date] = ()) -> bool:
     return day.weekday() < 5 and day not in holidays
 
 
+def _aware(at: datetime) -> datetime:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError("the time must be time-zone aware")
+    return at
+
+
 def add_working_days(start: datetime, days: int, zone: ZoneInfo,
                      holidays: Collection[date] = ()) -> datetime:
     """`days` working days after `start` (aware), keeping the local time of day."""
-    if start.tzinfo is None:
-        raise ValueError("start must be time-zone aware")
+    _aware(start)
     local = start.astimezone(zone)
     if not is_working_day(local.date(), holidays):
         day = local.date()
@@ -42,7 +47,7 @@ def add_working_days(start: datetime, days: int, zone: ZoneInfo,
 
 
 def dispatch_due(received_at: datetime) -> datetime:
-    return received_at + DISPATCH_WITHIN
+    return _aware(received_at) + DISPATCH_WITHIN
 
 
 def handling_due(received_at: datetime, zone: ZoneInfo, holidays: Collection[date] = ()) -> datetime:

@@ -38,10 +38,11 @@ class ComplaintIn(BaseModel):
             raise ValueError("not a phone number (e.g. 13800138000, 010-12345678, +8613800138000)")
         return e164
 
-    @field_validator("customer_name", "address", "responsible_person", "summary")
+    @field_validator("customer_name", "address", "responsible_person", "summary", mode="before")
     @classmethod
-    def _strip(cls, value: str) -> str:
-        return value.strip()
+    def _strip(cls, value: object) -> object:
+        """Trimmed before the length checks, so a blank name or summary is refused."""
+        return value.strip() if isinstance(value, str) else value
 
 
 class ComplaintOut(BaseModel):

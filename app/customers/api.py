@@ -79,6 +79,7 @@ async def search(phone: Annotated[str, Query(max_length=40)], request: Request,
 @router.get("/{customer_id}", response_model=CustomerDetail)
 async def get_customer(customer_id: uuid.UUID, request: Request, principal: CurrentUser,
                        session: SessionDep, settings: SettingsDep) -> CustomerDetail:
+    require_role(principal, *USERS)  # before the look-up: no existence check for other roles
     customer = await service.get(session=session, customer_id=customer_id)
     if customer is None:
         raise NotFound("no such customer")
@@ -97,6 +98,7 @@ async def get_customer(customer_id: uuid.UUID, request: Request, principal: Curr
 @router.patch("/{customer_id}", response_model=CustomerOut)
 async def patch_customer(customer_id: uuid.UUID, body: CustomerPatch, request: Request,
                          principal: CurrentUser, session: SessionDep) -> CustomerOut:
+    require_role(principal, *USERS)
     customer = await service.get(session=session, customer_id=customer_id)
     if customer is None:
         raise NotFound("no such customer")
@@ -105,11 +107,11 @@ async def patch_customer(customer_id: uuid.UUID, body: CustomerPatch, request: R
     if "important" in changes and principal.role is RoleName.agent:
         raise Forbidden("only team leads and managers mark important customers (R11)")
     changes = {k: v for k, v in changes.items() if v is not None or k == "preferred_language"}
-    await service.update(session=session, customer=customer, changes=changes)
-    audit.record(session=session, principal=principal, at=now, action="update",
-                 entity="customer", entity_id=customer.id, reason="edit", call_id=call_id,
-                 detail={"fields": sorted(changes)})
-    try:
+    try:  # a number another customer has fails at the flush in update, or at the commit
+        await service.update(session=session, customer=customer, changes=changes)
+        audit.record(session=session, principal=principal, at=now, action="update",
+                     entity="customer", entity_id=customer.id, reason="edit", call_id=call_id,
+                     detail={"fields": sorted(changes)})
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
