@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.models import RoleName
 from app.auth.service import require_role
 from app.deps import CurrentUser, SessionDep
-from app.errors import AppError, Conflict, NotFound
+from app.errors import AppError, Conflict, Forbidden, NotFound
 from routing import service
 from routing.models import AgentRow, QueueRow
 from routing.schemas import (AgentIn, AgentOut, AgentPatch, QueueIn, QueueOut, QueuePatch,
@@ -75,6 +75,12 @@ def _with_live(out: AgentOut, acd: Any | None) -> AgentOut:
     return out.model_copy(update={k: v for k, v in live.items() if k in LIVE_FIELDS})
 
 
+def _own_team(user: Any, team: str | None) -> None:
+    """R20: team leads manage the agents of their own team; admins any."""
+    if user.role is RoleName.team_lead and (user.team is None or team != user.team):
+        raise Forbidden("team leads manage the agents of their own team")
+
+
 async def _agent_or_404(session: AsyncSession, agent_id: uuid.UUID) -> AgentRow:
     agent = await service.get_agent(session=session, agent_id=agent_id)
     if agent is None:
@@ -112,6 +118,7 @@ async def create_agent(body: AgentIn, request: Request, session: SessionDep,
     """A new agent, logged out, with level (R10), skills and languages; 409 if the extension
     is taken."""
     require_role(user, *AGENT_WRITERS)
+    _own_team(user, body.team)
     agent = await service.create_agent(session=session, agent_in=body)
     out = AgentOut.model_validate(agent)
     await session.commit()
@@ -146,6 +153,9 @@ async def update_agent(agent_id: uuid.UUID, body: AgentPatch, request: Request,
     """Change an agent's data (level R10, skills, languages, phone); not its state."""
     require_role(user, *AGENT_WRITERS)
     agent = await _agent_or_404(session, agent_id)
+    _own_team(user, agent.team)
+    if "team" in body.model_fields_set:
+        _own_team(user, body.team)
     agent = await service.update_agent(session=session, agent=agent, patch=body)
     out = AgentOut.model_validate(agent)
     await session.commit()
@@ -160,6 +170,7 @@ async def request_state(agent_id: uuid.UUID, body: StateRequest, request: Reques
     409 `agent-busy` while the agent rings or is on a call; 503 when the ACD is not running."""
     require_role(user, *AGENT_WRITERS)
     agent = await _agent_or_404(session, agent_id)
+    _own_team(user, agent.team)
     if not agent.is_active:
         raise AgentInactive(agent_id=str(agent_id))
     acd = _acd(request)

@@ -9,6 +9,7 @@ agent who signs out of their last session is logged out of the ACD (if not on a 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import structlog
 from fastapi import APIRouter, Request, Response, status
@@ -60,8 +61,9 @@ async def logout(request: Request, principal: CurrentUser, session: SessionDep) 
         await service.sign_out(session=session, session_id=principal.session_id, now=now)
     acd = getattr(request.app.state, "acd", None)
     if (principal.agent_id is not None and acd is not None and principal.user_id is not None
-            and not await service.live_sessions(session=session, user_id=principal.user_id,
-                                                now=now)):
+            and not await service.live_sessions(
+                session=session, user_id=principal.user_id, now=now,
+                idle=timedelta(minutes=request.app.state.settings.session_idle_minutes))):
         try:
             await acd.request_state(principal.agent_id, "logged_out", "signed_out")
         except Exception as exc:  # noqa: BLE001 - on a call: the ACD logs them out after it

@@ -134,10 +134,12 @@ async def revoke_all(*, session: AsyncSession, user_id: uuid.UUID, now: datetime
                           .values(revoked_at=now))
 
 
-async def live_sessions(*, session: AsyncSession, user_id: uuid.UUID, now: datetime) -> int:
+async def live_sessions(*, session: AsyncSession, user_id: uuid.UUID, now: datetime,
+                        idle: timedelta) -> int:
+    """Sessions of this user still usable (not signed out, expired or idle too long)."""
     return await session.scalar(select(func.count()).select_from(UserSession).where(
         UserSession.user_id == user_id, UserSession.revoked_at.is_(None),
-        UserSession.expires_at > now)) or 0
+        UserSession.expires_at > now, UserSession.last_seen_at > now - idle)) or 0
 
 
 def require_role(principal: Principal, *allowed: RoleName) -> None:

@@ -211,6 +211,11 @@ async def get_call(call_id: uuid.UUID, request: Request, session: SessionDep,
     offers = await offer_store.of_call(session=session, call_id=call.id)
     base = _shown(CallOut.model_validate(call), user, full=full).model_dump(
         exclude={"wait_seconds", "talk_seconds"})
-    return CallDetail(**base, timeline=[CallEventOut.model_validate(e) for e in call.events],
+    timeline = [CallEventOut.model_validate(e) for e in call.events]
+    if not full:  # R20: the number in the arrival's detail is masked too
+        timeline = [e.model_copy(update={"detail": {
+            k: mask(v) if k == "caller_number" and isinstance(v, str) else v
+            for k, v in e.detail.items()}}) for e in timeline]
+    return CallDetail(**base, timeline=timeline,
                       ivr_path=[IvrStepOut.model_validate(s) for s in path],
                       offers=[OfferOut.model_validate(o) for o in offers])

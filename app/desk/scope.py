@@ -83,5 +83,6 @@ def team_calls_filter(principal: Principal):
         return exists().where(_team_handled(principal.team))
     if principal.role is RoleName.agent and principal.agent_id is not None:
         return exists().where(OfferRow.call_id == Call.id,
-                              OfferRow.agent_id == principal.agent_id)
+                              OfferRow.agent_id == principal.agent_id,
+                              or_(OfferRow.outcome == "answered", OfferRow.outcome.is_(None)))
     return Call.id.is_(None)  # nothing

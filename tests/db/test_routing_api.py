@@ -62,8 +62,6 @@ class FakeAcd:
 def _app(sessionmaker, acd: FakeAcd | None):
     settings = make_settings()
     app = create_app(settings)
-    if not any(getattr(r, "path", None) == "/api/agents" for r in app.routes):
-        app.include_router(routing_api.router)  # until app.main includes it
     app.state.sessionmaker = sessionmaker  # the lifespan (ARI, stream, ACD) is not needed here
     if acd is not None:
         app.state.acd = acd
@@ -488,7 +486,8 @@ async def test_roles_see_and_change_only_what_their_duties_need(sessionmaker, ac
     app, token = _app(sessionmaker, acd)
     async with _client(app, token) as admin:
         agent = await _agent(admin)
-    app.dependency_overrides[current_principal] = lambda: Principal(subject="u", role=role)
+    app.dependency_overrides[current_principal] = lambda: Principal(subject="u", role=role,
+                                                                    team=AGENT.get("team"))
     body = {"/api/agents": {**AGENT, "extension": "8010"}, "/api/queues": QUEUE}.get(path, {})
     async with _client(app, token) as c:
         resp = await c.request(method, path.format(id=agent["id"]), json=body)
@@ -496,3 +495,20 @@ async def test_roles_see_and_change_only_what_their_duties_need(sessionmaker, ac
         assert resp.status_code in (200, 201), resp.text
     else:
         assert resp.status_code == 403 and resp.json()["error_id"] == "forbidden"
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/api/agents"),
+                                              ("PATCH", "/api/agents/{id}"),
+                                              ("POST", "/api/agents/{id}/state")])
+async def test_a_team_lead_manages_only_their_own_teams_agents(sessionmaker, acd, method, path):
+    """R20: another team's agents are not theirs to create, change or pause."""
+    app, token = _app(sessionmaker, acd)
+    async with _client(app, token) as admin:
+        agent = await _agent(admin)
+    app.dependency_overrides[current_principal] = lambda: Principal(
+        subject="u", role=RoleName.team_lead, team="some other team")
+    body = {"POST /api/agents": {**AGENT, "extension": "8011"},
+            "POST /api/agents/{id}/state": {"state": "ready"}}.get(f"{method} {path}", {"name": "x"})
+    async with _client(app, token) as c:
+        resp = await c.request(method, path.format(id=agent["id"]), json=body)
+    assert resp.status_code == 403 and resp.json()["error_id"] == "forbidden", resp.text
