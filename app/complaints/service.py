@@ -1,18 +1,41 @@
-"""Complaint look-ups for the IVR: by number (self-service, R7) and open ones by caller (R6)."""
+"""Complaints: look-ups for the IVR (by number, R7; open ones by caller, R6), intake (R14), and
+R15's workflow: every state change goes through `transition`, which checks it against
+`workflow.TRANSITIONS`, stamps the step's time and deadlines, and writes the timeline
+(`complaint_events`) and the audit log in the caller's transaction. Call-back attempts and
+satisfaction scores come from the call-back service (R17)."""
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime
+from collections.abc import Collection
+from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.complaints import deadlines
-from app.complaints.models import OPEN_STATUSES, Complaint, ComplaintStatus
+from app.audit import service as audit
+from app.auth.service import Principal
+from app.complaints import deadlines, workflow
+from app.complaints.models import OPEN_STATUSES, Complaint, ComplaintEvent, ComplaintStatus
 from app.customers import service as customers
+from app.errors import AppError, NotFound
+
+CALLBACK_OUTCOMES = ("answered", "no_answer", "busy", "failed")
+
+
+class CallbackAttemptsRemaining(AppError):
+    status_code = 409
+    error_id = "callback-attempts-remaining"
+    message = "a complaint closes unreachable only after the configured failed call-back attempts"
+
+
+class DispatchIncomplete(AppError):
+    status_code = 422
+    error_id = "dispatch-needs-department-and-assignee"
+    message = "dispatching needs a department and an assignee"
 
 
 async def by_number(*, session: AsyncSession, number: str) -> Complaint | None:
@@ -42,7 +65,8 @@ async def create(*, session: AsyncSession, received_at: datetime, zone: ZoneInfo
                  customer_id: uuid.UUID | None, customer_name: str, customer_number: str,
                  address: str, responsible_person: str, summary: str, severity: str,
                  call_id: uuid.UUID | None, owner_agent_id: uuid.UUID | None,
-                 created_by: uuid.UUID | None) -> Complaint:
+                 created_by: uuid.UUID | None, holidays: Collection[date] = (),
+                 weekend: Collection[int] = deadlines.WEEKEND, actor: str = "system") -> Complaint:
     """R14 intake: a new complaint in state `received` with its R15 deadlines and a number the
     caller can key in later (R7): the day (yymmdd) and four random digits."""
     for _ in range(20):
@@ -57,7 +81,157 @@ async def create(*, session: AsyncSession, received_at: datetime, zone: ZoneInfo
         customer_name=customer_name, address=address, responsible_person=responsible_person,
         owner_agent_id=owner_agent_id, created_by=created_by, created_at=received_at,
         dispatch_due_at=deadlines.dispatch_due(received_at),
-        handling_due_at=deadlines.handling_due(received_at, zone))
+        handling_due_at=deadlines.handling_due(received_at, zone, holidays, weekend))
     session.add(complaint)
     await session.flush()
+    add_event(session=session, complaint=complaint, at=received_at, event="received",
+              to_status=ComplaintStatus.received, actor=actor, user_id=created_by,
+              detail={"severity": str(severity)})
     return complaint
+
+
+def add_event(*, session: AsyncSession, complaint: Complaint, at: datetime, event: str,
+              actor: str, user_id: uuid.UUID | None = None, from_status: str | None = None,
+              to_status: str | None = None, note: str = "",
+              detail: dict[str, Any] | None = None) -> ComplaintEvent:
+    """One line of the complaint's timeline, written with the caller's transaction."""
+    row = ComplaintEvent(complaint_id=complaint.id, at=at, user_id=user_id, actor=actor,
+                         from_status=from_status, to_status=to_status, event=event, note=note,
+                         detail=detail or {})
+    session.add(row)
+    return row
+
+
+async def get_for_update(*, session: AsyncSession, complaint_id: uuid.UUID) -> Complaint:
+    """The complaint, locked for this transaction (changes to one complaint run in order)."""
+    complaint = await session.scalar(
+        select(Complaint).where(Complaint.id == complaint_id).with_for_update()
+        .execution_options(populate_existing=True))
+    if complaint is None:
+        raise NotFound("no such complaint")
+    return complaint
+
+
+def _apply(complaint: Complaint, to: ComplaintStatus, at: datetime,
+           calendar: deadlines.Calendar | None) -> None:
+    """Stamp the step's time and the deadlines it starts."""
+    if to is ComplaintStatus.dispatched:
+        complaint.dispatched_at = at
+    elif to is ComplaintStatus.resolved:
+        if calendar is None:  # pragma: no cover - programming error
+            raise ValueError("resolving needs the working-day calendar")
+        complaint.resolved_at = at
+        complaint.callback_due_at = deadlines.callback_due(at, calendar)
+        complaint.callback_deadline_at = deadlines.callback_deadline(at)
+        complaint.callback_attempts = 0
+    elif to is ComplaintStatus.called_back:
+        complaint.called_back_at = at
+    elif to in (ComplaintStatus.closed, ComplaintStatus.closed_unreachable):
+        complaint.closed_at = at
+    elif to is ComplaintStatus.reopened:
+        if calendar is None:  # pragma: no cover - programming error
+            raise ValueError("reopening needs the working-day calendar")
+        # A reopened case is dispatched and handled again, with fresh R15 deadlines.
+        complaint.reopened_count += 1
+        complaint.dispatch_due_at = deadlines.dispatch_due(at)
+        complaint.handling_due_at = deadlines.handling_due(at, calendar.zone, calendar.holidays,
+                                                           calendar.weekend)
+        complaint.resolved_at = complaint.called_back_at = complaint.closed_at = None
+        complaint.callback_due_at = complaint.callback_deadline_at = None
+        complaint.callback_attempts = 0
+    complaint.status = to
+
+
+async def transition(*, session: AsyncSession, complaint_id: uuid.UUID, to: str, at: datetime,
+                     principal: Principal, calendar: deadlines.Calendar, note: str = "",
+                     department_id: uuid.UUID | None = None,
+                     assignee_user_id: uuid.UUID | None = None,
+                     max_attempts: int = deadlines.CALLBACK_MAX_ATTEMPTS) -> Complaint:
+    """R15: move the complaint to `to` if the workflow allows it (else 409 invalid-transition,
+    nothing stored); dispatching names the department and the assignee; closing unreachable
+    needs `max_attempts` failed call-back attempts. Timeline and audit log written."""
+    complaint = await get_for_update(session=session, complaint_id=complaint_id)
+    current = complaint.status
+    event = workflow.event_for(current, to)
+    target = ComplaintStatus(to)
+    detail: dict[str, Any] = {}
+    if target is ComplaintStatus.dispatched:
+        department_id = department_id or complaint.department_id
+        assignee_user_id = assignee_user_id or complaint.assignee_user_id
+        if department_id is None or assignee_user_id is None:
+            raise DispatchIncomplete()
+        complaint.department_id, complaint.assignee_user_id = department_id, assignee_user_id
+        detail = {"department_id": str(department_id), "assignee_user_id": str(assignee_user_id)}
+    elif department_id is not None or assignee_user_id is not None:
+        raise AppError("department_id and assignee_user_id go with dispatching only")
+    if target is ComplaintStatus.closed_unreachable and complaint.callback_attempts < max_attempts:
+        raise CallbackAttemptsRemaining(attempts=complaint.callback_attempts,
+                                        max_attempts=max_attempts)
+    _apply(complaint, target, at, calendar)
+    add_event(session=session, complaint=complaint, at=at, event=event, actor=principal.subject,
+              user_id=principal.user_id, from_status=current, to_status=target, note=note,
+              detail=detail)
+    audit.record(session=session, principal=principal, at=at, action="update",
+                 entity="complaint", entity_id=complaint.id, reason="workflow",
+                 call_id=complaint.call_id,
+                 detail={"from": current, "to": str(target), "note": note, **detail})
+    await session.flush()
+    return complaint
+
+
+async def callback_attempted(*, session: AsyncSession, complaint_id: uuid.UUID, outcome: str,
+                             at: datetime, actor: str = "system",
+                             user_id: uuid.UUID | None = None,
+                             max_attempts: int = deadlines.CALLBACK_MAX_ATTEMPTS) -> Complaint:
+    """A call-back attempt's result (answered, no_answer, busy, failed): counted on the
+    complaint; answered on a resolved complaint makes it called_back; the `max_attempts`-th
+    attempt without an answer closes it unreachable (R15). Every effect in the timeline."""
+    if outcome not in CALLBACK_OUTCOMES:
+        raise ValueError(f"unknown call-back outcome {outcome!r}")
+    complaint = await get_for_update(session=session, complaint_id=complaint_id)
+    complaint.callback_attempts += 1
+    add_event(session=session, complaint=complaint, at=at, event="callback_attempt", actor=actor,
+              user_id=user_id, note=outcome,
+              detail={"outcome": outcome, "attempt": complaint.callback_attempts,
+                      "max_attempts": max_attempts})
+    principal = Principal(subject=actor, role="system", user_id=user_id)  # type: ignore[arg-type]
+    current = complaint.status
+    if current == ComplaintStatus.resolved:
+        target = None
+        if outcome == "answered":
+            target = ComplaintStatus.called_back
+        elif complaint.callback_attempts >= max_attempts:
+            target = ComplaintStatus.closed_unreachable
+        if target is not None:
+            event = workflow.event_for(current, target)
+            _apply(complaint, target, at, None)
+            note = (f"the customer answered attempt {complaint.callback_attempts}"
+                    if outcome == "answered"
+                    else f"{complaint.callback_attempts} call-back attempts without an answer")
+            add_event(session=session, complaint=complaint, at=at, event=event, actor=actor,
+                      user_id=user_id, from_status=current, to_status=target, note=note,
+                      detail={"outcome": outcome, "attempt": complaint.callback_attempts})
+            audit.record(session=session, principal=principal, at=at, action="update",
+                         entity="complaint", entity_id=complaint.id, reason="callback",
+                         detail={"from": current, "to": str(target), "note": note})
+    await session.flush()
+    return complaint
+
+
+async def record_satisfaction(*, session: AsyncSession, complaint_id: uuid.UUID, score: int,
+                              at: datetime) -> None:
+    """R17: the customer's 1..5 score from the call-back's survey, on the complaint."""
+    if not 1 <= score <= 5:
+        raise ValueError("a satisfaction score is 1 to 5")
+    complaint = await get_for_update(session=session, complaint_id=complaint_id)
+    complaint.satisfaction = score
+    add_event(session=session, complaint=complaint, at=at, event="satisfaction", actor="system",
+              note=str(score), detail={"score": score})
+    await session.flush()
+
+
+async def awaiting_callback(*, session: AsyncSession) -> list[Complaint]:
+    """Resolved complaints whose customer has not been called back yet, the earliest due first."""
+    return list(await session.scalars(
+        select(Complaint).where(Complaint.status == ComplaintStatus.resolved)
+        .order_by(Complaint.callback_due_at.asc().nulls_last(), Complaint.resolved_at)))
