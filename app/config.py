@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, Field, SecretStr, field_validator,
+                      model_validator)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.complaints.deadlines import Calendar
 
 # Values that must never reach production: the docs' examples and the obvious guesses.
 WEAK_SECRETS = {"", "changeme", "change-me", "secret", "password", "admin", "asterisk", "hotline"}
@@ -25,6 +30,35 @@ def _known_zone(value: str) -> str:
 
 # An IANA time zone name that this machine knows (e.g. Asia/Shanghai).
 TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _comma_list(value: object) -> object:
+    """`sat,sun` or `2026-10-01, 2026-10-02` from the environment as a list (JSON lists too)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+def _weekdays(value: object) -> object:
+    items = _comma_list(value)
+    if isinstance(items, list | tuple | set | frozenset):
+        out = []
+        for item in items:
+            if isinstance(item, str) and item.strip().lower()[:3] in WEEKDAYS:
+                out.append(WEEKDAYS.index(item.strip().lower()[:3]))
+            elif isinstance(item, int) and 0 <= item <= 6:
+                out.append(item)
+            else:
+                raise ValueError(f"not a day of the week: {item!r} (mon, tue, ... sun)")
+        if len(set(out)) == 7:
+            raise ValueError("every day of the week cannot be a day off")
+        return frozenset(out)
+    return items
 
 
 def async_database_url(value: str) -> str:
@@ -104,6 +138,13 @@ class Settings(BaseSettings):
     service_level_seconds: float | None = Field(None, gt=0, le=3600)
     # How many earlier calls and open complaints the agent's screen pop shows (R14).
     screen_pop_calls: int = Field(5, ge=0, le=50)
+    # R15's working-day calendar, in `timezone`: the days off each week and the holidays
+    # (HOTLINE_WEEKEND_DAYS=sat,sun; HOTLINE_HOLIDAYS=2026-10-01,2026-10-02: ISO dates).
+    weekend_days: Annotated[frozenset[int], NoDecode,
+                            BeforeValidator(_weekdays)] = frozenset({5, 6})
+    holidays: Annotated[tuple[date, ...], NoDecode, BeforeValidator(_comma_list)] = ()
+    # Department webhooks for major and crisis complaints (R15): how long a POST may take.
+    webhook_timeout_seconds: float = Field(3.0, gt=0, le=30)
     log_format: Annotated[str, Field(pattern=r"^(json|console)$")] = "console"
     log_level: str = "INFO"
 
@@ -128,6 +169,12 @@ class Settings(BaseSettings):
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @cached_property
+    def calendar(self) -> Calendar:
+        """R15's working-day calendar: the time zone, days off and holidays."""
+        return Calendar(zone=self.zone, holidays=frozenset(self.holidays),
+                        weekend=frozenset(self.weekend_days))
 
     @property
     def secure_cookies(self) -> bool:

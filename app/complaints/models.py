@@ -8,7 +8,8 @@ from enum import StrEnum
 
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, Integer, String, Text, func
+from sqlalchemy import (BigInteger, DateTime, ForeignKey, Identity, Index, Integer, String, Text,
+                        func)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
