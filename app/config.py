@@ -138,6 +138,19 @@ class Settings(BaseSettings):
     service_level_seconds: float | None = Field(None, gt=0, le=3600)
     # How many earlier calls and open complaints the agent's screen pop shows (R14).
     screen_pop_calls: int = Field(5, ge=0, le=50)
+    # Call-backs (R8, R15, R17): failed attempts are spaced this far apart, and a task is given up
+    # as unreachable after this many (R15: 3-5); a task not from a complaint is due this long
+    # after it was opened; the customer's phone rings this long; the customer is dialled through
+    # the trunk with this endpoint ({number}: national digits, as a person dials them).
+    callback_retry_minutes: float = Field(30.0, gt=0, le=7 * 24 * 60)
+    callback_max_attempts: int = Field(3, ge=1, le=10)
+    callback_due_hours: float = Field(24.0, gt=0, le=7 * 24)
+    callback_ring_seconds: float = Field(30.0, gt=0, le=120)
+    outbound_dial: str = Field("PJSIP/trunk/sip:{number}@127.0.0.1:5070",
+                               pattern=r"^[A-Za-z0-9_]+/.*\{number\}")
+    outbound_caller_id: str = Field("95000", pattern=r"^[0-9+]{1,32}$")
+    # R17: how long the survey waits for a key after the question.
+    survey_timeout_seconds: float = Field(6.0, gt=0, le=60)
     # R15's working-day calendar, in `timezone`: the days off each week and the holidays
     # (HOTLINE_WEEKEND_DAYS=sat,sun; HOTLINE_HOLIDAYS=2026-10-01,2026-10-02: ISO dates).
     weekend_days: Annotated[frozenset[int], NoDecode,

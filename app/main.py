@@ -17,6 +17,7 @@ from app import errors, health, logs
 from app.ari.client import AriClient
 from app.ari.stream import EventStream
 from app.auth import api as auth_api
+from app.callbacks import api as callbacks_api
 from app.calls import api as calls_api
 from app.complaints import api as complaints_api
 from app.customers import api as customers_api
@@ -26,6 +27,7 @@ from app.desk.notifier import DeskNotifier
 from app.reports import api as reports_api
 from app.reports import page as reports_page
 from app.reports import wallboard
+from app.surveys import api as surveys_api
 from app.calls.stasis import CallStasis
 from app.clock import Clock, SystemClock
 from app.config import Settings
@@ -104,6 +106,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(ivr_api.router)
     app.include_router(routing_api.router)
 
+    app.include_router(surveys_api.router)
+    app.include_router(callbacks_api.router)
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

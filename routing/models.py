@@ -78,6 +78,8 @@ class QueueRow(Base):
     announce_every_seconds: Mapped[int | None] = mapped_column(Integer)
     moh_class: Mapped[str] = mapped_column(String(64), default="default")
     wrap_up_seconds: Mapped[int] = mapped_column(Integer, default=15)   # R13
+    # R17: callers whose agent hangs up first are asked to rate the call (opt-in per queue).
+    survey: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

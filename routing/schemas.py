@@ -239,3 +239,6 @@ class QueueOut(BaseModel):
     moh_class: str
     wrap_up_seconds: int
     created_at: datetime
+    survey: bool = False           # R17: ask callers to rate the call after the agent hangs up
+    survey: bool | None = None
+    survey: bool = False

@@ -37,9 +37,11 @@ from app.callbacks import service as callbacks
 from app.calls import service
 from app.calls.items import (
     OWN_ITEMS, Announce, ConsultRingLimit, GraceElapsed, Item, IvrTimer, LiveCall, LookupResult,
-    MaxWait, Resync, RingLimit, Transfer, TransferRefused,
+    MaxWait, Resync, RingLimit, SurveyTimer, Transfer, TransferRefused,
 )
+from app.calls.outbound import OutboundCalls
 from app.calls.queueing import QueueingMixin
+from app.calls.survey import SurveyMixin
 from app.calls.state import CallState, EndReason, Trigger, ending, next_state
 from app.clock import Clock
 from app.complaints import service as complaints
@@ -65,7 +67,7 @@ SYSTEM_PROMPTS = {
 }
 
 
-class CallFlow(QueueingMixin):
+class CallFlow(QueueingMixin, SurveyMixin):
     def __init__(self, *, settings: Settings, telephony: Telephony,
                  sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
                  menus: MenuRuntime, lookups: Lookups, acd: Acd, submit: Any,
@@ -82,6 +84,10 @@ class CallFlow(QueueingMixin):
         self.calls: dict[str, LiveCall] = {}
         # Agents' legs -> the caller's channel: their events go into the caller's queue.
         self.legs: dict[str, str] = {}
+        # Call-backs (R17): their legs are in `legs` too, keyed by the call-back.
+        self.outbound = OutboundCalls(settings=settings, telephony=telephony,
+                                      sessionmaker=sessionmaker, clock=clock, acd=acd,
+                                      submit=submit, desk=self.desk, legs=self.legs)
 
     def channel_of(self, call_id: uuid.UUID) -> str | None:
         """The caller's channel of a live call."""
@@ -89,6 +95,9 @@ class CallFlow(QueueingMixin):
 
     # -- entry point ------------------------------------------------------------------------
     async def handle(self, channel_id: str, item: Item) -> None:
+        if self.outbound.owns(channel_id):
+            await self.outbound.handle(channel_id, item)
+            return
         call = self.calls.get(channel_id)
         ids = {"channel_id": channel_id} | ({"call_id": str(call.id)} if call else {})
         with structlog.contextvars.bound_contextvars(**ids):
@@ -122,6 +131,8 @@ class CallFlow(QueueingMixin):
             case ChannelDtmfReceived():
                 if call.state is CallState.in_ivr and not call.hangup_requested:
                     await self._ivr_input(call, ivr.Digit(item.digit))
+                elif call.state is CallState.survey:
+                    await self._survey_key(call, item.digit)
             case PlaybackFinished():
                 await self._playback_finished(call, item.playback.id, item.timestamp)
             case RecordingFinished() | RecordingFailed():
@@ -173,6 +184,8 @@ class CallFlow(QueueingMixin):
             case Announce():
                 if call.state is CallState.in_queue and call.offer is None:
                     await self._announce(call)
+            case SurveyTimer():
+                await self._survey_silence(call, item.token)
             case GraceElapsed():
                 if call.state is CallState.awaiting_hangup:
                     await self._fire(call, Trigger.grace_elapsed)
@@ -357,7 +370,8 @@ class CallFlow(QueueingMixin):
                 session=session, call_id=call.id, caller_number=call.caller_number,
                 language=call.language, path=str(relative), fmt="wav",
                 duration_seconds=float(duration) if duration is not None else None,
-                size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+                size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                **self._callback_terms())
         call.left_message = True
         log.info("call.voicemail_saved", voicemail=str(voicemail.id), task=str(task.id),
                  bytes=len(data))
@@ -394,6 +408,8 @@ class CallFlow(QueueingMixin):
     async def _playback_finished(self, call: LiveCall, playback_id: str, at: datetime | None) -> None:
         if call.hangup_requested:
             return  # cut short by the hang-up, not played to the end
+        if self._survey_prompt_done(call, playback_id):
+            return
         prefix = f"{call.id}.ivr"
         if call.state is CallState.in_ivr and playback_id.startswith(prefix):
             token = playback_id.removeprefix(prefix)
@@ -448,6 +464,8 @@ class CallFlow(QueueingMixin):
             state = CallState.closing  # the menu's own thanks (R2): the call ran its course
         reason, by = ending(state, failed_before=call.failed, left_message=call.left_message,
                             agent_hung_up=call.agent_hung_up, overflowed=call.overflowed)
+        if reason is EndReason.abandoned_in_queue:  # R8: nobody took the call: we call back
+            await self._safely(self._call_back_abandoned(call))
         await self._fire(call, Trigger.channel_gone, at=at, best_effort=True,
                          detail={"hangup_cause": call.hangup_cause, "ivr_node": call.ivr_node},
                          ended_at=at or self.clock.now(), end_reason=reason, hangup_by=by,
@@ -497,6 +515,8 @@ class CallFlow(QueueingMixin):
                 await self._resync_connected(call)
             case CallState.voicemail:
                 await self._resync_voicemail(call)
+            case CallState.survey:
+                await self._resync_survey(call)
             case CallState.awaiting_hangup:
                 self._schedule(call, "grace", self.settings.closing_grace_seconds,
                                GraceElapsed(call.channel_id))
@@ -602,6 +622,7 @@ class CallFlow(QueueingMixin):
     async def close(self) -> None:
         for call in list(self.calls.values()):
             self._cancel_tasks(call)
+        await self.outbound.close()
 
 
 def _write_file(target: Path, data: bytes) -> None:

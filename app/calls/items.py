@@ -12,6 +12,7 @@ from typing import Any
 from app.ari.events import AriEvent, channel_id_of
 from app.calls.state import CallState
 from app.errors import AppError
+from app.surveys.rules import SurveyState
 from ivr import interpreter as ivr
 from ivr.runtime import ActiveMenu
 from routing.engine import OfferMade
@@ -87,6 +88,14 @@ class TransferRefused(AppError):
 
 
 @dataclass(frozen=True)
+class SurveyTimer:
+    """R17: the caller pressed no key after the survey question."""
+
+    channel_id: str
+    token: int
+
+
+@dataclass(frozen=True)
 class Resync:
     """After a (re)connect: the channel as Asterisk has it now (None: gone)."""
 
@@ -95,9 +104,9 @@ class Resync:
 
 
 Item = (AriEvent | GraceElapsed | IvrTimer | LookupResult | RingLimit | MaxWait | Announce
-        | OfferMade | Transfer | ConsultRingLimit | Resync)
+        | OfferMade | Transfer | ConsultRingLimit | Resync | SurveyTimer)
 OWN_ITEMS = (GraceElapsed, IvrTimer, LookupResult, RingLimit, MaxWait, Announce, OfferMade,
-             Transfer, ConsultRingLimit, Resync)
+             Transfer, ConsultRingLimit, Resync, SurveyTimer)
 
 
 @dataclass
@@ -146,6 +155,7 @@ class LiveCall:
     agent_hung_up: bool = False
     consult: LiveOffer | None = None     # warm transfer: the consulted agent's leg
     consult_answered: bool = False
+    survey: SurveyState | None = None    # R17: the rating after the agent hung up
     timers: dict[str, asyncio.Task[None]] = field(default_factory=dict, repr=False)
     lookup: asyncio.Task[None] | None = field(default=None, repr=False)
 

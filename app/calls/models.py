@@ -6,8 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Identity, Index, Integer, String,
-                        Text, UniqueConstraint, func)
+from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Identity, Index, Integer,
+                        SmallInteger, String, Text, UniqueConstraint, func)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -60,6 +60,9 @@ class Call(Base):
     disposition_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"))
     disposition_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # R17: the caller's rating (1-5) in the survey after the agent left, and when it was given.
+    satisfaction: Mapped[int | None] = mapped_column(SmallInteger)
+    satisfaction_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now())
 

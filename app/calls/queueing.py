@@ -9,7 +9,7 @@ with its events, and use the flow's choke point (`_fire`) and timers.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -165,7 +165,19 @@ class QueueingMixin:
         async with self.sessions() as session, session.begin():
             await callbacks.open_task(
                 session=session, source=CallbackSource.no_agent, customer_number=call.caller_number,
-                language=call.language, call_id=call.id, note=why)
+                language=call.language, call_id=call.id, note=why, **self._callback_terms())
+
+    async def _call_back_abandoned(self, call: LiveCall) -> None:
+        """The caller hung up waiting: a call-back task (one per number while it is open)."""
+        async with self.sessions() as session, session.begin():
+            await callbacks.open_abandoned(session=session, customer_number=call.caller_number,
+                                           language=call.language, call_id=call.id,
+                                           **self._callback_terms())
+
+    def _callback_terms(self) -> dict[str, Any]:
+        """When a new call-back task is due and how often it may be tried (settings)."""
+        return {"due_at": self.clock.now() + timedelta(hours=self.settings.callback_due_hours),
+                "max_attempts": self.settings.callback_max_attempts}
 
     # -- voicemail overflow (R8) -------------------------------------------------------------
     async def _to_voicemail(self, call: LiveCall, queue: str, routed: overflow.Routed,
@@ -261,7 +273,8 @@ class QueueingMixin:
                 self.legs.pop(leg, None)
                 call.agent_channel = None
                 await self._end_agent_call(call)
-                await self._hang_up(call)
+                if not await self._offer_survey(call):  # R17: the queue may ask for a rating
+                    await self._hang_up(call)
 
     async def _agent_answered(self, call: LiveCall, event: StasisStart) -> None:
         offer = call.offer

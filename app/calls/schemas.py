@@ -50,6 +50,7 @@ class CallOut(BaseModel):
     disposition: str | None = None   # R6: what the agent said the call was about
     notes: str = ""
     disposition_at: datetime | None = None
+    satisfaction: int | None = None  # R17: the caller's survey score, 1-5
 
     @computed_field
     @property

@@ -17,6 +17,7 @@ class CallState(StrEnum):
     in_queue = "in_queue"          # waiting for an agent, or an agent's phone rings (R9, R1)
     connected = "connected"        # talking to an agent
     voicemail = "voicemail"        # no agent: the queue's overflow lets the caller leave a message (R8)
+    survey = "survey"              # R17: the agent hung up; the caller rates the call (1-5)
     closing = "closing"            # the closing words play (no agent; thanks for calling, R2)
     awaiting_hangup = "awaiting_hangup"  # giving the caller the chance to hang up first (R2)
     failing = "failing"            # something broke: apology plays, then we hang up
@@ -40,6 +41,8 @@ class Trigger(StrEnum):
     to_voicemail = "to_voicemail"  # no agent: the queue's overflow is voicemail (R8)
     message_done = "message_done"  # the message is recorded (or the caller left none)
     ivr_finished = "ivr_finished"  # the IVR said goodbye (a hangup node)
+    survey_started = "survey_started"  # R17: the agent left; the caller is asked to rate the call
+    survey_done = "survey_done"    # a score (or none after a second wrong key or silence)
     prompt_finished = "prompt_finished"
     grace_elapsed = "grace_elapsed"
     failed = "failed"
@@ -90,6 +93,8 @@ _TABLE: dict[tuple[CallState, Trigger], CallState] = {
         Trigger.consult_started, Trigger.consult_answered, Trigger.consult_completed,
         Trigger.consult_cancelled)},
     (CallState.in_ivr, Trigger.ivr_finished): CallState.awaiting_hangup,
+    (CallState.connected, Trigger.survey_started): CallState.survey,
+    (CallState.survey, Trigger.survey_done): CallState.closing,
     (CallState.closing, Trigger.prompt_finished): CallState.awaiting_hangup,
     (CallState.awaiting_hangup, Trigger.grace_elapsed): CallState.hanging_up,
     (CallState.failing, Trigger.prompt_finished): CallState.hanging_up,
@@ -113,8 +118,8 @@ def can(state: CallState, trigger: Trigger) -> bool:
 
 
 # States in which the call's business is done: a hang-up now completes it (R2: caller first).
-_COURSE_RUN = {CallState.connected, CallState.closing, CallState.awaiting_hangup,
-               CallState.hanging_up}
+_COURSE_RUN = {CallState.connected, CallState.survey, CallState.closing,
+               CallState.awaiting_hangup, CallState.hanging_up}
 
 
 def ending(state: CallState, *, failed_before: bool, left_message: bool = False,

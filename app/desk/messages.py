@@ -77,4 +77,19 @@ class AgentStateMessage(BaseModel):
     call_id: uuid.UUID | None
 
 
-DeskMessage = ScreenPop | OfferEnded | Connected | CallEnded | AgentStateMessage
+class CallbackProgress(BaseModel):
+    """R17: the agent's call-back: their phone rings (`ringing`), the customer is being dialled
+    (`dialing`), is on the line (`connected`), or it is over (`ended`, with the outcome)."""
+
+    type: Literal["callback"] = "callback"
+    attempt_id: uuid.UUID
+    task_id: uuid.UUID
+    call_id: uuid.UUID
+    stage: Literal["ringing", "dialing", "connected", "ended"]
+    outcome: str | None = None   # answered, no_answer, busy, failed
+    customer_name: str | None = None
+    customer_number: str | None = None  # the agent's own call-back: in full (R20)
+
+
+DeskMessage = (ScreenPop | OfferEnded | Connected | CallEnded | AgentStateMessage
+               | CallbackProgress)

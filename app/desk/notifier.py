@@ -16,8 +16,8 @@ from datetime import datetime
 
 import structlog
 
-from app.desk.messages import (AgentStateMessage, CallEnded, Connected, DeskMessage, OfferEnded,
-                               ScreenPop)
+from app.desk.messages import (AgentStateMessage, CallbackProgress, CallEnded, Connected,
+                               DeskMessage, OfferEnded, ScreenPop)
 
 log = structlog.get_logger(__name__)
 BACKLOG = 64
@@ -94,3 +94,10 @@ class DeskNotifier:
         self._send(agent_id, AgentStateMessage(agent_id=agent_id, state=state, reason=reason,
                                                since=since, wrap_up_until=wrap_up_until,
                                                call_id=call_id))
+
+    def callback(self, agent_id: uuid.UUID, *, attempt_id: uuid.UUID, task_id: uuid.UUID,
+                 call_id: uuid.UUID, stage: str, outcome: str | None,
+                 customer_name: str | None, customer_number: str | None) -> None:
+        self._send(agent_id, CallbackProgress(
+            attempt_id=attempt_id, task_id=task_id, call_id=call_id, stage=stage, outcome=outcome,
+            customer_name=customer_name, customer_number=customer_number))
