@@ -98,6 +98,13 @@ TABLE: dict[tuple[str, str], tuple[tuple[str, ...], int | str, Req]] = {
     ("GET", "/api/queues/{queue}"): (SUPERVISORS, 200, NONE),
     ("PATCH", "/api/queues/{queue}"): (ADMINS, 200, lambda w: {"json": {"max_wait_seconds": 200}}),
     ("DELETE", "/api/queues/{spare_queue}"): (ADMINS, 204, NONE),
+    # Call-backs (R17): a task that does not exist is 404 for the roles that may work them.
+    ("GET", "/api/callbacks"): (CUSTOMER_USERS, 200, NONE),
+    ("GET", "/api/callbacks/{no_task}"): (CUSTOMER_USERS, 404, NONE),
+    ("POST", "/api/callbacks/{no_task}/attempts"): (CUSTOMER_USERS, 404, lambda w: {
+        "json": {"agent_id": str(w.agent_a.id)}}),
+    ("GET", "/api/callbacks/{no_task}/voicemail"): (CUSTOMER_USERS, 404, NONE),
+    ("GET", "/api/reports/satisfaction/weekly"): (SUPERVISORS, 200, NONE),
 }
 
 
@@ -105,7 +112,7 @@ def _template(path: str) -> str:
     """The route's path as the app declares it ({target_user} -> {user_id} and so on)."""
     names = {"target_user": "user_id", "customer_c": "customer_id", "complaint_c": "complaint_id",
              "call_c": "call_id", "menu_version": "version_id", "agent_a": "agent_id",
-             "queue": "name", "spare_queue": "name"}
+             "queue": "name", "spare_queue": "name", "no_task": "task_id"}
     for ours, theirs in names.items():
         path = path.replace("{" + ours + "}", "{" + theirs + "}")
     return path
@@ -217,7 +224,7 @@ async def test_role_x_route(sessionmaker, fast_passwords, method, path, role):  
         pytest.skip("no such route in this app (yet)")
     ids = {"customer_c": world.customer_c.id, "complaint_c": world.complaint_c.id,
            "call_c": world.call_c.id, "agent_a": world.agent_a.id, "queue": "complaints",
-           "spare_queue": "spare"}
+           "spare_queue": "spare", "no_task": "00000000-0000-0000-0000-000000000000"}
     if path.startswith("/api/ivr"):
         app.state.menus = MenuRuntime(settings=app.state.settings, sessionmaker=sessionmaker)
         await app.state.menus.start()
