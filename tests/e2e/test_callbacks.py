@@ -1,0 +1,148 @@
+"""Call-backs and surveys through the real Asterisk (R15, R17): the agent's SIPp phone rings
+first, then a SIPp phone playing the customer (on its own port, HOTLINE_OUTBOUND_DIAL pointing at
+it) is dialled through the trunk; the customer rates the call-back with DTMF; a customer who
+never answers closes the complaint as unreachable after the allowed attempts."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from app.complaints.models import Complaint
+from phones.dtmf import dtmf_pcap
+from phones.sipp import AgentPhone, RunningPhone, agent_scenario, free_udp_port
+
+pytestmark = pytest.mark.asterisk
+
+
+class CustomerPhone(RunningPhone):
+    """An AgentPhone's UAS that, `press_after_ms` after answering, presses `digit` (RFC 2833)."""
+
+    def __init__(self, phone: AgentPhone, digit: str, press_after_ms: int) -> None:
+        super().__init__(phone)
+        self.digit, self.press_after_ms = digit, press_after_ms
+
+    async def start(self) -> "CustomerPhone":
+        tmp = Path(self._tmp.name)
+        pcap = tmp / "key.pcap"
+        pcap.write_bytes(dtmf_pcap(self.digit, press=0))
+        press = (f'  <pause milliseconds="{self.press_after_ms}"/>\n'
+                 f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n')
+        scenario = agent_scenario(self.phone).replace(
+            '<recv request="ACK" crlf="true"/>\n', '<recv request="ACK" crlf="true"/>\n' + press, 1)
+        (tmp / "customer.xml").write_text(scenario)
+        self.proc = await asyncio.create_subprocess_exec(
+            shutil.which("sipp") or "sipp", "-sf", str(tmp / "customer.xml"), "-i", "127.0.0.1",
+            "-p", str(self.phone.port), "-mp", str(free_udp_port(pair=True)), "-trace_err",
+            "-nostdin", cwd=tmp, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL)
+        await asyncio.sleep(0.3)
+        return self
+
+
+@pytest.fixture
+async def callbacks(service, monkeypatch):
+    """Short call-back settings, an agent with a SIPp phone, complaints to call back about."""
+    settings = service.app.state.settings
+    for name, value in dict(callback_ring_seconds=3.0, callback_retry_minutes=0.02,
+                            callback_max_attempts=3, wrap_up_seconds=0.3).items():
+        monkeypatch.setattr(settings, name, value)
+    phones: list[RunningPhone] = []
+    agents: list[str] = []
+
+    async def agent(talk_ms: int | None) -> str:
+        phone = await RunningPhone(AgentPhone(port=free_udp_port(), user="cb-agent",
+                                              answer_after_ms=300, talk_ms=talk_ms)).start()
+        phones.append(phone)
+        resp = await service.post("/api/agents", json={
+            "name": "cb-agent", "extension": str(uuid.uuid4().int % 10**8), "level": "senior",
+            "languages": ["zh", "en"], "contact": phone.phone.contact})
+        assert resp.status_code == 201, resp.text
+        agents.append(resp.json()["id"])
+        resp = await service.post(f"/api/agents/{agents[-1]}/state", json={"state": "ready"})
+        assert resp.status_code == 200, resp.text
+        return agents[-1]
+
+    async def customer(phone: RunningPhone) -> None:
+        await phone.start()
+        phones.append(phone)
+        monkeypatch.setattr(settings, "outbound_dial",
+                            f"PJSIP/trunk/sip:{{number}}@127.0.0.1:{phone.phone.port}")
+
+    async def complaint(number: str) -> str:
+        now = datetime.now(UTC)
+        async with service.app.state.sessionmaker() as session, session.begin():
+            row = Complaint(number=f"9{uuid.uuid4().int % 10**9:09d}", customer_number=number,
+                            status="resolved", severity="general", summary="late parcel",
+                            customer_name="Wang Fang", created_at=now - timedelta(days=1),
+                            resolved_at=now, callback_due_at=now + timedelta(hours=72))
+            session.add(row)
+        tasks = (await service.get("/api/callbacks", params={"status": "open"})).json()
+        return next(t["id"] for t in tasks if t["complaint_id"] == str(row.id))
+
+    yield agent, customer, complaint
+    for agent_id in agents:
+        await service.post(f"/api/agents/{agent_id}/state", json={"state": "logged_out"})
+    for phone in phones:
+        await phone.stop()
+
+
+async def attempt(service, task_id: str, agent_id: str) -> dict:
+    """Start an attempt (once the agent is ready again) and wait for it to end."""
+    for _ in range(50):
+        resp = await service.post(f"/api/callbacks/{task_id}/attempts",
+                                  json={"agent_id": agent_id})
+        if resp.status_code != 409:
+            break
+        await asyncio.sleep(0.2)  # the agent's wrap-up, or the next attempt not yet due
+    assert resp.status_code == 202, resp.text
+    attempt_id = resp.json()["attempt_id"]
+    for _ in range(150):
+        task = (await service.get(f"/api/callbacks/{task_id}")).json()
+        [mine] = [a for a in task["attempt_log"] if a["id"] == attempt_id]
+        if mine["ended_at"]:
+            return task | {"attempt": mine}
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"the attempt did not end: {task}")
+
+
+async def test_a_complaint_call_back_reaches_the_customer_who_rates_it_with_4(
+        service, callbacks):
+    agent, customer, complaint = callbacks
+    wang = await agent(talk_ms=1500)  # the agent hangs up first: the customer gets the survey
+    await customer(CustomerPhone(AgentPhone(port=free_udp_port(), user="customer",
+                                            answer_after_ms=500), "4", press_after_ms=3000))
+    task_id = await complaint("+8613877770001")
+    task = await attempt(service, task_id, wang)
+    assert task["attempt"]["outcome"] == "answered" and task["attempt"]["customer_answered_at"]
+    assert (task["status"], task["attempts"], task["last_outcome"]) == ("done", 1, "answered")
+    call = (await service.get(f"/api/calls/{task['attempt']['call_id']}")).json()
+    assert (call["direction"], call["end_reason"], call["satisfaction"]) == (
+        "outbound", "completed", 4)
+    triggers = [e["trigger"] for e in call["timeline"]]
+    assert triggers[:3] == ["dialing", "agent_answered", "customer_answered"]
+    assert "survey_done" in triggers
+    async with service.app.state.sessionmaker() as session:
+        row = await session.get(Complaint, uuid.UUID(task["complaint_id"]))
+    assert (row.status, row.satisfaction) == ("called_back", 4)
+
+
+async def test_a_customer_who_never_answers_closes_the_complaint_as_unreachable(
+        service, callbacks):
+    agent, customer, complaint = callbacks
+    wang = await agent(talk_ms=None)
+    await customer(RunningPhone(AgentPhone(port=free_udp_port(), user="nobody",
+                                           answer_after_ms=None)))
+    task_id = await complaint("+8613877770002")
+    for n in range(1, 4):
+        task = await attempt(service, task_id, wang)
+        assert (task["attempt"]["outcome"], task["attempts"]) == ("no_answer", n)
+    assert (task["status"], task["next_attempt_at"]) == ("unreachable", None)
+    async with service.app.state.sessionmaker() as session:
+        row = await session.get(Complaint, uuid.UUID(task["complaint_id"]))
+    assert (row.status, row.callback_attempts) == ("closed_unreachable", 3)
