@@ -1,5 +1,19 @@
-"""HTTP: complaint intake (R14) and reading a complaint. The workflow with its state changes,
-dispatching and call-backs (R15) builds on these records.
+"""HTTP: complaint intake (R14), reading complaints, and R15's workflow.
+
+- `POST /api/complaints`: intake (below).
+- `GET /api/complaints?status=&overdue=true`: agents their own, team leads their team's agents'
+  complaints, inspectors (numbers masked) and managers all; overdue ones first.
+- `GET /api/complaints/overdue`: the overdue ones (team leads their team's, managers all).
+- `GET /api/complaints/{id}`, `GET /api/complaints/{id}/timeline`.
+- `POST /api/complaints/{id}/transitions` {to, note, department_id?, assignee_user_id?}: team
+  leads (their team's) and managers; 409 `invalid-transition` when the workflow does not allow it.
+- `PATCH /api/complaints/{id}/owner` {owner_agent_id, note}: team leads (within their team) and
+  managers only (R12: otherwise the first-contact agent stays the owner).
+- `PATCH /api/complaints/{id}/severity` {severity, note}: raising it to major or crisis tells
+  the department head at once.
+- `/api/departments`: read by everyone signed in, changed by managers and admins.
+Every change is in the complaint's timeline and the audit log. Major and crisis complaints reach
+the department head, the team leads and managers at once (desk notice, department webhook).
 
 `POST /api/complaints` is what the agent desktop's form sends: the customer's name and number
 (prefilled from the call), address, responsible person, summary and severity. The complaint is
@@ -10,27 +24,41 @@ customer record is completed with the name and address if it lacked them (R14). 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request, status
+import structlog
+from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.audit import service as audit
-from app.auth.models import RoleName
-from app.auth.service import require_role
+from app.auth.models import RoleName, User
+from app.auth.service import Principal, require_role
 from app.calls.models import Call
-from app.complaints import service
-from app.complaints.models import Complaint
-from app.complaints.schemas import ComplaintIn, ComplaintOut
+from app.complaints import alerts, deadlines, service, workflow
+from app.complaints.models import (URGENT_SEVERITIES, Complaint, ComplaintEvent,
+                                   ComplaintStatus, Department)
+from app.complaints.schemas import (ComplaintIn, ComplaintOut, DeadlineOut, DepartmentIn,
+                                    DepartmentOut, DepartmentPatch, EventOut, OwnerIn, SeverityIn,
+                                    TransitionIn)
 from app.customers import service as customers
 from app.customers.numbers import mask
 from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.desk import scope
-from app.errors import AppError, Forbidden, NotFound
+from app.errors import AppError, Conflict, Forbidden, NotFound
 from routing.models import AgentRow
 
-router = APIRouter(prefix="/api/complaints", tags=["complaints"])
+log = structlog.get_logger(__name__)
+complaints = APIRouter(prefix="/api/complaints", tags=["complaints"])
+departments = APIRouter(prefix="/api/departments", tags=["complaints"])
 TAKERS = (RoleName.agent, RoleName.team_lead, RoleName.manager)
 READERS = (RoleName.agent, RoleName.team_lead, RoleName.manager, RoleName.qa)
+LISTERS = (*READERS, RoleName.admin)
+WORKERS = (RoleName.team_lead, RoleName.manager, RoleName.admin)  # move it through the workflow
+OWNER_SETTERS = (RoleName.team_lead, RoleName.manager)            # R12
+DEPARTMENT_EDITORS = (RoleName.manager, RoleName.admin)
+LIST_LIMIT = 500
 
 
 class CustomerMismatch(AppError):
@@ -39,7 +67,7 @@ class CustomerMismatch(AppError):
     message = "customer_id is not the customer of that call"
 
 
-@router.post("", response_model=ComplaintOut, status_code=status.HTTP_201_CREATED)
+@complaints.post("", response_model=ComplaintOut, status_code=status.HTTP_201_CREATED)
 async def take_complaint(body: ComplaintIn, request: Request, principal: CurrentUser,
                          session: SessionDep, settings: SettingsDep) -> ComplaintOut:
     require_role(principal, *TAKERS)
@@ -78,8 +106,15 @@ async def take_complaint(body: ComplaintIn, request: Request, principal: Current
             customer.name = body.customer_name
         if body.address and not customer.address:
             customer.address = body.address
+    department = None
+    if body.department_id is not None:
+        department = await session.get(Department, body.department_id)
+        if department is None:
+            raise NotFound("no such department")
     complaint = await service.create(
         session=session, received_at=now, zone=settings.zone,
+        holidays=settings.calendar.holidays, weekend=settings.calendar.weekend,
+        actor=principal.subject,
         customer_id=customer.id if customer else None, customer_name=body.customer_name,
         customer_number=body.phone, address=body.address,
         responsible_person=body.responsible_person, summary=body.summary,
@@ -89,11 +124,49 @@ async def take_complaint(body: ComplaintIn, request: Request, principal: Current
     audit.record(session=session, principal=principal, at=now, action="create",
                  entity="complaint", entity_id=complaint.id, reason="intake",
                  call_id=complaint.call_id, detail={"severity": str(body.severity)})
+    if department is not None:
+        complaint.department_id = department.id
     await session.commit()
-    return ComplaintOut.model_validate(complaint)
+    if complaint.severity in URGENT_SEVERITIES:  # R15: the department head at once
+        await _urgent(request, session, complaint, now, "intake")
+    return _out(complaint, now, principal)
 
 
-@router.get("/{complaint_id}", response_model=ComplaintOut)
+@complaints.get("", response_model=list[ComplaintOut])
+async def list_complaints(request: Request, principal: CurrentUser, session: SessionDep,
+                          status_: Annotated[ComplaintStatus | None, Query(alias="status")] = None,
+                          overdue: bool = False) -> list[ComplaintOut]:
+    """R15: the complaints this user may see, overdue ones first (earliest deadline first), then
+    the newest; `status` filters by state, `overdue=true` keeps only overdue ones."""
+    require_role(principal, *LISTERS)
+    now = request.app.state.clock.now()
+    query = _visible(select(Complaint), principal).order_by(Complaint.created_at.desc())
+    if status_ is not None:
+        query = query.where(Complaint.status == status_)
+    if overdue:
+        query = query.where(Complaint.status.in_(OPEN_STATES))
+    rows = list(await session.scalars(query.limit(LIST_LIMIT)))
+    out = [_out(c, now, principal) for c in rows]
+    if overdue:
+        out = [c for c in out if c.overdue]
+    out.sort(key=_urgency)
+    audit.record(session=session, principal=principal, at=now, action="view", entity="complaint",
+                 entity_id="list", reason="list",
+                 detail={"status": status_, "overdue": overdue, "count": len(out)})
+    await session.commit()
+    return out
+
+
+@complaints.get("/overdue", response_model=list[ComplaintOut])
+async def overdue_complaints(request: Request, principal: CurrentUser,
+                             session: SessionDep) -> list[ComplaintOut]:
+    """R15: the overdue complaints for team leads (their team's) and managers, most overdue
+    first."""
+    require_role(principal, *WORKERS)
+    return await list_complaints(request, principal, session, None, True)
+
+
+@complaints.get("/{complaint_id}", response_model=ComplaintOut)
 async def get_complaint(complaint_id: uuid.UUID, request: Request, principal: CurrentUser,
                         session: SessionDep) -> ComplaintOut:
     require_role(principal, *READERS)
@@ -107,10 +180,245 @@ async def get_complaint(complaint_id: uuid.UUID, request: Request, principal: Cu
     audit.record(session=session, principal=principal, at=now, action="view", entity="complaint",
                  entity_id=complaint.id, reason="record", call_id=complaint.call_id)
     await session.commit()
-    out = ComplaintOut.model_validate(complaint)
+    return _out(complaint, now, principal)
+
+
+@complaints.get("/{complaint_id}/timeline", response_model=list[EventOut])
+async def timeline(complaint_id: uuid.UUID, request: Request, principal: CurrentUser,
+                   session: SessionDep) -> list[EventOut]:
+    """R15: every change of the complaint, oldest first: who, when, from -> to, note."""
+    require_role(principal, *LISTERS)
+    now = request.app.state.clock.now()
+    complaint = await _readable(session, principal, complaint_id, now)
+    rows = await session.scalars(select(ComplaintEvent).where(
+        ComplaintEvent.complaint_id == complaint.id).order_by(ComplaintEvent.at, ComplaintEvent.id))
+    out = [EventOut.model_validate(row) for row in rows]
+    audit.record(session=session, principal=principal, at=now, action="view", entity="complaint",
+                 entity_id=complaint.id, reason="timeline", call_id=complaint.call_id)
+    await session.commit()
+    return out
+
+
+@complaints.post("/{complaint_id}/transitions", response_model=ComplaintOut)
+async def transition(complaint_id: uuid.UUID, body: TransitionIn, request: Request,
+                     principal: CurrentUser, session: SessionDep,
+                     settings: SettingsDep) -> ComplaintOut:
+    """R15: the next step of the workflow; 409 invalid-transition (nothing stored) otherwise."""
+    require_role(principal, *WORKERS)
+    now = request.app.state.clock.now()
+    complaint = await _readable(session, principal, complaint_id, now)
+    workflow.event_for(complaint.status, body.to)  # 409 before anything else is looked at
+    if body.department_id is not None and await session.get(Department, body.department_id) is None:
+        raise NotFound("no such department")
+    if body.assignee_user_id is not None:
+        assignee = await session.get(User, body.assignee_user_id)
+        if assignee is None or not assignee.is_active:
+            raise NotFound("no such user")
+    before = complaint.department_id
+    complaint = await service.transition(
+        session=session, complaint_id=complaint.id, to=body.to, at=now, principal=principal,
+        calendar=settings.calendar, note=body.note, department_id=body.department_id,
+        assignee_user_id=body.assignee_user_id, max_attempts=settings.callback_max_attempts)
+    await session.commit()
+    if (complaint.status == ComplaintStatus.dispatched and complaint.severity in URGENT_SEVERITIES
+            and complaint.department_id != before):
+        await _urgent(request, session, complaint, now, "dispatch")  # a new department's head
+    return _out(complaint, now, principal)
+
+
+@complaints.patch("/{complaint_id}/owner", response_model=ComplaintOut)
+async def reassign(complaint_id: uuid.UUID, body: OwnerIn, request: Request,
+                   principal: CurrentUser, session: SessionDep) -> ComplaintOut:
+    """R12: only a team lead (to an agent of their team) or a manager changes the owner."""
+    require_role(principal, *OWNER_SETTERS)
+    now = request.app.state.clock.now()
+    complaint = await _readable(session, principal, complaint_id, now)
+    agent = await session.get(AgentRow, body.owner_agent_id)
+    if agent is None:
+        raise NotFound("no such agent")
+    if principal.role is RoleName.team_lead and agent.team != principal.team:
+        raise Forbidden("a team lead gives complaints to agents of their own team")
+    complaint = await service.get_for_update(session=session, complaint_id=complaint.id)
+    before = complaint.owner_agent_id
+    complaint.owner_agent_id = agent.id
+    detail = {"from": str(before) if before else None, "to": str(agent.id), "note": body.note}
+    service.add_event(session=session, complaint=complaint, at=now, event="owner",
+                      actor=principal.subject, user_id=principal.user_id, note=body.note,
+                      detail={**detail, "agent": agent.name})
+    audit.record(session=session, principal=principal, at=now, action="update",
+                 entity="complaint", entity_id=complaint.id, reason="owner",
+                 call_id=complaint.call_id, detail=detail)
+    await session.commit()
+    return _out(complaint, now, principal)
+
+
+@complaints.patch("/{complaint_id}/severity", response_model=ComplaintOut)
+async def set_severity(complaint_id: uuid.UUID, body: SeverityIn, request: Request,
+                       principal: CurrentUser, session: SessionDep) -> ComplaintOut:
+    """Reclassify (R15 "classify"); raised to major or crisis, the head is told at once."""
+    require_role(principal, *TAKERS)
+    now = request.app.state.clock.now()
+    complaint = await _readable(session, principal, complaint_id, now)
+    complaint = await service.get_for_update(session=session, complaint_id=complaint.id)
+    before, after = complaint.severity, str(body.severity)
+    if before != after:
+        complaint.severity = after
+        detail = {"from": before, "to": after, "note": body.note}
+        service.add_event(session=session, complaint=complaint, at=now, event="severity",
+                          actor=principal.subject, user_id=principal.user_id, note=body.note,
+                          detail=detail)
+        audit.record(session=session, principal=principal, at=now, action="update",
+                     entity="complaint", entity_id=complaint.id, reason="severity",
+                     call_id=complaint.call_id, detail=detail)
+    await session.commit()
+    if alerts.is_raise(before, after):
+        await _urgent(request, session, complaint, now, "severity")
+    return _out(complaint, now, principal)
+
+
+# -- departments ------------------------------------------------------------------------------
+class DepartmentExists(Conflict):
+    error_id = "department-exists"
+    message = "a department of that name exists"
+
+
+@departments.get("", response_model=list[DepartmentOut])
+async def list_departments(principal: CurrentUser, session: SessionDep) -> list[DepartmentOut]:
+    require_role(principal, *LISTERS)
+    rows = await session.scalars(select(Department).order_by(Department.name))
+    return [DepartmentOut.model_validate(row) for row in rows]
+
+
+@departments.post("", response_model=DepartmentOut, status_code=status.HTTP_201_CREATED)
+async def create_department(body: DepartmentIn, request: Request, principal: CurrentUser,
+                            session: SessionDep) -> DepartmentOut:
+    require_role(principal, *DEPARTMENT_EDITORS)
+    await _check_head(session, body.head_user_id)
+    row = Department(name=body.name, head_user_id=body.head_user_id, webhook_url=body.webhook_url)
+    session.add(row)
+    await _flush_unique(session)
+    _audit_department(session, principal, request, row, "create", body.model_dump(mode="json"))
+    await session.commit()
+    return DepartmentOut.model_validate(row)
+
+
+@departments.patch("/{department_id}", response_model=DepartmentOut)
+async def update_department(department_id: uuid.UUID, body: DepartmentPatch, request: Request,
+                            principal: CurrentUser, session: SessionDep) -> DepartmentOut:
+    require_role(principal, *DEPARTMENT_EDITORS)
+    row = await session.get(Department, department_id)
+    if row is None:
+        raise NotFound("no such department")
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("name", "") is None:
+        raise AppError("a department needs a name")
+    if "head_user_id" in changes:
+        await _check_head(session, changes["head_user_id"])
+    for name, value in changes.items():
+        setattr(row, name, value)
+    await _flush_unique(session)
+    _audit_department(session, principal, request, row, "update",
+                      body.model_dump(mode="json", exclude_unset=True))
+    await session.commit()
+    return DepartmentOut.model_validate(row)
+
+
+@departments.delete("/{department_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_department(department_id: uuid.UUID, request: Request, principal: CurrentUser,
+                            session: SessionDep) -> Response:
+    """Complaints dispatched there keep their history; their department becomes empty."""
+    require_role(principal, *DEPARTMENT_EDITORS)
+    row = await session.get(Department, department_id)
+    if row is None:
+        raise NotFound("no such department")
+    _audit_department(session, principal, request, row, "delete", {"name": row.name})
+    await session.delete(row)
+    await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+async def _check_head(session, user_id: uuid.UUID | None) -> None:  # noqa: ANN001
+    if user_id is not None and await session.get(User, user_id) is None:
+        raise NotFound("no such user")
+
+
+async def _flush_unique(session) -> None:  # noqa: ANN001
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise DepartmentExists() from None
+
+
+def _audit_department(session, principal: Principal, request: Request, row: Department,  # noqa: ANN001
+                      action: str, detail: dict) -> None:
+    audit.record(session=session, principal=principal, at=request.app.state.clock.now(),
+                 action=action, entity="department", entity_id=row.id, reason="edit",
+                 detail=detail)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+OPEN_STATES = ("received", "dispatched", "in_progress", "reopened", "resolved")
+
+
+def _out(complaint: Complaint, now: datetime, principal: Principal) -> ComplaintOut:
+    """The complaint with its R15 deadlines at `now`; the number masked for inspectors."""
+    pending = deadlines.pending(complaint, now)
+    out = ComplaintOut.model_validate(complaint).model_copy(update={
+        "deadlines": [DeadlineOut(name=d.name, due_at=d.due_at, overdue=d.overdue)
+                      for d in pending],
+        "overdue": [d.name for d in pending if d.overdue],
+        "next_states": [str(s) for s in workflow.allowed(complaint.status)]})
     if principal.role is RoleName.qa:
         out = out.model_copy(update={"customer_number": mask(out.customer_number)})
     return out
+
+
+def _urgency(c: ComplaintOut) -> tuple:
+    """Overdue first, the longest overdue first; then the newest."""
+    late = [d.due_at for d in c.deadlines if d.overdue]
+    return (0, min(late).timestamp(), 0.0) if late else (1, 0.0, -c.created_at.timestamp())
+
+
+def _visible(query, principal: Principal):  # noqa: ANN001, ANN202
+    """R20: agents their own complaints, team leads their team's agents', others all."""
+    if principal.role is RoleName.agent:
+        return query.where(Complaint.owner_agent_id == principal.agent_id)
+    if principal.role is RoleName.team_lead:
+        return query.where(Complaint.owner_agent_id.in_(
+            select(AgentRow.id).where(AgentRow.team == principal.team)))
+    return query
+
+
+async def _readable(session, principal: Principal, complaint_id: uuid.UUID,  # noqa: ANN001
+                    now: datetime) -> Complaint:
+    complaint = await session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise NotFound("no such complaint")
+    if not await _may_read(session, principal, complaint, now):
+        raise Forbidden("not one of your complaints" if principal.role is RoleName.agent
+                        else "not one of your team's complaints")
+    return complaint
+
+
+async def _urgent(request: Request, session, complaint: Complaint, now: datetime,  # noqa: ANN001
+                  why: str) -> None:
+    """R15: the department head, team leads and managers told; in the timeline. Never fails the
+    request: the change is already stored."""
+    state = request.app.state
+    try:
+        screens = await alerts.urgent(session=session, desk=state.desk,
+                                      webhooks=alerts.webhooks_of(state), complaint=complaint,
+                                      at=now, why=why)
+        service.add_event(session=session, complaint=complaint, at=now, event="notice",
+                          actor="system", note=f"{complaint.severity}: department head notified",
+                          detail={"why": why, "screens": screens,
+                                  "department_id": str(complaint.department_id)
+                                  if complaint.department_id else None})
+        await session.commit()
+    except Exception as exc:  # noqa: BLE001 - logged; the complaint itself is stored
+        await session.rollback()
+        log.error("complaint.notice_failed", complaint=str(complaint.id), error=repr(exc))
 
 
 async def _may_read(session, principal, complaint: Complaint, now) -> bool:  # noqa: ANN001
@@ -128,3 +436,8 @@ async def _may_read(session, principal, complaint: Complaint, now) -> bool:  # n
             return True
     return complaint.call_id is not None and await scope.may_see_call(
         session=session, principal=principal, call_id=complaint.call_id, now=now)
+
+
+router = APIRouter()
+router.include_router(complaints)
+router.include_router(departments)

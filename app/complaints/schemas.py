@@ -1,4 +1,5 @@
-"""Complaint intake over HTTP (R14): what an agent types within 30 seconds of talk."""
+"""Complaints over HTTP: intake (R14: what an agent types within 30 seconds of talk) and the
+R15 workflow (transitions, owner, severity, deadlines, timeline, departments)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ class ComplaintIn(BaseModel):
     responsible_person: str = Field("", max_length=200)
     summary: str = Field(min_length=1, max_length=10000)
     severity: Severity = Severity.general
+    # Optional at intake: the department it concerns (a major one reaches its head at once).
+    department_id: uuid.UUID | None = None
 
     @field_validator("phone")
     @classmethod
@@ -43,6 +46,12 @@ class ComplaintIn(BaseModel):
     def _strip(cls, value: object) -> object:
         """Trimmed before the length checks, so a blank name or summary is refused."""
         return value.strip() if isinstance(value, str) else value
+
+
+class DeadlineOut(BaseModel):
+    name: str          # dispatch, handling, callback, callback_limit
+    due_at: datetime
+    overdue: bool
 
 
 class ComplaintOut(BaseModel):
@@ -63,3 +72,82 @@ class ComplaintOut(BaseModel):
     created_at: datetime
     dispatch_due_at: datetime | None
     handling_due_at: datetime | None
+    department_id: uuid.UUID | None = None
+    assignee_user_id: uuid.UUID | None = None
+    dispatched_at: datetime | None = None
+    resolved_at: datetime | None = None
+    called_back_at: datetime | None = None
+    closed_at: datetime | None = None
+    callback_due_at: datetime | None = None
+    callback_deadline_at: datetime | None = None
+    callback_attempts: int = 0
+    satisfaction: int | None = None
+    reopened_count: int = 0
+    # R15, at the time of the answer: the deadlines still to meet, which of them are overdue,
+    # and the states the workflow allows next.
+    deadlines: list[DeadlineOut] = []
+    overdue: list[str] = []
+    next_states: list[str] = []
+
+
+class _Note(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field("", max_length=2000)
+
+    @field_validator("note", mode="before")
+    @classmethod
+    def _strip(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+
+class TransitionIn(_Note):
+    to: str = Field(max_length=32)
+    department_id: uuid.UUID | None = None    # dispatching: where to
+    assignee_user_id: uuid.UUID | None = None  # dispatching: who handles it there
+
+
+class OwnerIn(_Note):
+    owner_agent_id: uuid.UUID
+
+
+class SeverityIn(_Note):
+    severity: Severity
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    at: datetime
+    user_id: uuid.UUID | None
+    actor: str
+    from_status: str | None
+    to_status: str | None
+    event: str
+    note: str
+    detail: dict
+
+
+class DepartmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    head_user_id: uuid.UUID | None = None
+    webhook_url: str | None = Field(None, max_length=500, pattern=r"^https?://\S+$")
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _strip(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+
+class DepartmentPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, min_length=1, max_length=100)
+    head_user_id: uuid.UUID | None = None
+    webhook_url: str | None = Field(None, max_length=500, pattern=r"^https?://\S+$")
+
+
+class DepartmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    name: str
+    head_user_id: uuid.UUID | None
+    webhook_url: str | None

@@ -5,7 +5,8 @@
 - `POST /api/desk/state`: ready / paused with a reason / logged_out, for the agent's own seat.
 - `WS /api/desk/ws`: authenticated by the session cookie (or `?token=`); same-origin only. The
   server pushes `offer` (the screen pop, the moment the phone starts ringing), `offer_ended`,
-  `connected`, `call_ended` and `agent_state`; the page answers `{"type": "pop_shown",
+  `connected`, `call_ended`, `agent_state` and `notice` (R15: a major complaint; team leads and
+  managers without an agent seat may connect for these); the page answers `{"type": "pop_shown",
   "offer_id": ...}` once it has drawn a pop, which we store on the offer (`pop_shown_at`) and
   measure against the first ring (`hotline_screen_pop_seconds`). Every pop delivered is a view of
   the customer record and is audited (R20).
@@ -38,6 +39,8 @@ from app.metrics import SCREEN_POP_SECONDS
 from routing.models import AgentRow, OfferRow
 
 log = structlog.get_logger(__name__)
+# Team leads and managers without an agent seat watch for notices (R15) on the lead page.
+WATCHERS = (RoleName.team_lead, RoleName.manager)
 router = APIRouter(prefix="/api/desk", tags=["desk"])
 PING_SECONDS = 25
 
@@ -167,12 +170,13 @@ async def desk_socket(ws: WebSocket, token: Annotated[str | None, Query()] = Non
     except AppError:
         await ws.close(code=4401, reason="sign in first")
         return
-    if principal.agent_id is None:
+    if principal.agent_id is None and principal.role not in WATCHERS:
         await ws.close(code=4403, reason="not an agent")
         return
     notifier = app.state.desk
     await ws.accept()
-    with notifier.connect(principal.agent_id) as conn:
+    with notifier.connect(principal.agent_id, user_id=principal.user_id,
+                          role=str(principal.role)) as conn:
         reader = asyncio.create_task(_read(ws, app, principal))
         getter: asyncio.Task | None = None
         try:

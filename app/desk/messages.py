@@ -91,5 +91,19 @@ class CallbackProgress(BaseModel):
     customer_number: str | None = None  # the agent's own call-back: in full (R20)
 
 
+class Notice(BaseModel):
+    """R15: something a lead must see at once, e.g. a major or crisis complaint (to the
+    department head and the team leads and managers watching). No customer number in it."""
+
+    type: Literal["notice"] = "notice"
+    kind: str                   # urgent_complaint
+    text: str
+    complaint_id: uuid.UUID | None = None
+    complaint_number: str | None = None
+    severity: str | None = None
+    department: str | None = None
+    at: datetime
+
+
 DeskMessage = (ScreenPop | OfferEnded | Connected | CallEnded | AgentStateMessage
-               | CallbackProgress)
+               | CallbackProgress | Notice)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
 import structlog
 
 from app.desk.messages import (AgentStateMessage, CallbackProgress, CallEnded, Connected,
-                               DeskMessage, OfferEnded, ScreenPop)
+                               DeskMessage, Notice, OfferEnded, ScreenPop)
 
 log = structlog.get_logger(__name__)
 BACKLOG = 64
@@ -28,8 +28,10 @@ class Overrun(Exception):
 
 
 class DeskConnection:
-    def __init__(self, agent_id: uuid.UUID) -> None:
+    def __init__(self, agent_id: uuid.UUID | None, user_id: uuid.UUID | None = None,
+                 role: str | None = None) -> None:
         self.agent_id = agent_id
+        self.user_id, self.role = user_id, role
         self.overrun = False
         self.queue: asyncio.Queue[DeskMessage | Overrun] = asyncio.Queue(BACKLOG + 1)
 
@@ -53,17 +55,26 @@ class DeskConnection:
 class DeskNotifier:
     def __init__(self) -> None:
         self._connections: dict[uuid.UUID, set[DeskConnection]] = defaultdict(set)
+        # Every screen by its user, agents' and leads' alike (notices for team leads, R15).
+        self._users: dict[uuid.UUID, set[DeskConnection]] = defaultdict(set)
 
     @contextmanager
-    def connect(self, agent_id: uuid.UUID) -> Iterator[DeskConnection]:
-        conn = DeskConnection(agent_id)
-        self._connections[agent_id].add(conn)
+    def connect(self, agent_id: uuid.UUID | None, *, user_id: uuid.UUID | None = None,
+                role: str | None = None) -> Iterator[DeskConnection]:
+        """A screen: an agent's (by agent_id), and by its user (a team lead has no agent)."""
+        conn = DeskConnection(agent_id, user_id, role)
+        channels = [(self._connections, agent_id), (self._users, user_id)]
+        for channel, key in channels:
+            if key is not None:
+                channel[key].add(conn)
         try:
             yield conn
         finally:
-            self._connections[agent_id].discard(conn)
-            if not self._connections[agent_id]:
-                del self._connections[agent_id]
+            for channel, key in channels:
+                if key is not None:
+                    channel[key].discard(conn)
+                    if not channel[key]:
+                        del channel[key]
 
     def watching(self, agent_id: uuid.UUID) -> bool:
         return bool(self._connections.get(agent_id))
@@ -101,3 +112,15 @@ class DeskNotifier:
         self._send(agent_id, CallbackProgress(
             attempt_id=attempt_id, task_id=task_id, call_id=call_id, stage=stage, outcome=outcome,
             customer_name=customer_name, customer_number=customer_number))
+
+    def notice(self, notice: Notice, *, agent_ids: Iterable[uuid.UUID] = (),
+               user_ids: Iterable[uuid.UUID] = (), roles: Iterable[str] = ()) -> int:
+        """A notice to these agents' and users' screens and to every screen of a user in one of
+        these roles (each screen once); how many screens got it."""
+        roles = set(roles)
+        targets = {conn for agent_id in agent_ids for conn in self._connections.get(agent_id, ())}
+        targets |= {conn for user_id in user_ids for conn in self._users.get(user_id, ())}
+        targets |= {conn for conns in self._users.values() for conn in conns if conn.role in roles}
+        delivered = sum(conn.put(notice) for conn in targets)
+        log.info("desk.notice", kind=notice.kind, screens=delivered)
+        return delivered

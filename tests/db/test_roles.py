@@ -59,12 +59,28 @@ TABLE: dict[tuple[str, str], tuple[tuple[str, ...], int | str, Req]] = {
     ("PATCH", "/api/users/{target_user}"): (ADMINS, 200, lambda w: {"json": {"team": "south"}}),
     ("GET", "/api/desk"): (EVERYONE, 200, NONE),
     ("POST", "/api/desk/state"): (("agent",), 200, lambda w: {"json": {"state": "ready"}}),
-    ("WS", "/api/desk/ws"): (("agent",), "open", NONE),
+    # Team leads and managers watch for notices of major complaints (R15) on the lead page.
+    ("WS", "/api/desk/ws"): (("agent", "team_lead", "manager"), "open", NONE),
     ("GET", "/api/customers"): (CUSTOMER_USERS, 200, lambda w: {"params": {"phone": "13800138000"}}),
     ("GET", "/api/customers/{customer_c}"): (CUSTOMER_USERS, 200, NONE),
     ("PATCH", "/api/customers/{customer_c}"): (CUSTOMER_USERS, 200, lambda w: {"json": {"notes": "x"}}),
     ("POST", "/api/complaints"): (CUSTOMER_USERS, 201, complaint_body),
     ("GET", "/api/complaints/{complaint_c}"): (EVERYONE, 200, NONE),
+    # R15's workflow: closing a complaint just received is 409 for those who may move it.
+    ("GET", "/api/complaints"): (EVERYONE, 200, NONE),
+    ("GET", "/api/complaints/overdue"): (SUPERVISORS, 200, NONE),
+    ("GET", "/api/complaints/{complaint_c}/timeline"): (EVERYONE, 200, NONE),
+    ("POST", "/api/complaints/{complaint_c}/transitions"): (SUPERVISORS, 409, lambda w: {
+        "json": {"to": "closed"}}),
+    ("PATCH", "/api/complaints/{complaint_c}/owner"): (SUPERVISORS, 200, lambda w: {
+        "json": {"owner_agent_id": str(w.agent_a.id)}}),
+    ("PATCH", "/api/complaints/{complaint_c}/severity"): (CUSTOMER_USERS, 200, lambda w: {
+        "json": {"severity": "major"}}),
+    ("GET", "/api/departments"): (EVERYONE, 200, NONE),
+    ("POST", "/api/departments"): (MANAGERS, 201, lambda w: {"json": {"name": "Billing"}}),
+    ("PATCH", "/api/departments/{no_department}"): (MANAGERS, 404, lambda w: {
+        "json": {"name": "Parcels"}}),
+    ("DELETE", "/api/departments/{no_department}"): (MANAGERS, 404, NONE),
     ("GET", "/api/calls"): (EVERYONE, 200, NONE),
     ("GET", "/api/calls/{call_c}"): (EVERYONE, 200, NONE),
     ("POST", "/api/calls/{call_c}/disposition"): (CUSTOMER_USERS, 200, lambda w: {
@@ -112,7 +128,8 @@ def _template(path: str) -> str:
     """The route's path as the app declares it ({target_user} -> {user_id} and so on)."""
     names = {"target_user": "user_id", "customer_c": "customer_id", "complaint_c": "complaint_id",
              "call_c": "call_id", "menu_version": "version_id", "agent_a": "agent_id",
-             "queue": "name", "spare_queue": "name", "no_task": "task_id"}
+             "queue": "name", "spare_queue": "name", "no_task": "task_id",
+             "no_department": "department_id"}
     for ours, theirs in names.items():
         path = path.replace("{" + ours + "}", "{" + theirs + "}")
     return path
@@ -224,7 +241,8 @@ async def test_role_x_route(sessionmaker, fast_passwords, method, path, role):  
         pytest.skip("no such route in this app (yet)")
     ids = {"customer_c": world.customer_c.id, "complaint_c": world.complaint_c.id,
            "call_c": world.call_c.id, "agent_a": world.agent_a.id, "queue": "complaints",
-           "spare_queue": "spare", "no_task": "00000000-0000-0000-0000-000000000000"}
+           "spare_queue": "spare", "no_task": "00000000-0000-0000-0000-000000000000",
+           "no_department": "00000000-0000-0000-0000-000000000000"}
     if path.startswith("/api/ivr"):
         app.state.menus = MenuRuntime(settings=app.state.settings, sessionmaker=sessionmaker)
         await app.state.menus.start()
