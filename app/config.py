@@ -143,7 +143,7 @@ class Settings(BaseSettings):
     # after it was opened; the customer's phone rings this long; the customer is dialled through
     # the trunk with this endpoint ({number}: national digits, as a person dials them).
     callback_retry_minutes: float = Field(30.0, gt=0, le=7 * 24 * 60)
-    callback_max_attempts: int = Field(3, ge=1, le=10)
+    callback_max_attempts: int = Field(3, ge=3, le=5)
     callback_due_hours: float = Field(24.0, gt=0, le=7 * 24)
     callback_ring_seconds: float = Field(30.0, gt=0, le=120)
     outbound_dial: str = Field("PJSIP/trunk/sip:{number}@127.0.0.1:5070",

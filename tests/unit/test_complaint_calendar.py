@@ -146,3 +146,12 @@ def test_a_bad_calendar_is_refused(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError):
         Settings(**GOOD)
+
+
+@pytest.mark.parametrize(("attempts", "ok"), [(2, False), (3, True), (5, True), (6, False)])
+def test_the_call_back_attempts_before_closing_unreachable_are_three_to_five(attempts, ok):  # R15
+    if ok:
+        assert Settings(**GOOD, callback_max_attempts=attempts).callback_max_attempts == attempts
+    else:
+        with pytest.raises(ValidationError):
+            Settings(**GOOD, callback_max_attempts=attempts)
