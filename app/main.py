@@ -38,6 +38,7 @@ from ivr import api as ivr_api
 from ivr.lookup import Lookups
 from ivr.runtime import MenuRuntime
 from routing import api as routing_api
+from routing import phones
 
 log = structlog.get_logger(__name__)
 
@@ -65,6 +66,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         async def connected() -> None:
             ARI_CONNECTED.set(1)
             await stasis.reconcile()
+            # Agents' registration phones written (again) to Asterisk: at start and after every
+            # reconnect, as it may be a new Asterisk; what fails is retried the next time.
+            await phones.sync(sessionmaker=sessionmaker, telephony=ari, now=clock.now())
 
         async def disconnected() -> None:
             ARI_CONNECTED.set(0)

@@ -5,6 +5,11 @@ The caller sends INVITE with G.711 and RFC 2833/4733 telephone-events, then foll
 then either hangs up `hangup_after_ms` after the answer or waits for the hotline to hang up
 (answering its BYE). If the hotline hangs up first the
 scenario still succeeds; `SippResult.hung_up_by_remote` says which happened.
+
+Agents' phones (`AgentPhone`, a UAS per agent on its own port) are either dialled at their
+contact URI through the trunk, or register first (`Registration`): a one-shot SIPp REGISTER from
+the phone's own port, answering Asterisk's 401 digest challenge, then the UAS takes the port; at
+stop the UAS ends and the phone unregisters (Expires: 0) from the same port.
 """
 
 from __future__ import annotations
@@ -242,6 +247,93 @@ async def call(caller: Caller, *, sip_host: str = "127.0.0.1", sip_port: int = 5
 
 
 @dataclass(frozen=True)
+class Registration:
+    """A phone's PJSIP registration: the credentials the hotline provisioned for the agent, and
+    Asterisk's SIP address (the registrar)."""
+
+    username: str
+    password: str = field(repr=False)
+    registrar_port: int = 5060
+    registrar_host: str = "127.0.0.1"
+    expires: int = 3600
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", self.username):
+            raise ValueError(f"SIP user name {self.username!r}: letters, digits, _ . - only")
+        if not re.fullmatch(r"[\x21-\x5c\x5e-\x7e]{1,128}", self.password):
+            raise ValueError("the password must be printable ASCII without spaces or ']'"
+                             " (SIPp's [authentication] keyword)")
+
+
+def register_scenario(reg: Registration, *, expires: int) -> str:
+    """REGISTER, answer the 401 challenge with digest credentials, expect 200 (any other
+    answer, such as a second 401 for a wrong password, fails the scenario)."""
+    user = reg.username
+    head = f"""REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:{user}@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:{user}@[remote_ip]:[remote_port]>
+Call-ID: [call_id]"""
+    tail = f"""Contact: <sip:{user}@[local_ip]:[local_port]>
+Expires: {expires}
+Max-Forwards: 70
+User-Agent: hotline-test-phone"""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<scenario name="register">
+  <send retrans="500"><![CDATA[
+{head}
+CSeq: 1 REGISTER
+{tail}
+Content-Length: 0
+
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="401" auth="true"/>
+  <send retrans="500"><![CDATA[
+{head}
+CSeq: 2 REGISTER
+{tail}
+[authentication username={user} password={reg.password}]
+Content-Length: 0
+
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="200"/>
+</scenario>
+"""
+
+
+async def register(reg: Registration, *, port: int, expires: int | None = None,
+                   timeout: float = 10) -> SippResult:
+    """Register (or with `expires=0` unregister) the phone on local `port` once; `ok` when
+    Asterisk accepted the credentials."""
+    sipp = shutil.which("sipp")
+    if sipp is None:
+        raise RuntimeError("sipp is not installed (Debian package sip-tester)")
+    with tempfile.TemporaryDirectory(prefix="hotline-register-") as tmp:
+        scenario = Path(tmp) / "register.xml"
+        scenario.write_text(register_scenario(
+            reg, expires=reg.expires if expires is None else expires))
+        proc = await asyncio.create_subprocess_exec(
+            sipp, f"{reg.registrar_host}:{reg.registrar_port}", "-sf", str(scenario), "-m", "1",
+            "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_udp_port(pair=True)),
+            "-timeout", f"{int(timeout)}s", "-timeout_error", "-trace_err", "-trace_msg",
+            "-nostdin", cwd=tmp, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        out, _ = await proc.communicate()
+        errors = "".join(p.read_text(errors="replace") for p in Path(tmp).glob("*_errors.log"))
+        messages = "".join(p.read_text(errors="replace") for p in Path(tmp).glob("*_messages.log"))
+        return SippResult(returncode=proc.returncode or 0, output=out.decode(errors="replace"),
+                          errors=errors, messages=messages)
+
+
+class RegistrationRefused(RuntimeError):
+    def __init__(self, result: SippResult) -> None:
+        super().__init__(f"the registration was refused: {result.output[-1000:]}"
+                         f"{result.errors[-1000:]}")
+        self.result = result
+
+
+@dataclass(frozen=True)
 class AgentPhone:
     """An agent's desk phone played by SIPp (a UAS on its own port): it rings, then answers after
     `answer_after_ms` (and stays on until the other side hangs up), or never answers
@@ -252,6 +344,8 @@ class AgentPhone:
     answer_after_ms: int | None = 500
     # Hang up after talking this long (None: stay until the other side hangs up).
     talk_ms: int | None = None
+    # Register to Asterisk with these credentials first (None: reached at `contact`).
+    registration: Registration | None = None
 
     @property
     def contact(self) -> str:
@@ -366,6 +460,13 @@ class RunningPhone:
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> "RunningPhone":
+        """Register first when the phone has a `registration` (RegistrationRefused if Asterisk
+        does not accept it), then answer calls."""
+        if (reg := self.phone.registration) is not None:
+            result = await register(reg, port=self.phone.port)
+            if not result.ok:
+                self._tmp.cleanup()
+                raise RegistrationRefused(result)
         scenario = Path(self._tmp.name) / "agent.xml"
         scenario.write_text(agent_scenario(self.phone))
         self.proc = await asyncio.create_subprocess_exec(
@@ -383,4 +484,6 @@ class RunningPhone:
             await self.proc.wait()
         errors = "".join(p.read_text(errors="replace") for p in Path(self._tmp.name).glob("*_errors.log"))
         self._tmp.cleanup()
+        if (reg := self.phone.registration) is not None and self.proc is not None:
+            await register(reg, port=self.phone.port, expires=0)  # unregister; best effort
         return errors

@@ -4,6 +4,11 @@ Agents and queues are stored here and the live ACD (`app.state.acd`) is told to 
 every change. An agent's state is the ACD's alone: the state route asks the ACD, which refuses a
 change while the agent rings or is on a call (409 `agent-busy`) and stores every change (R19).
 Without a running ACD, reads show the stored state and the state route answers 503.
+
+An agent's phone is a `contact` SIP URI or a PJSIP `registration` (`routing.phones`): after every
+save the registration's objects are written to (or removed from) Asterisk through ARI; an
+unreachable Asterisk leaves the agent saved but unprovisioned until the next sync. Reads say
+whether each registration phone is provisioned and registered now.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from app.auth.models import RoleName
 from app.auth.service import require_role
 from app.deps import CurrentUser, SessionDep
 from app.errors import AppError, Conflict, Forbidden, NotFound
-from routing import service
+from routing import phones, service
 from routing.models import AgentRow, QueueRow
 from routing.schemas import (AgentIn, AgentOut, AgentPatch, QueueIn, QueueOut, QueuePatch,
                              StateChangeOut, StateRequest)
@@ -59,6 +64,37 @@ class InvalidRange(AppError):
 def _acd(request: Request) -> Any | None:
     """The live ACD, or None when the service runs without telephony."""
     return getattr(request.app.state, "acd", None)
+
+
+def _telephony(request: Request) -> Any | None:
+    """The ARI client, or None when the service runs without telephony."""
+    return getattr(request.app.state, "ari", None)
+
+
+def _now(request: Request) -> datetime:
+    return request.app.state.clock.now()
+
+
+async def _outs(request: Request, rows: list[AgentRow]) -> list[AgentOut]:
+    """Agents as the API shows them: the live ACD state, and whether each registration phone is
+    registered now (asked of Asterisk)."""
+    acd = _acd(request)
+    registered = await phones.registered(_telephony(request), rows)
+    outs = []
+    for row in rows:
+        out = _with_live(AgentOut.model_validate(row), acd)
+        if row.id in registered:
+            out.phone = out.phone.model_copy(update={"registered": registered[row.id]})
+        outs.append(out)
+    return outs
+
+
+async def _provision(request: Request, session: AsyncSession, agent: AgentRow) -> None:
+    """Bring Asterisk in line with the saved agent (its registration phone); never fails the
+    request: an unreachable Asterisk is retried at the next sync."""
+    await phones.provision(session=session, telephony=_telephony(request), agent=agent,
+                           now=_now(request))
+    await session.commit()
 
 
 def _aware(value: datetime | None, name: str) -> datetime | None:
@@ -120,10 +156,10 @@ async def create_agent(body: AgentIn, request: Request, session: SessionDep,
     require_role(user, *AGENT_WRITERS)
     _own_team(user, body.team)
     agent = await service.create_agent(session=session, agent_in=body)
-    out = AgentOut.model_validate(agent)
     await session.commit()
+    await _provision(request, session, agent)
     await _reload_agents(request)
-    return out
+    return (await _outs(request, [agent]))[0]
 
 
 @router.get("/agents", response_model=list[AgentOut])
@@ -133,9 +169,8 @@ async def list_agents(
 ) -> list[AgentOut]:
     """Agents with their live state (R9, R19: who is busy and who is idle)."""
     require_role(user, *AGENT_READERS)
-    acd = _acd(request)
     rows = await service.list_agents(session=session, include_inactive=include_inactive)
-    return [_with_live(AgentOut.model_validate(row), acd) for row in rows]
+    return await _outs(request, rows)
 
 
 @router.get("/agents/{agent_id}", response_model=AgentOut)
@@ -143,24 +178,33 @@ async def get_agent(agent_id: uuid.UUID, request: Request, session: SessionDep,
                     user: CurrentUser) -> AgentOut:
     """One agent with its live state (R19)."""
     require_role(user, *AGENT_READERS)
-    return _with_live(AgentOut.model_validate(await _agent_or_404(session, agent_id)),
-                      _acd(request))
+    return (await _outs(request, [await _agent_or_404(session, agent_id)]))[0]
 
 
 @router.patch("/agents/{agent_id}", response_model=AgentOut)
 async def update_agent(agent_id: uuid.UUID, body: AgentPatch, request: Request,
                        session: SessionDep, user: CurrentUser) -> AgentOut:
-    """Change an agent's data (level R10, skills, languages, phone); not its state."""
+    """Change an agent's data (level R10, skills, languages, phone); not its state.
+    `is_active: false` logs the agent out first (409 `agent-busy` while ringing or on a call)
+    and takes it out of routing; its registration phone is unprovisioned."""
     require_role(user, *AGENT_WRITERS)
     agent = await _agent_or_404(session, agent_id)
     _own_team(user, agent.team)
     if "team" in body.model_fields_set:
         _own_team(user, body.team)
+    if body.is_active is False and agent.is_active:
+        if (acd := _acd(request)) is not None:
+            await session.rollback()  # hold no transaction while the ACD works
+            await acd.request_state(agent_id, "logged_out", None)
+            agent = await _agent_or_404(session, agent_id)
+        await service.deactivate_agent(session=session, agent=agent)
+    elif body.is_active and not agent.is_active:
+        await service.reactivate_agent(session=session, agent=agent)
     agent = await service.update_agent(session=session, agent=agent, patch=body)
-    out = AgentOut.model_validate(agent)
     await session.commit()
+    await _provision(request, session, agent)
     await _reload_agents(request)
-    return _with_live(out, _acd(request))
+    return (await _outs(request, [agent]))[0]
 
 
 @router.post("/agents/{agent_id}/state", response_model=AgentOut)
@@ -179,8 +223,7 @@ async def request_state(agent_id: uuid.UUID, body: StateRequest, request: Reques
     await session.rollback()  # hold no transaction while the ACD works
     new_state = await acd.request_state(agent_id, body.state, body.reason)
     agent = await _agent_or_404(session, agent_id)  # as the ACD stored it
-    return _with_live(AgentOut.model_validate(agent), acd).model_copy(
-        update={"state": str(new_state)})
+    return (await _outs(request, [agent]))[0].model_copy(update={"state": str(new_state)})
 
 
 @router.get("/agents/{agent_id}/states", response_model=list[StateChangeOut])

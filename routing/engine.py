@@ -23,7 +23,7 @@ from app.clock import Clock
 from app.config import Settings
 from app.desk.notifier import DeskNotifier
 from app.errors import AppError, NotFound
-from routing import announce, queue_order, service
+from routing import announce, phones, queue_order, service
 from routing.agent_state import AgentEvent, AgentState, PauseReason, after_miss, can, next_agent_state
 from routing.models import AgentRow, QueueRow
 from routing.ring_rule import OfferOutcome
@@ -53,7 +53,7 @@ class UnknownAgent(NotFound):
 class LiveAgent:
     id: uuid.UUID
     name: str
-    contact: str
+    endpoint: str  # what to originate: PJSIP/trunk/<contact> or PJSIP/<registration> (phones)
     level: Level
     skills: dict[str, int]
     languages: frozenset[str]
@@ -104,7 +104,7 @@ class OfferMade:
     channel_id: str          # the caller's channel (the call's queue key)
     offer_id: uuid.UUID
     agent_id: uuid.UUID
-    contact: str
+    endpoint: str            # the agent's phone, as ARI originates it
     queue: str
 
 
@@ -150,7 +150,9 @@ class Acd:
                 live = self.agents.get(row.id)
                 state = AgentState(row.state) if live is None else live.state
                 agent = LiveAgent(
-                    id=row.id, name=row.name, contact=row.contact, level=Level(row.level),
+                    id=row.id, name=row.name, level=Level(row.level),
+                    endpoint=phones.dial_endpoint(phone_kind=row.phone_kind, contact=row.contact,
+                                                  sip_username=row.sip_username),
                     skills=dict(row.skills), languages=frozenset(row.languages), team=row.team,
                     state=state, state_reason=row.state_reason if live is None else live.state_reason,
                     state_since=row.state_since if live is None else live.state_since,
@@ -271,7 +273,7 @@ class Acd:
                     agent.call_id = call_id
                     await self._set(agent, AgentState.ringing, AgentEvent.offer, None, call_id)
                     offer = OfferMade(channel_id=waiting.channel_id, offer_id=uuid.uuid4(),
-                                      agent_id=agent_id, contact=agent.contact, queue=name)
+                                      agent_id=agent_id, endpoint=agent.endpoint, queue=name)
                     log.info("acd.offer", call_id=str(call_id), agent=agent.name, queue=name)
                     self.notify(waiting.channel_id, offer)
 
@@ -290,7 +292,7 @@ class Acd:
             agent.call_id = call_id
             await self._set(agent, AgentState.ringing, AgentEvent.offer, "transfer", call_id)
             return OfferMade(channel_id=channel_id, offer_id=uuid.uuid4(), agent_id=agent_id,
-                             contact=agent.contact, queue=queue)
+                             endpoint=agent.endpoint, queue=queue)
 
     async def offer_ended(self, agent_id: uuid.UUID, outcome: OfferOutcome) -> None:
         """The offer's result for the agent: answered -> on call; missed -> paused after N

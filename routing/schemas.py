@@ -6,15 +6,17 @@ take only the fields they change; `null` is accepted only where the field may be
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints,
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints,
                       field_validator, model_validator)
 
 from app.prompts import system_prompt_names
 from ivr.menu import NAME, CallType
+from routing import phones
 from routing.strategies import MAX_PROFICIENCY, MIN_PROFICIENCY, Level, Strategy
 
 SIP_URI = r"^sips?:[^@\s]+@[A-Za-z0-9.\-]+(:\d{1,5})?$"
@@ -32,6 +34,26 @@ Languages = Annotated[list[Language], Field(min_length=1, max_length=16)]
 Team = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Contact = Annotated[str, Field(pattern=SIP_URI, max_length=300,
                                description="SIP URI the agent's phone is dialled at")]
+
+
+def _free_username(value: str) -> str:
+    if value in phones.RESERVED_USERNAMES:
+        raise ValueError(f"{value!r} is reserved")
+    return value
+
+
+def _password_charset(value: SecretStr) -> SecretStr:
+    if not re.fullmatch(phones.PASSWORD_PATTERN, value.get_secret_value()):
+        raise ValueError("printable ASCII characters only, no spaces")
+    return value
+
+
+SipUsername = Annotated[str, Field(pattern=phones.USERNAME_PATTERN,
+                                   description="3-32: a-z first, then a-z, 0-9, _ or -"),
+                        AfterValidator(_free_username)]
+SipPassword = Annotated[SecretStr, Field(min_length=phones.PASSWORD_MIN,
+                                         max_length=phones.PASSWORD_MAX),
+                        AfterValidator(_password_charset)]
 QueueName = Annotated[str, Field(pattern=NAME, description="the name IVR queue nodes use")]
 QueueSkills = Annotated[list[Skill], Field(max_length=32)]
 MaxWait = Annotated[int, Field(ge=10, le=3600)]
@@ -58,8 +80,41 @@ class _Body(BaseModel):
 
 # -- agents ---------------------------------------------------------------------------------
 
+class ContactPhone(_Body):
+    """A phone dialled at a SIP URI through the trunk (`PJSIP/trunk/<contact>`)."""
+
+    kind: Literal["contact"]
+    contact: Contact
+
+
+class RegistrationPhone(_Body):
+    """A phone that registers to Asterisk with its own credentials, which we provision there (a
+    PJSIP endpoint, aor and auth named `username`). Only md5(username:realm:password) is kept."""
+
+    kind: Literal["registration"]
+    username: SipUsername
+    password: SipPassword
+
+
+Phone = Annotated[ContactPhone | RegistrationPhone, Field(discriminator="kind")]
+
+
+def _one_phone(contact: str | None, phone: ContactPhone | RegistrationPhone | None,
+               *, required: bool) -> ContactPhone | RegistrationPhone | None:
+    """`contact` (as existing clients send it) or `phone`, not both; as one `phone`."""
+    if contact is not None and phone is not None:
+        raise ValueError("give the phone as `contact` or as `phone`, not both")
+    if contact is not None:
+        return ContactPhone(kind="contact", contact=contact)
+    if phone is None and required:
+        raise ValueError("an agent needs a phone: `contact` (a SIP URI) or `phone`")
+    return phone
+
+
 class AgentIn(_Body):
-    """A new agent: level (R10), skills with proficiency 1..5, languages, the phone's SIP URI."""
+    """A new agent: level (R10), skills with proficiency 1..5, languages, and the phone: a SIP
+    URI as `contact`, or `phone` (`{"kind": "contact", "contact": ...}` or `{"kind":
+    "registration", "username": ..., "password": ...}`)."""
 
     name: Name
     extension: Extension
@@ -67,13 +122,21 @@ class AgentIn(_Body):
     skills: Skills = {}
     languages: Languages = ["zh"]
     team: Team | None = None
-    contact: Contact
+    contact: Contact | None = None
+    phone: Phone | None = None
 
     _dedupe = field_validator("languages")(classmethod(lambda cls, v: _unique(v)))
 
+    @model_validator(mode="after")
+    def _phone(self) -> AgentIn:
+        self.phone = _one_phone(self.contact, self.phone, required=True)
+        return self
+
 
 class AgentPatch(_Body):
-    """Changes to an agent; fields left out stay as they are. `skills` replaces the whole map."""
+    """Changes to an agent; fields left out stay as they are. `skills` replaces the whole map; a
+    new phone (`contact` or `phone`) replaces the old one (a registration always with its
+    password); `is_active: false` deactivates the agent (logged out, its phone unprovisioned)."""
 
     name: Name | None = None
     extension: Extension | None = None
@@ -82,6 +145,8 @@ class AgentPatch(_Body):
     languages: Languages | None = None
     team: Team | None = None
     contact: Contact | None = None
+    phone: Phone | None = None
+    is_active: bool | None = None
 
     @field_validator("languages")
     @classmethod
@@ -91,12 +156,37 @@ class AgentPatch(_Body):
     @model_validator(mode="after")
     def _nulls(self) -> AgentPatch:
         _refuse_nulls(self, frozenset({"team"}))
+        self.phone = _one_phone(self.contact, self.phone, required=False)
         return self
+
+
+class ContactPhoneOut(BaseModel):
+    kind: Literal["contact"] = "contact"
+    contact: str
+
+
+class RegistrationPhoneOut(BaseModel):
+    """`provisioned`: Asterisk holds the current credentials; `registered`: the phone is
+    registered now (its endpoint is online), None when Asterisk cannot be asked."""
+
+    kind: Literal["registration"] = "registration"
+    username: str
+    provisioned: bool
+    registered: bool | None = None
+
+
+def phone_out(row: Any) -> ContactPhoneOut | RegistrationPhoneOut:
+    """An agent row's phone as the API shows it (never a credential)."""
+    if row.phone_kind == "registration":
+        return RegistrationPhoneOut(username=row.sip_username,
+                                    provisioned=phones.is_provisioned(row))
+    return ContactPhoneOut(contact=row.contact)
 
 
 class AgentOut(BaseModel):
     """An agent; `state`, `state_reason`, `state_since` and `call_id` are the live ACD's when it
-    runs, else the last stored state (R19)."""
+    runs, else the last stored state (R19). `contact` is the phone's SIP URI for a contact phone
+    (None for a registration); `phone` says which kind and, for a registration, its state."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -107,13 +197,23 @@ class AgentOut(BaseModel):
     skills: dict[str, int]
     languages: list[str]
     team: str | None
-    contact: str
+    contact: str | None
+    phone: ContactPhoneOut | RegistrationPhoneOut
     state: str
     state_reason: str | None
     state_since: datetime
     ready_since: datetime | None
     is_active: bool
     call_id: uuid.UUID | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _phone_of_row(cls, data: Any) -> Any:
+        if hasattr(data, "phone_kind") and not isinstance(data, dict):
+            fields = {name: getattr(data, name) for name in cls.model_fields
+                      if name not in ("phone", "call_id")}
+            return {**fields, "phone": phone_out(data)}
+        return data
 
 
 class StateRequest(_Body):

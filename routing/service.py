@@ -18,12 +18,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import Conflict
 from routing.agent_state import AgentState
 from routing.models import AgentRow, AgentStateChange, QueueRow
-from routing.schemas import AgentIn, AgentPatch, QueueIn, QueuePatch
+from routing import phones
+from routing.schemas import AgentIn, AgentPatch, ContactPhone, QueueIn, QueuePatch, RegistrationPhone
 
 
 class ExtensionTaken(Conflict):
     error_id = "agent-extension-taken"
     message = "another agent has this extension"
+
+
+class SipUsernameTaken(Conflict):
+    error_id = "sip-username-taken"
+    message = "another agent's phone registers with this user name"
 
 
 class QueueNameTaken(Conflict):
@@ -32,9 +38,9 @@ class QueueNameTaken(Conflict):
 
 
 async def _in_savepoint(session: AsyncSession, change: Callable[[], Awaitable[None] | None], *,
-                        constraint: str, error: Conflict) -> None:
-    """Apply `change` and flush inside a SAVEPOINT; a violation of `constraint` raises `error`
-    and is rolled back to the savepoint only."""
+                        conflicts: dict[str, Conflict]) -> None:
+    """Apply `change` and flush inside a SAVEPOINT; a violation of a constraint named in
+    `conflicts` raises its error and is rolled back to the savepoint only."""
     try:
         async with session.begin_nested():
             result = change()
@@ -42,19 +48,45 @@ async def _in_savepoint(session: AsyncSession, change: Callable[[], Awaitable[No
                 await result
             await session.flush()
     except IntegrityError as exc:
-        if constraint in str(exc.orig):
-            raise error from exc
+        for constraint, error in conflicts.items():
+            if constraint in str(exc.orig):
+                raise error from exc
         raise
 
 
 # -- agents ---------------------------------------------------------------------------------
 
+def _agent_conflicts(extension: str | None, username: str | None) -> dict[str, Conflict]:
+    return {"uq_agents_extension": ExtensionTaken(extension=extension),
+            "uq_agents_sip_username": SipUsernameTaken(username=username)}
+
+
+def _phone_columns(phone: ContactPhone | RegistrationPhone) -> dict[str, Any]:
+    """The row's phone columns for a new phone. A registration keeps only md5_cred and is
+    unprovisioned until written to Asterisk; `sip_endpoint` (what Asterisk holds) is left for
+    `routing.phones` to change."""
+    if isinstance(phone, RegistrationPhone):
+        return dict(phone_kind="registration", contact=None, sip_username=phone.username,
+                    sip_md5_cred=phones.md5_cred(phone.username, phone.password.get_secret_value()),
+                    sip_provisioned_at=None)
+    return dict(phone_kind="contact", contact=phone.contact, sip_username=None,
+                sip_md5_cred=None, sip_provisioned_at=None)
+
+
+def _username(phone: ContactPhone | RegistrationPhone | None) -> str | None:
+    return phone.username if isinstance(phone, RegistrationPhone) else None
+
+
 async def create_agent(*, session: AsyncSession, agent_in: AgentIn) -> AgentRow:
-    """Store a new agent, logged out (R10: with level and skills); 409 if the extension is taken."""
-    agent = AgentRow(id=uuid.uuid4(), **agent_in.model_dump(mode="json"),
+    """Store a new agent, logged out (R10: with level and skills); 409 if the extension or the
+    phone's SIP user name is taken. A registration phone is provisioned by `routing.phones`."""
+    assert agent_in.phone is not None  # AgentIn makes `contact` a phone
+    agent = AgentRow(id=uuid.uuid4(), **agent_in.model_dump(mode="json",
+                                                            exclude={"contact", "phone"}),
+                     **_phone_columns(agent_in.phone),
                      state=AgentState.logged_out, misses_in_a_row=0, is_active=True)
-    await _in_savepoint(session, lambda: session.add(agent), constraint="uq_agents_extension",
-                        error=ExtensionTaken(extension=agent_in.extension))
+    await _in_savepoint(session, lambda: session.add(agent),
+                        conflicts=_agent_conflicts(agent_in.extension, _username(agent_in.phone)))
     await session.refresh(agent)  # server defaults: state_since, created_at
     return agent
 
@@ -74,21 +106,33 @@ async def list_agents(*, session: AsyncSession, include_inactive: bool = False) 
 
 
 async def update_agent(*, session: AsyncSession, agent: AgentRow, patch: AgentPatch) -> AgentRow:
-    """Apply the fields the patch sets; 409 if the new extension is taken."""
-    changes: dict[str, Any] = patch.model_dump(mode="json", exclude_unset=True)
+    """Apply the fields the patch sets (a new phone replaces the old); 409 if the new extension
+    or SIP user name is taken. Deactivating is `deactivate_agent`'s."""
+    changes: dict[str, Any] = patch.model_dump(mode="json", exclude_unset=True,
+                                               exclude={"contact", "phone", "is_active"})
+    if patch.phone is not None:
+        changes.update(_phone_columns(patch.phone))
 
     def apply() -> None:
         for field, value in changes.items():
             setattr(agent, field, value)
 
-    await _in_savepoint(session, apply, constraint="uq_agents_extension",
-                        error=ExtensionTaken(extension=changes.get("extension")))
+    await _in_savepoint(session, apply,
+                        conflicts=_agent_conflicts(changes.get("extension"), _username(patch.phone)))
     return agent
 
 
 async def deactivate_agent(*, session: AsyncSession, agent: AgentRow) -> AgentRow:
-    """Take an agent out of routing and lists; the row and its history stay for reports (R19)."""
+    """Take an agent out of routing and lists; the row and its history stay for reports (R19).
+    A registration phone's objects are then removed from Asterisk by `routing.phones`."""
     agent.is_active = False
+    await session.flush()
+    return agent
+
+
+async def reactivate_agent(*, session: AsyncSession, agent: AgentRow) -> AgentRow:
+    """Bring a deactivated agent back (logged out)."""
+    agent.is_active = True
     await session.flush()
     return agent
 
@@ -140,8 +184,8 @@ def _queue_values(data: dict[str, Any]) -> dict[str, Any]:
 async def create_queue(*, session: AsyncSession, queue_in: QueueIn) -> QueueRow:
     """Store a new queue; 409 if the name is taken."""
     queue = QueueRow(id=uuid.uuid4(), **_queue_values(queue_in.model_dump(mode="json")))
-    await _in_savepoint(session, lambda: session.add(queue), constraint="uq_queues_name",
-                        error=QueueNameTaken(name=queue_in.name))
+    await _in_savepoint(session, lambda: session.add(queue),
+                        conflicts={"uq_queues_name": QueueNameTaken(name=queue_in.name)})
     await session.refresh(queue)  # server default: created_at
     return queue
 

@@ -191,6 +191,33 @@ class AriClient:
                                  status_code=resp.status_code)
         return resp.content
 
+    # -- endpoints and dynamic configuration (agents' registered phones) -------------------
+    async def endpoint_state(self, technology: str, resource: str) -> str | None:
+        """`online`, `offline` or `unknown` (a PJSIP endpoint is online while a contact is
+        registered); None when Asterisk has no such endpoint."""
+        try:
+            data = await self._request("GET", f"/endpoints/{technology}/{resource}")
+        except AriNotFound:
+            return None
+        return data.get("state")
+
+    async def put_config_object(self, config_class: str, object_type: str, object_id: str,
+                                fields: list[tuple[str, str]]) -> None:
+        """Create or update a sorcery object (e.g. `res_pjsip` `endpoint`) through ARI push
+        configuration; Asterisk needs a writable wizard (astdb) for the type in sorcery.conf."""
+        await self._request(
+            "PUT", f"/asterisk/config/dynamic/{config_class}/{object_type}/{object_id}",
+            json={"fields": [{"attribute": a, "value": v} for a, v in fields]})
+
+    async def delete_config_object(self, config_class: str, object_type: str,
+                                   object_id: str) -> None:
+        """Remove a pushed sorcery object; one that is not there is fine."""
+        try:
+            await self._request(
+                "DELETE", f"/asterisk/config/dynamic/{config_class}/{object_type}/{object_id}")
+        except AriNotFound:
+            pass
+
     # -- applications -----------------------------------------------------------------------
     async def subscribe(self, event_source: str) -> None:
         """Subscribe our app to e.g. `channel:<id>` (re-attaching a call after a restart)."""

@@ -241,7 +241,7 @@ class QueueingMixin:
                        RingLimit(call.channel_id, made.offer_id))
         try:
             await self.telephony.originate(
-                f"PJSIP/trunk/{made.contact}", channel_id=leg, app_args=f"agent,{call.id}",
+                made.endpoint, channel_id=leg, app_args=f"agent,{call.id}",
                 caller_id=call.caller_number or "", timeout=int(self.settings.ring_limit_seconds) + 10)
         except AriError as exc:
             log.warning("call.offer_failed", agent=str(made.agent_id), error=str(exc))
@@ -375,7 +375,7 @@ class QueueingMixin:
                        ConsultRingLimit(call.channel_id, made.offer_id))
         try:
             await self.telephony.originate(
-                f"PJSIP/trunk/{made.contact}", channel_id=leg, app_args=f"consult,{call.id}",
+                made.endpoint, channel_id=leg, app_args=f"consult,{call.id}",
                 caller_id=call.caller_number or "", timeout=int(self.settings.ring_limit_seconds) + 10)
         except AriError:
             await self._consult_ended(call, OfferOutcome.busy, leg_gone=True)

@@ -327,7 +327,7 @@ async def test_an_offer_that_arrives_after_the_caller_left_frees_the_agent(
     agent.state = AgentState.ringing
     await stasis.on_event(ev.parsed(ev.stasis_end("gone-caller")))
     stasis.dispatcher.submit("gone-caller", OfferMade(channel_id="gone-caller", offer_id=call_id,
-                                                      agent_id=agent.id, contact="sip:x@y",
+                                                      agent_id=agent.id, endpoint="PJSIP/trunk/sip:x@y",
                                                       queue="general"))
     await stasis.dispatcher.drain()
     assert agent.state == "ready"

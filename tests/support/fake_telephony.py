@@ -16,6 +16,10 @@ class FakeTelephony:
     recordings: dict[str, bytes] = field(default_factory=dict)
     bridges: dict[str, Bridge] = field(default_factory=dict)
     fail_on: set[str] = field(default_factory=set)  # command names that raise AriUnavailable
+    # Pushed configuration: (config_class, object_type, id) -> fields; endpoint states by
+    # "TECH/resource" (a PJSIP endpoint that exists and is not listed here is offline).
+    config: dict[tuple[str, str, str], list[tuple[str, str]]] = field(default_factory=dict)
+    endpoint_states: dict[str, str] = field(default_factory=dict)
 
     def _record(self, *command: object) -> None:
         self.commands.append(command)
@@ -122,3 +126,19 @@ class FakeTelephony:
 
     async def subscribe(self, event_source: str) -> None:
         self._record("subscribe", event_source)
+
+    async def endpoint_state(self, technology: str, resource: str) -> str | None:
+        self._record("endpoint_state", technology, resource)
+        if technology == "PJSIP" and ("res_pjsip", "endpoint", resource) not in self.config:
+            return None
+        return self.endpoint_states.get(f"{technology}/{resource}", "offline")
+
+    async def put_config_object(self, config_class: str, object_type: str, object_id: str,
+                                fields: list[tuple[str, str]]) -> None:
+        self._record("put_config_object", config_class, object_type, object_id)
+        self.config[(config_class, object_type, object_id)] = list(fields)
+
+    async def delete_config_object(self, config_class: str, object_type: str,
+                                   object_id: str) -> None:
+        self._record("delete_config_object", config_class, object_type, object_id)
+        self.config.pop((config_class, object_type, object_id), None)
