@@ -285,8 +285,11 @@ class DepartmentExists(Conflict):
 @departments.get("", response_model=list[DepartmentOut])
 async def list_departments(principal: CurrentUser, session: SessionDep) -> list[DepartmentOut]:
     require_role(principal, *LISTERS)
-    rows = await session.scalars(select(Department).order_by(Department.name))
-    return [DepartmentOut.model_validate(row) for row in rows]
+    rows = (await session.execute(
+        select(Department, User.display_name).outerjoin(User, User.id == Department.head_user_id)
+        .order_by(Department.name))).all()
+    return [DepartmentOut.model_validate(row).model_copy(update={"head_name": head})
+            for row, head in rows]
 
 
 @departments.post("", response_model=DepartmentOut, status_code=status.HTTP_201_CREATED)

@@ -150,4 +150,5 @@ class DepartmentOut(BaseModel):
     id: uuid.UUID
     name: str
     head_user_id: uuid.UUID | None
+    head_name: str | None = None  # the head's display name (the page offers them as assignee)
     webhook_url: str | None

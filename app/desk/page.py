@@ -1,5 +1,6 @@
-"""The agent desktop page: plain HTML, CSS and JavaScript served by the service itself (no
-front-end build, no second server). `/` leads to it."""
+"""The agent desktop page and the team lead's page (`/lead`: complaints, deadlines, call-backs):
+plain HTML, CSS and JavaScript served by the service itself (no front-end build, no second
+server). `/` leads to the desk."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, RedirectResponse
 
 STATIC = Path(__file__).resolve().parent / "static"
-ASSETS = {"desk.js": "text/javascript", "desk.css": "text/css"}
+ASSETS = {"desk.js": "text/javascript", "desk.css": "text/css", "lead.js": "text/javascript"}
 router = APIRouter(include_in_schema=False)
 
 
@@ -21,6 +22,12 @@ async def root() -> RedirectResponse:
 @router.get("/desk")
 async def page() -> FileResponse:
     return FileResponse(STATIC / "desk.html", media_type="text/html",
+                        headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/lead")
+async def lead_page() -> FileResponse:
+    return FileResponse(STATIC / "lead.html", media_type="text/html",
                         headers={"Cache-Control": "no-cache"})
 
 
