@@ -52,7 +52,8 @@ async function load() {
 function fillSelects() {
   const mine = state.me && state.me.role === "team_lead" && state.me.team ? state.agents.filter((a) => a.team === state.me.team) : state.agents;
   for (const sel of [$("#owner"), $("#callback-agent")]) {
-    sel.replaceChildren(...(sel.id === "callback-agent" ? [option("", "me (my own phone)")] : []),
+    const own = sel.id === "callback-agent" && state.me && state.me.agent_id ? [option("", "me (my own phone)")] : [];
+    sel.replaceChildren(...own,
       ...mine.map((a) => option(a.id, `${a.name} (${a.extension}) ${a.state || ""}`)));
   }
   $("#department").replaceChildren(option("", "choose…"), ...state.departments.map((d) => option(d.id, d.name)));
