@@ -27,7 +27,7 @@ call: bootstrap
 
 # An agent's desk phone (SIPp), ready for calls until Ctrl-C: `make call DIGITS=0` reaches it.
 agent: bootstrap
-	@$(PY) -m phones agent --name "$(NAME)"
+	@$(PY) -m phones agent --name "$(NAME)" $(if $(REGISTER),--register "$(REGISTER)")
 
 provision: bootstrap
 	@$(PY) -m stack provision

@@ -3,12 +3,15 @@
 `python -m phones call [--digits "1 0"]` (make call): one SIPp caller; prints what SIPp did and
 then the call as the service logged it (GET /api/calls/{id}).
 
-`python -m phones agent [--name wang] [--answer-after 1 | --never]` (make agent): a SIPp desk
-phone for an agent, kept running until Ctrl-C; the agent is created (or its phone updated) and
-set ready, and the queue the demo menu's 0 leads to (`general`) is created if missing, so that
-`make call DIGITS=0` reaches this phone. It prints a sign-in for the agent desk page (`/desk`,
-user name = the agent's name; the password from `--password` or a new one), where a person sees
-the screen pop while this phone rings and records the call (R3, R6, R14).
+`python -m phones agent [--name wang] [--answer-after 1 | --never] [--register USER:PASS]`
+(make agent): a SIPp desk phone for an agent, kept running until Ctrl-C; the agent is created
+(or its phone updated) and set ready, and the queue the demo menu's 0 leads to (`general`) is
+created if missing, so that `make call DIGITS=0` reaches this phone. It prints a sign-in for the
+agent desk page (`/desk`, user name = the agent's name; the password from `--password` or a new
+one), where a person sees the screen pop while this phone rings and records the call (R3, R6,
+R14). With `--register` the agent's phone is a PJSIP registration with those credentials
+(provisioned by the service) and the SIPp phone registers to Asterisk before it waits for calls;
+without, it is reached at its contact URI through the trunk.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ import zlib
 
 import httpx
 
-from phones.sipp import AgentPhone, Caller, RunningPhone, call, free_udp_port, keys
+from phones.sipp import (AgentPhone, Caller, Registration, RegistrationRefused, RunningPhone,
+                         call, free_udp_port, keys)
 from stack import paths
 
 
@@ -39,11 +43,16 @@ def _api() -> httpx.Client:
                         headers={"Authorization": f"Bearer {token}"})
 
 
-def place_call(args: argparse.Namespace) -> int:
+def _sip_port() -> int:
+    """Asterisk's SIP port in the running stack."""
     state = json.loads((paths.state_dir() / "stack.json").read_text()) if (
         paths.state_dir() / "stack.json").exists() else {}
-    sip_port = int(os.environ.get("HOTLINE_STACK_SIP_PORT",
-                                  (state.get("asterisk") or {}).get("sip_port", 5060)))
+    return int(os.environ.get("HOTLINE_STACK_SIP_PORT",
+                              (state.get("asterisk") or {}).get("sip_port", 5060)))
+
+
+def place_call(args: argparse.Namespace) -> int:
+    sip_port = _sip_port()
     digits = args.digits.replace(",", " ")
     caller = Caller(dialed=args.dial, number=args.from_number,
                     # after the greeting; menus take a key while they are still speaking
@@ -87,27 +96,43 @@ def run_agent(args: argparse.Namespace) -> int:
     answer_after = None if args.never else int(args.answer_after * 1000)
     extension = args.extension or str(1000 + zlib.crc32(args.name.encode()) % 9000)
 
+    registration = None
+    if args.register:
+        username, _, password = args.register.partition(":")
+        registration = Registration(username, password, registrar_port=_sip_port())
+    handset = AgentPhone(port=free_udp_port(), user=args.name, answer_after_ms=answer_after,
+                         registration=registration)
+    phone_body: dict = ({"phone": {"kind": "registration", "username": registration.username,
+                                   "password": registration.password}}
+                        if registration else {"contact": handset.contact})
+
     async def main() -> None:
-        phone = await RunningPhone(AgentPhone(port=free_udp_port(), user=args.name,
-                                              answer_after_ms=answer_after)).start()
         with _api() as api:
             api.post("/api/queues", json={"name": "general", "call_type": "consultation"})
             resp = api.post("/api/agents", json={
                 "name": args.name, "extension": extension, "level": args.level,
-                "languages": ["zh", "en"], "contact": phone.phone.contact})
-            if resp.status_code == 409:  # known: give it this phone
+                "languages": ["zh", "en"], **phone_body})
+            if resp.status_code == 409 and resp.json()["error_id"] == "agent-extension-taken":
                 agent = next(a for a in api.get("/api/agents").json()
                              if a["extension"] == extension)
-                api.patch(f"/api/agents/{agent['id']}", json={"contact": phone.phone.contact})
+                api.patch(f"/api/agents/{agent['id']}", json=phone_body).raise_for_status()
             else:
-                resp.raise_for_status()
+                if resp.status_code != 201:
+                    raise SystemExit(f"agent {args.name}: {resp.text}")
                 agent = resp.json()
+            try:
+                phone = await RunningPhone(handset).start()  # registers first, if it does
+            except RegistrationRefused as exc:
+                raise SystemExit(f"Asterisk refused the registration of {args.name}'s phone: "
+                                 f"{exc.result.output[-500:]}") from exc
+            reached = (f"registered as {registration.username}" if registration
+                       else f"on {handset.contact}")
             login = _desk_user(api, args, agent["id"])
             resp = api.post(f"/api/agents/{agent['id']}/state", json={"state": "ready"})
             if resp.status_code != 200:
                 await phone.stop()
                 raise SystemExit(f"agent {args.name} cannot go ready: {resp.json()['message']}")
-            print(f"agent {args.name} (extension {extension}) is ready on {phone.phone.contact}; "
+            print(f"agent {args.name} (extension {extension}) is ready, {reached}; "
                   f"{'never answers' if answer_after is None else f'answers after {args.answer_after}s'}"
                   "; Ctrl-C to stop")
             print(f"the agent desk: {api.base_url.join('/desk')}  user {login[0]}  "
@@ -146,6 +171,9 @@ def main() -> None:
     a.add_argument("--level", default="intermediate", choices=["junior", "intermediate", "senior"])
     a.add_argument("--answer-after", type=float, default=1.0, help="seconds of ringing")
     a.add_argument("--never", action="store_true", help="ring but never answer")
+    a.add_argument("--register", default=None, metavar="USER:PASS",
+                   help="the phone registers to Asterisk with these credentials (the agent's "
+                        "phone becomes a PJSIP registration) instead of being dialled at its URI")
     a.add_argument("--password", default=None,
                    help="the agent's password for the desk page (default: a new one, printed)")
     args = parser.parse_args()
