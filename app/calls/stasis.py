@@ -94,6 +94,9 @@ class CallStasis:
             return
         async with self.sessions() as session:
             rows = await service.open_calls(session=session)
+            # Call-backs (R17) are the outbound flow's to line up, not calls to adopt.
+            outbound = [row for row in rows if row.direction == "outbound"]
+            rows = [row for row in rows if row.direction != "outbound"]
             seqs = {row.id: await service.last_seq(session=session, call_id=row.id) for row in rows
                     if row.channel_id not in self.flow.calls}
         for row in rows:
@@ -105,7 +108,7 @@ class CallStasis:
         adopted = 0
         for channel in channels.values():
             if (channel.id in self.flow.calls or channel.id in self.flow.legs
-                    or channel.id.startswith("agent-")
+                    or channel.id.startswith(("agent-", "cba-", "cbc-"))
                     or not self._in_our_app(channel.dialplan.app_name, channel.dialplan.app_data)):
                 continue
             # In our app but never recorded (we died between StasisStart and the insert).
@@ -114,6 +117,7 @@ class CallStasis:
                                                            channel=channel,
                                                            application=self.app_name))
             adopted += 1
+        await self.flow.outbound.reconcile(outbound, channels)
         log.info("stasis.reconciled", channels=len(channels), open_calls=len(known),
                  adopted=adopted)
 

@@ -412,3 +412,52 @@ async def test_the_api_lists_tasks_starts_an_attempt_and_sums_up_the_week(
                             params={"week": "2026-47"})).status_code == 422
     async with client(app, tokens["agent"]) as c:
         assert (await c.get("/api/reports/satisfaction/weekly")).status_code == 403
+
+
+async def test_a_reconnect_leaves_a_live_call_back_to_the_outbound_flow(
+        stasis, fake, sessionmaker, clock):
+    """Reconciliation after a dropped event stream does not take a call-back for an inbound
+    call; a leg that went while we were away ends it."""
+    wang = await agent(sessionmaker, clock)
+    task_id = await task(sessionmaker)
+    await stasis.acd.start()
+    live = await begin(stasis, task_id, wang)
+    await answer(stasis, fake, live.agent_leg, "callback-agent", live.attempt_id)
+    await answer(stasis, fake, live.customer_leg, "callback-customer", live.attempt_id)
+    await stasis.reconcile()
+    await stasis.dispatcher.drain()
+    assert not stasis.flow.calls and stasis.flow.outbound.calls[live.key].state == "connected"
+    fake.channels.pop(live.customer_leg)  # the customer hung up while we were not listening
+    await stasis.reconcile()
+    await stasis.dispatcher.drain()
+    assert ("hangup", live.agent_leg) in fake.commands
+    await feed(stasis, ev.stasis_end(live.agent_leg))
+    call = await one(sessionmaker, Call, live.call_id)
+    assert (call.end_reason, call.ended_at is not None) == ("completed", True)
+    assert (await one(sessionmaker, CallbackTask, task_id)).status == "done"
+
+
+async def test_a_call_back_cut_by_a_restart_ends_as_lost_and_does_not_count(
+        stasis, fake, sessionmaker, clock, tmp_path):
+    wang = await agent(sessionmaker, clock)
+    task_id = await task(sessionmaker)
+    await stasis.acd.start()
+    live = await begin(stasis, task_id, wang)
+    assert live.agent_leg in fake.channels  # the agent's phone rings
+    await stasis.flow.outbound.close()      # the service dies here ...
+    stasis.flow.outbound.calls.clear()
+    # ... and a new instance finds the open outbound call, its agent's leg still there.
+    fresh = await make_stasis(fake, sessionmaker, clock, tmp_path, DEMO, outbound_dial=DIAL)
+    try:
+        await fresh.reconcile()
+        await fresh.dispatcher.drain()
+        assert not fresh.flow.calls and not fresh.flow.outbound.calls
+        assert ("hangup", live.agent_leg) in fake.commands
+    finally:
+        await fresh.close()
+    call = await one(sessionmaker, Call, live.call_id)
+    assert (call.end_reason, call.state) == ("lost_track", "ended")
+    attempt = await one(sessionmaker, CallbackAttempt, live.attempt_id)
+    assert (attempt.outcome, attempt.reason) == ("failed", "lost_track")
+    row = await one(sessionmaker, CallbackTask, task_id)
+    assert (row.status, row.attempts) == ("open", 0)
