@@ -295,6 +295,7 @@ class QueueIn(_Body):
     announce_every_seconds: AnnounceEvery | None = None
     moh_class: MohClass = "default"
     wrap_up_seconds: WrapUp = 15   # R13: after-call work is bounded
+    survey: bool = False           # R17: ask callers to rate the call after the agent hangs up
 
     _dedupe = field_validator("skills")(classmethod(lambda cls, v: _unique(v)))
 
@@ -312,6 +313,7 @@ class QueuePatch(_Body):
     announce_every_seconds: AnnounceEvery | None = None
     moh_class: MohClass | None = None
     wrap_up_seconds: WrapUp | None = None
+    survey: bool | None = None
 
     @field_validator("skills")
     @classmethod
@@ -338,7 +340,5 @@ class QueueOut(BaseModel):
     announce_every_seconds: int | None
     moh_class: str
     wrap_up_seconds: int
-    created_at: datetime
-    survey: bool = False           # R17: ask callers to rate the call after the agent hangs up
-    survey: bool | None = None
     survey: bool = False
+    created_at: datetime
