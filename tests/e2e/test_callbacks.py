@@ -1,7 +1,8 @@
 """Call-backs and surveys through the real Asterisk (R15, R17): the agent's SIPp phone rings
 first, then a SIPp phone playing the customer (on its own port, HOTLINE_OUTBOUND_DIAL pointing at
 it) is dialled through the trunk; the customer rates the call-back with DTMF; a customer who
-never answers closes the complaint as unreachable after the allowed attempts."""
+never answers closes the complaint as unreachable after the allowed attempts; a caller of a queue
+with the survey rates the agent call with DTMF after the agent hangs up."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ import pytest
 
 from app.complaints.models import Complaint
 from phones.dtmf import dtmf_pcap
-from phones.sipp import AgentPhone, RunningPhone, agent_scenario, free_udp_port
+from phones.sipp import (AgentPhone, Caller, Pause, Press, RunningPhone, agent_scenario,
+                         free_udp_port)
+from tests.e2e.conftest import prompt_ms, wait_for_call
 
 pytestmark = pytest.mark.asterisk
 
@@ -146,3 +149,27 @@ async def test_a_customer_who_never_answers_closes_the_complaint_as_unreachable(
     async with service.app.state.sessionmaker() as session:
         row = await session.get(Complaint, uuid.UUID(task["complaint_id"]))
     assert (row.status, row.callback_attempts) == ("closed_unreachable", 3)
+
+
+async def test_a_caller_rates_the_agent_call_with_4_after_the_agent_hangs_up(
+        service, callbacks, place_call):
+    agent, _, _ = callbacks
+    resp = await service.post("/api/queues", json={
+        "name": "general", "call_type": "consultation", "max_wait_seconds": 60,
+        "wrap_up_seconds": 1, "survey": True})
+    assert resp.status_code == 201 and resp.json()["survey"] is True, resp.text
+    try:
+        li = await agent(talk_ms=1500)  # answers after 0.3 s, hangs up 1.5 s later
+        to_agent = prompt_ms(service, "greeting") + 700 + prompt_ms(service, "transferring") + 300
+        script = (Pause(prompt_ms(service, "greeting") + 700), Press("0"),
+                  Pause(to_agent - prompt_ms(service, "greeting") - 700 + 300 + 1500 + 1500),
+                  Press("4"))  # during the question
+        caller = Caller(number="13877770003", script=script, hangup_after_ms=to_agent + 7000)
+        result = await place_call(caller)
+        assert result.ok, result.output + result.errors
+        call = await wait_for_call(service, "13877770003")
+        assert (call["agent_id"], call["satisfaction"], call["hangup_by"]) == (li, 4, "agent")
+        triggers = [e["trigger"] for e in call["timeline"]]
+        assert triggers.index("survey_started") < triggers.index("survey_done")
+    finally:
+        assert (await service.delete("/api/queues/general")).status_code == 204
