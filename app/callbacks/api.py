@@ -74,7 +74,8 @@ async def list_tasks(request: Request, session: SessionDep, user: CurrentUser,
     require_role(user, *WORKERS)
     settings, now = request.app.state.settings, request.app.state.clock.now()
     await service.sync_complaints(session=session, now=now,
-                                  max_attempts=settings.callback_max_attempts)
+                                  max_attempts=settings.callback_max_attempts,
+                                  language=settings.default_language)
     views = await service.list_tasks(session=session, status=status_, limit=limit)
     audit.record(session=session, principal=user, at=now, action="view", entity="callback_tasks",
                  entity_id="list", reason="callbacks", detail={"status": status_,

@@ -91,22 +91,27 @@ async def open_abandoned(*, session: AsyncSession, customer_number: str | None, 
                            max_attempts=max_attempts)
 
 
-async def sync_complaints(*, session: AsyncSession, now: datetime, max_attempts: int) -> int:
+async def sync_complaints(*, session: AsyncSession, now: datetime, max_attempts: int,
+                          language: str = "zh") -> int:
     """R15: a task for every complaint awaiting its call-back (resolved), and live tasks of
-    complaints no longer awaiting one cancelled. Returns how many tasks were opened."""
+    complaints no longer awaiting one cancelled. A new task speaks the language of the call the
+    complaint came in on (its survey's prompts), else `language`. Returns how many were opened."""
     awaiting = {c.id: c for c in await complaints.awaiting_callback(session=session)}
     live = {t.complaint_id: t for t in await session.scalars(select(CallbackTask).where(
         CallbackTask.complaint_id.is_not(None), CallbackTask.status.in_(LIVE)))}
     for complaint_id, task in live.items():
         if complaint_id not in awaiting and task.status == TaskStatus.open:
             task.status = TaskStatus.cancelled
+    new = [c for c in awaiting.values() if c.id not in live]
+    call_ids = {c.call_id for c in new} - {None}
+    spoken = dict((await session.execute(select(Call.id, Call.language).where(
+        Call.id.in_(call_ids)))).all()) if call_ids else {}
     opened = 0
-    for complaint in awaiting.values():
-        if complaint.id in live:
-            continue
+    for complaint in new:
         await open_task(
             session=session, source=CallbackSource.complaint,
-            customer_number=complaint.customer_number, language="zh", call_id=complaint.call_id,
+            customer_number=complaint.customer_number,
+            language=spoken.get(complaint.call_id) or language, call_id=complaint.call_id,
             complaint_id=complaint.id, note=f"complaint {complaint.number}",
             due_at=getattr(complaint, "callback_due_at", None) or now + DEFAULT_DUE,
             max_attempts=max_attempts)

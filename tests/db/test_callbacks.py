@@ -461,3 +461,22 @@ async def test_a_call_back_cut_by_a_restart_ends_as_lost_and_does_not_count(
     assert (attempt.outcome, attempt.reason) == ("failed", "lost_track")
     row = await one(sessionmaker, CallbackTask, task_id)
     assert (row.status, row.attempts) == ("open", 0)
+
+
+async def test_a_complaint_call_back_speaks_the_language_of_the_call_it_came_in_on(
+        sessionmaker, clock):
+    english = uuid.uuid4()
+    async with sessionmaker() as session, session.begin():
+        session.add(Call(id=english, channel_id=f"c-{english}", caller_number="13800138001",
+                         language="en", state="ended", started_at=clock.now(),
+                         last_seen_at=clock.now()))
+    first = await resolved_complaint(sessionmaker, clock, number="+8613800138001")
+    second = await resolved_complaint(sessionmaker, clock, number="+8613800138002")
+    async with sessionmaker() as session, session.begin():
+        (await session.get(Complaint, first)).call_id = english
+    async with sessionmaker() as session, session.begin():
+        await callbacks.sync_complaints(session=session, now=clock.now(), max_attempts=3,
+                                        language="zh")
+        rows = {t.complaint_id: t.language for t in await session.scalars(
+            select(CallbackTask).where(CallbackTask.complaint_id.in_([first, second])))}
+    assert rows == {first: "en", second: "zh"}
