@@ -118,6 +118,18 @@ async def test_the_agent_is_rung_first_and_the_customer_dialled_once_the_agent_a
     wang = await agent(sessionmaker, clock)
     task_id = await task(sessionmaker)
     await stasis.acd.start()
+    with stasis.desk.connect(wang) as screen:
+        await _rung_first_then_dialled(stasis, fake, sessionmaker, clock, wang, task_id)
+    told = []
+    while not screen.queue.empty():
+        message = screen.queue.get_nowait()
+        if message.type == "callback":
+            told.append((message.stage, message.outcome, message.customer_number))
+    assert told == [("ringing", None, "13800138000"), ("dialing", None, "13800138000"),
+                    ("connected", "answered", "13800138000"), ("ended", "answered", "13800138000")]
+
+
+async def _rung_first_then_dialled(stasis, fake, sessionmaker, clock, wang, task_id):
     live = await begin(stasis, task_id, wang)
     [first] = originated(fake)
     assert first[1:] == ("PJSIP/trunk/sip:wang@127.0.0.1:5090", f"cba-{live.attempt_id}",

@@ -99,7 +99,22 @@ function handle(msg) {
     case "agent_state":
       showState(msg.state, msg.reason, msg.wrap_up_until);
       break;
+    case "callback":
+      showCallback(msg);
+      break;
   }
+}
+
+// R17: the agent's own call-back: their phone rings first, then the customer is dialled.
+const CALLBACK_STAGES = { ringing: "your phone rings", dialing: "dialling the customer…", connected: "on the line", ended: "ended" };
+function showCallback(msg) {
+  const el = $("#callback");
+  const who = [msg.customer_name, msg.customer_number].filter(Boolean).join(" ");
+  const outcome = msg.stage === "ended" && msg.outcome ? ` (${msg.outcome.replace("_", " ")})` : "";
+  text(el, `Call-back ${who}: ${CALLBACK_STAGES[msg.stage] || msg.stage}${outcome}`);
+  el.hidden = false;
+  clearTimeout(state.callbackTimer);
+  if (msg.stage === "ended") state.callbackTimer = setTimeout(() => { el.hidden = true; }, 10000);
 }
 
 function setPhase(phase) {
