@@ -136,6 +136,12 @@ class Settings(BaseSettings):
     # level counts answers within this many seconds of entering the queue (default: R1's limit).
     short_abandon_seconds: float = Field(5.0, ge=0, le=120)
     service_level_seconds: float | None = Field(None, gt=0, le=3600)
+    # R19: the shifts that busy/idle reports are cut into: name=first-end hour of the local day,
+    # e.g. "night=0-8,day=8-16,evening=16-24" (one may pass midnight: "late=22-6").
+    shifts: str = Field("night=0-8,day=8-16,evening=16-24",
+                        pattern=r"^[a-z_]{1,20}=\d{1,2}-\d{1,2}(,[a-z_]{1,20}=\d{1,2}-\d{1,2})*$")
+    # How often the hourly report rollups are brought up to date (app/reports/rollup.py).
+    report_rollup_seconds: float = Field(60.0, ge=1, le=3600)
     # How many earlier calls and open complaints the agent's screen pop shows (R14).
     screen_pop_calls: int = Field(5, ge=0, le=50)
     # Call-backs (R8, R15, R17): failed attempts are spaced this far apart, and a task is given up
@@ -178,6 +184,20 @@ class Settings(BaseSettings):
                     "production needs a generated secret of at least 16 characters"
                 )
         return self
+
+    @field_validator("shifts")
+    @classmethod
+    def _shifts(cls, value: str) -> str:
+        from app.reports.definitions import parse_shifts
+
+        parse_shifts(value)
+        return value
+
+    @property
+    def shift_list(self) -> list[tuple[str, int, int]]:
+        from app.reports.definitions import parse_shifts
+
+        return parse_shifts(self.shifts)
 
     @cached_property
     def zone(self) -> ZoneInfo:

@@ -26,7 +26,7 @@ from app.desk import page as desk_page
 from app.desk.notifier import DeskNotifier
 from app.reports import api as reports_api
 from app.reports import page as reports_page
-from app.reports import wallboard
+from app.reports import rollup, wallboard
 from app.surveys import api as surveys_api
 from app.calls.stasis import CallStasis
 from app.clock import Clock, SystemClock
@@ -80,11 +80,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.state.ari, app.state.stasis, app.state.stream = ari, stasis, stream
         app.state.menus, app.state.acd = menus, stasis.acd
         stream.start()
+        rollups = asyncio.create_task(rollup.run_forever(
+            sessionmaker=sessionmaker, settings=settings, clock=clock), name="report-rollups")
         _reload_menu_on_sighup(menus)
         log.info("service.started", ari=settings.ari_url, app=settings.ari_app)
         try:
             yield
         finally:
+            rollups.cancel()
             await stream.stop()
             await stasis.close()
             await lookups.aclose()

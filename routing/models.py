@@ -52,7 +52,8 @@ class AgentStateChange(Base):
     """Every agent state change with its time: busy/idle and occupancy reports (R19)."""
 
     __tablename__ = "agent_state_changes"
-    __table_args__ = (Index("ix_agent_state_changes_agent_id_at", "agent_id", "at"),)
+    __table_args__ = (Index("ix_agent_state_changes_agent_id_at", "agent_id", "at"),
+                      Index("ix_agent_state_changes_at", "at"))  # reports over a time range
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))

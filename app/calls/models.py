@@ -22,6 +22,9 @@ class Call(Base):
         Index("ix_calls_started_at_id", "started_at", "id"),
         Index("ix_calls_open", "ended_at", postgresql_where="ended_at IS NULL"),
         Index("ix_calls_customer_id_started_at", "customer_id", "started_at"),  # history (R14)
+        Index("ix_calls_updated_at", "updated_at"),  # which hours the report rollup redoes
+        Index("ix_calls_abandoned_started_at", "started_at",  # the abandoned calls report
+              postgresql_where="end_reason = 'abandoned_in_queue'"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

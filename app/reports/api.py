@@ -78,7 +78,10 @@ async def summary(request: Request, principal: CurrentUser, session: SessionDep,
         session=session, f=f, ring_limit_seconds=settings.ring_limit_seconds,
         threshold_seconds=settings.service_level_seconds or settings.ring_limit_seconds,
         short_abandon_seconds=settings.short_abandon_seconds)
-    types = await queries.by_call_type(session=session, f=f)
+    types = await queries.by_call_type(
+        session=session, f=f, ring_limit_seconds=settings.ring_limit_seconds,
+        threshold_seconds=settings.service_level_seconds or settings.ring_limit_seconds,
+        short_abandon_seconds=settings.short_abandon_seconds)
     body = {"since": f.since.isoformat(), "until": f.until.isoformat(), **asdict(result),
             "by_call_type": types}
     if format == "csv":
@@ -98,7 +101,8 @@ async def volume(request: Request, principal: CurrentUser, session: SessionDep,
     rows = await queries.volume(
         session=session, f=f, bucket=bucket, zone=settings.timezone,
         threshold_seconds=settings.service_level_seconds or settings.ring_limit_seconds,
-        short_abandon_seconds=settings.short_abandon_seconds)
+        short_abandon_seconds=settings.short_abandon_seconds,
+        ring_limit_seconds=settings.ring_limit_seconds)
     return _csv(rows, f"volume-{bucket}.csv") if format == "csv" else {"bucket": bucket,
                                                                          "items": rows}
 
@@ -109,13 +113,34 @@ async def agents(request: Request, principal: CurrentUser, session: SessionDep,
                  queue: QueueQ = None, call_type: TypeQ = None, format: Format = "json") -> Any:
     require_role(principal, *READERS)
     f = _filters(request, since, until, queue, call_type)
-    rows = await queries.agents(session=session, f=f,
-                                ring_limit_seconds=settings.ring_limit_seconds)
+    rows = await queries.agents(
+        session=session, f=f, ring_limit_seconds=settings.ring_limit_seconds,
+        threshold_seconds=settings.service_level_seconds or settings.ring_limit_seconds,
+        short_abandon_seconds=settings.short_abandon_seconds)
     if format == "csv":
         return _csv(({**{k: v for k, v in r.items() if k != "seconds_by_state"},
                       **{f"seconds_{k}": v for k, v in r["seconds_by_state"].items()}}
                      for r in rows), "agents.csv")
     return {"items": rows}
+
+
+@router.get("/occupancy")
+async def occupancy(request: Request, principal: CurrentUser, session: SessionDep,
+                    settings: SettingsDep, bucket: Literal["hour", "shift"] = "hour",
+                    since: Since = None, until: Until = None, format: Format = "json") -> Any:
+    """R19: busy and idle per local hour or per shift (HOTLINE_SHIFTS), for staffing seats."""
+    require_role(principal, *READERS)
+    f = _filters(request, since, until, None, None)
+    rows = await queries.occupancy(
+        session=session, f=f, zone=settings.timezone, bucket=bucket,
+        shifts=settings.shift_list, p=queries.Params(
+            settings.service_level_seconds or settings.ring_limit_seconds,
+            settings.short_abandon_seconds, settings.ring_limit_seconds))
+    if format == "csv":
+        return _csv(({**{k: v for k, v in r.items() if k != "seconds_by_state"},
+                      **{f"seconds_{k}": v for k, v in r["seconds_by_state"].items()}}
+                     for r in rows), f"occupancy-{bucket}.csv")
+    return {"bucket": bucket, "items": rows}
 
 
 @router.get("/abandoned")

@@ -65,45 +65,96 @@ def _seconds(a: datetime, b: datetime) -> float:
     return (b - a).total_seconds()
 
 
+@dataclass
+class Totals:
+    """The sums every figure is made of. They add up across hours, queues and call types, so
+    the pre-computed hourly rollups and the raw calls give the same figures (`finish`)."""
+
+    calls: int = 0
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    short_abandoned: int = 0
+    abandoned_in_ivr: int = 0
+    answered_in_threshold: int = 0
+    wait_sum: float = 0.0
+    talk_sum: float = 0.0
+    talked: int = 0
+    offers_answered: int = 0
+    offers_answered_in_limit: int = 0
+    offers_missed: int = 0
+
+    def add(self, other: "Totals") -> "Totals":
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        return self
+
+    def finish(self) -> Summary:
+        return Summary(
+            calls=self.calls, offered=self.offered, answered=self.answered,
+            abandoned=self.abandoned, short_abandoned=self.short_abandoned,
+            abandoned_in_ivr=self.abandoned_in_ivr,
+            answered_in_threshold=self.answered_in_threshold,
+            abandon_rate=ratio(self.abandoned - self.short_abandoned,
+                               self.offered - self.short_abandoned),
+            service_level=ratio(self.answered_in_threshold,
+                                self.answered + self.abandoned - self.short_abandoned),
+            asa_seconds=self.wait_sum / self.answered if self.answered else None,
+            average_talk_seconds=self.talk_sum / self.talked if self.talked else None,
+            offers_answered=self.offers_answered,
+            offers_answered_in_limit=self.offers_answered_in_limit,
+            offers_missed=self.offers_missed,
+            three_ring_compliance=ratio(self.offers_answered_in_limit, self.offers_answered))
+
+
 def summarise(calls: Iterable[CallFacts], offers: Iterable[OfferFacts], *,
               threshold_seconds: float, short_abandon_seconds: float,
               ring_limit_seconds: float) -> Summary:
-    total = offered = answered = abandoned = short = in_ivr = in_threshold = 0
-    waits: list[float] = []
-    talks: list[float] = []
+    t = Totals()
     for c in calls:
-        total += 1
+        t.calls += 1
         if c.end_reason == "abandoned_in_ivr":
-            in_ivr += 1
+            t.abandoned_in_ivr += 1
         if c.enqueued_at is None:
             continue
-        offered += 1
+        t.offered += 1
         if c.connected_at is not None:
-            answered += 1
+            t.answered += 1
             wait = _seconds(c.enqueued_at, c.connected_at)
-            waits.append(wait)
+            t.wait_sum += wait
             if wait <= threshold_seconds:
-                in_threshold += 1
+                t.answered_in_threshold += 1
             if c.ended_at is not None:
-                talks.append(_seconds(c.connected_at, c.ended_at))
+                t.talked += 1
+                t.talk_sum += _seconds(c.connected_at, c.ended_at)
         elif c.end_reason == "abandoned_in_queue":
-            abandoned += 1
+            t.abandoned += 1
             if c.ended_at is not None and _seconds(c.enqueued_at, c.ended_at) < short_abandon_seconds:
-                short += 1
-    offers_answered = in_limit = missed = 0
+                t.short_abandoned += 1
     for o in offers:
         if o.outcome == "answered":
-            offers_answered += 1
+            t.offers_answered += 1
             if o.ring_seconds is not None and o.ring_seconds <= ring_limit_seconds:
-                in_limit += 1
+                t.offers_answered_in_limit += 1
         elif o.outcome == "no_answer":
-            missed += 1
-    return Summary(
-        calls=total, offered=offered, answered=answered, abandoned=abandoned,
-        short_abandoned=short, abandoned_in_ivr=in_ivr, answered_in_threshold=in_threshold,
-        abandon_rate=ratio(abandoned - short, offered - short),
-        service_level=ratio(in_threshold, answered + abandoned - short),
-        asa_seconds=sum(waits) / len(waits) if waits else None,
-        average_talk_seconds=sum(talks) / len(talks) if talks else None,
-        offers_answered=offers_answered, offers_answered_in_limit=in_limit, offers_missed=missed,
-        three_ring_compliance=ratio(in_limit, offers_answered))
+            t.offers_missed += 1
+    return t.finish()
+
+
+def parse_shifts(text: str) -> list[tuple[str, int, int]]:
+    """`night=0-8,day=8-16,evening=16-24` -> [(name, first hour, end hour)]. Hours are whole
+    (0-24); a shift may pass midnight (`late=22-6`); shifts may not overlap."""
+    shifts: list[tuple[str, int, int]] = []
+    covered: set[int] = set()
+    for part in text.split(","):
+        name, _, span = part.partition("=")
+        first, _, end = span.partition("-")
+        a, b = int(first), int(end)
+        if not (0 <= a <= 23 and 1 <= b <= 24) or a == b % 24:
+            raise ValueError(f"shift {name!r}: hours must be 0-23 and 1-24 and differ")
+        hours = set(range(a, b)) if a < b else set(range(a, 24)) | set(range(0, b))
+        if hours & covered or name in {s[0] for s in shifts}:
+            raise ValueError(f"shift {name!r} overlaps another or repeats a name")
+        covered |= hours
+        shifts.append((name, a, b))
+    return shifts

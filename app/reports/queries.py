@@ -1,22 +1,35 @@
-"""The report figures computed in Postgres, exactly as `definitions.py` defines them (the db
-tests check the two agree on the same calls). Time ranges are half-open [since, until) on the
-call's start; buckets are taken in the centre's time zone."""
+"""The report figures from Postgres, exactly as `definitions.py` defines them.
+
+Every report is a set of `Totals` (sums that add up) per key — nothing, a local hour/day/week,
+a call type, an agent — made of two parts:
+- the hourly rollups (`report_hours`, `report_agent_hours`) for the whole UTC hours of the
+  range that the last refresh covered (`rollup.py`), and
+- the raw calls, offers and agent state changes for the rest: the partial hours at the range's
+  edges and the hours since the last refresh.
+So a month is about 720 rollup rows per queue and call type plus at most a few hours of raw
+rows, whatever the number of calls. Without a usable rollup (never refreshed, other
+parameters, a time zone whose offset is not whole hours) everything is read raw, with the same
+result. Ranges are half-open [since, until) on the call's start."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calls.models import Call
-from app.reports.definitions import Summary, ratio
+from app.reports.definitions import Summary, Totals, ratio
+from app.reports.models import ReportAgentDay, ReportAgentHour, ReportHour, RollupState
 from routing.models import AgentRow, AgentStateChange, OfferRow, QueueRow
 
 Bucket = Literal["hour", "day", "week"]
+HOUR = timedelta(hours=1)
+STATES = ("ready", "ringing", "on_call", "wrap_up", "paused")
 
 
 @dataclass(frozen=True)
@@ -27,11 +40,21 @@ class Filters:
     call_type: str | None = None
 
 
+@dataclass(frozen=True)
+class Params:
+    """What the figures depend on besides the calls (settings)."""
+
+    threshold_seconds: float
+    short_abandon_seconds: float
+    ring_limit_seconds: float
+
+
 def call_type_expr() -> Any:
     """R18's call type: outbound calls are `outbound`; otherwise what the agent recorded (R6),
-    else the type of the queue the call waited in."""
-    return case((Call.direction == "outbound", literal("outbound")),
-                else_=func.coalesce(Call.disposition, QueueRow.call_type))
+    else the type of the queue the call waited in; `unknown` when neither says."""
+    return func.coalesce(case((Call.direction == "outbound", literal("outbound")),
+                              else_=func.coalesce(Call.disposition, QueueRow.call_type)),
+                         literal("unknown"))
 
 
 def _scoped(query: Select, f: Filters) -> Select:
@@ -48,127 +71,287 @@ def _epoch(a: Any, b: Any) -> Any:
     return func.extract("epoch", b - a)
 
 
-def _call_figures(threshold: float, short: float) -> list[Any]:
+def floor_hour(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+def ceil_hour(at: datetime) -> datetime:
+    floor = floor_hour(at)
+    return floor if floor == at else floor + HOUR
+
+
+# -- raw ---------------------------------------------------------------------------------------
+async def raw_totals(*, session: AsyncSession, f: Filters, key: list[Any],
+                     p: Params) -> dict[tuple, Totals]:
+    """Totals per key straight from calls and offers."""
     offered = Call.enqueued_at.is_not(None)
     answered = and_(offered, Call.connected_at.is_not(None))
     abandoned = and_(offered, Call.connected_at.is_(None), Call.end_reason == "abandoned_in_queue")
+    talked = and_(answered, Call.ended_at.is_not(None))
     wait = _epoch(Call.enqueued_at, Call.connected_at)
-    return [
-        func.count().label("calls"),
-        func.count().filter(offered).label("offered"),
-        func.count().filter(answered).label("answered"),
-        func.count().filter(abandoned).label("abandoned"),
+    calls = _scoped(select(*key,
+        func.count(),
+        func.count().filter(offered),
+        func.count().filter(answered),
+        func.count().filter(abandoned),
         func.count().filter(and_(abandoned, Call.ended_at.is_not(None),
-                                 _epoch(Call.enqueued_at, Call.ended_at) < short)).label("short"),
-        func.count().filter(Call.end_reason == "abandoned_in_ivr").label("in_ivr"),
-        func.count().filter(and_(answered, wait <= threshold)).label("in_threshold"),
-        func.avg(wait).filter(answered).label("asa"),
-        func.avg(_epoch(Call.connected_at, Call.ended_at)).filter(
-            and_(answered, Call.ended_at.is_not(None))).label("talk"),
-    ]
+                                 _epoch(Call.enqueued_at, Call.ended_at) < p.short_abandon_seconds)),
+        func.count().filter(Call.end_reason == "abandoned_in_ivr"),
+        func.count().filter(and_(answered, wait <= p.threshold_seconds)),
+        func.coalesce(func.sum(wait).filter(answered), 0.0),
+        func.coalesce(func.sum(_epoch(Call.connected_at, Call.ended_at)).filter(talked), 0.0),
+        func.count().filter(talked)), f)
+    offers = _scoped(select(*key,
+        func.count().filter(OfferRow.outcome == "answered"),
+        func.count().filter(and_(OfferRow.outcome == "answered",
+                                 OfferRow.ring_seconds <= p.ring_limit_seconds)),
+        func.count().filter(OfferRow.outcome == "no_answer")), f).join(
+        OfferRow, OfferRow.call_id == Call.id)
+    if key:
+        calls, offers = calls.group_by(*key), offers.group_by(*key)
+    out: dict[tuple, Totals] = {}
+    n = len(key)
+    for row in (await session.execute(calls)).all():
+        k, v = tuple(row[:n]), row[n:]
+        if v[0] == 0:
+            continue
+        out[k] = Totals(calls=v[0], offered=v[1], answered=v[2], abandoned=v[3],
+                        short_abandoned=v[4], abandoned_in_ivr=v[5], answered_in_threshold=v[6],
+                        wait_sum=float(v[7]), talk_sum=float(v[8]), talked=v[9])
+    for row in (await session.execute(offers)).all():
+        k, v = tuple(row[:n]), row[n:]
+        t = out.setdefault(k, Totals())
+        t.offers_answered, t.offers_answered_in_limit, t.offers_missed = v[0], v[1], v[2]
+    return out
 
 
+# -- rollups -----------------------------------------------------------------------------------
+TOTALS_FIELDS = [f.name for f in fields(Totals)]
+
+
+async def usable_rollup(*, session: AsyncSession, p: Params) -> datetime | None:
+    """Until when the rollups hold, if they were made with these parameters."""
+    state = await session.get(RollupState, 1)
+    if state is None or state.rolled_until is None or (
+            state.threshold_seconds, state.short_abandon_seconds, state.ring_limit_seconds) != (
+            p.threshold_seconds, p.short_abandon_seconds, p.ring_limit_seconds):
+        return None
+    return state.rolled_until
+
+
+def split(f: Filters, rolled_until: datetime | None,
+          zone: ZoneInfo | None = None) -> tuple[tuple[datetime, datetime] | None, list[Filters]]:
+    """The whole hours of the range that the rollups cover, and the raw rest."""
+    if rolled_until is None or (zone is not None and any(
+            (f.since + timedelta(days=d)).astimezone(zone).utcoffset().seconds % 3600  # type: ignore[union-attr]
+            for d in range(0, max((f.until - f.since).days, 0) + 1, 28))):
+        return None, [f]
+    h0, h1 = ceil_hour(f.since), min(floor_hour(f.until), rolled_until)
+    if h0 >= h1:
+        return None, [f]
+    rest = [Filters(a, b, f.queue, f.call_type) for a, b in ((f.since, h0), (h1, f.until)) if a < b]
+    return (h0, h1), rest
+
+
+async def rolled_totals(*, session: AsyncSession, hours: tuple[datetime, datetime], f: Filters,
+                        key: list[Any]) -> dict[tuple, Totals]:
+    query = select(*key, *(func.sum(getattr(ReportHour, name)) for name in TOTALS_FIELDS)).where(
+        ReportHour.hour >= hours[0], ReportHour.hour < hours[1])
+    if f.queue is not None:
+        query = query.where(ReportHour.queue == f.queue)
+    if f.call_type is not None:
+        query = query.where(ReportHour.call_type == f.call_type)
+    if key:
+        query = query.group_by(*key)
+    out = {}
+    n = len(key)
+    for row in (await session.execute(query)).all():
+        if row[n] is None:
+            continue
+        out[tuple(row[:n])] = Totals(**{name: (float(v) if isinstance(getattr(Totals(), name), float)
+                                               else int(v))
+                                        for name, v in zip(TOTALS_FIELDS, row[n:], strict=True)})
+    return out
+
+
+def _merge(*parts: dict[tuple, Totals]) -> dict[tuple, Totals]:
+    out: dict[tuple, Totals] = {}
+    for part in parts:
+        for k, t in part.items():
+            out.setdefault(k, Totals()).add(t)
+    return out
+
+
+async def totals(*, session: AsyncSession, f: Filters, p: Params, raw_key: list[Any],
+                 rolled_key: list[Any], zone: ZoneInfo | None = None) -> dict[tuple, Totals]:
+    hours, rest = split(f, await usable_rollup(session=session, p=p), zone)
+    parts = [await raw_totals(session=session, f=r, key=raw_key, p=p) for r in rest]
+    if hours is not None:
+        parts.append(await rolled_totals(session=session, hours=hours, f=f, key=rolled_key))
+    return _merge(*parts)
+
+
+# -- the reports -------------------------------------------------------------------------------
 async def summary(*, session: AsyncSession, f: Filters, threshold_seconds: float,
                   short_abandon_seconds: float, ring_limit_seconds: float) -> Summary:
-    row = (await session.execute(_scoped(select(*_call_figures(
-        threshold_seconds, short_abandon_seconds)), f))).one()
-    calls_in_scope = _scoped(select(Call.id), f).subquery()
-    offers = (await session.execute(
-        select(func.count().filter(OfferRow.outcome == "answered"),
-               func.count().filter(and_(OfferRow.outcome == "answered",
-                                        OfferRow.ring_seconds <= ring_limit_seconds)),
-               func.count().filter(OfferRow.outcome == "no_answer"))
-        .where(OfferRow.call_id.in_(select(calls_in_scope.c.id))))).one()
-    return Summary(
-        calls=row.calls, offered=row.offered, answered=row.answered, abandoned=row.abandoned,
-        short_abandoned=row.short, abandoned_in_ivr=row.in_ivr,
-        answered_in_threshold=row.in_threshold,
-        abandon_rate=ratio(row.abandoned - row.short, row.offered - row.short),
-        service_level=ratio(row.in_threshold, row.answered + row.abandoned - row.short),
-        asa_seconds=float(row.asa) if row.asa is not None else None,
-        average_talk_seconds=float(row.talk) if row.talk is not None else None,
-        offers_answered=offers[0], offers_answered_in_limit=offers[1], offers_missed=offers[2],
-        three_ring_compliance=ratio(offers[1], offers[0]))
+    p = Params(threshold_seconds, short_abandon_seconds, ring_limit_seconds)
+    return (await totals(session=session, f=f, p=p, raw_key=[], rolled_key=[])).get(
+        (), Totals()).finish()
 
 
 async def volume(*, session: AsyncSession, f: Filters, bucket: Bucket, zone: str,
-                 threshold_seconds: float, short_abandon_seconds: float) -> list[dict[str, Any]]:
-    """Per hour, day or ISO week (Monday) of the call's start in the centre's time zone."""
-    local = func.timezone(zone, Call.started_at)
-    start = func.date_trunc(bucket, local).label("bucket")
-    rows = (await session.execute(_scoped(select(start, *_call_figures(
-        threshold_seconds, short_abandon_seconds)), f).group_by(start).order_by(start))).all()
+                 threshold_seconds: float, short_abandon_seconds: float,
+                 ring_limit_seconds: float = 15.0) -> list[dict[str, Any]]:
+    """Per hour, day or ISO week (from Monday) of the call's start in the centre's time zone."""
+    p = Params(threshold_seconds, short_abandon_seconds, ring_limit_seconds)
+    raw = func.date_trunc(bucket, func.timezone(zone, Call.started_at))
+    rolled = func.date_trunc(bucket, func.timezone(zone, ReportHour.hour))
+    by = await totals(session=session, f=f, p=p, raw_key=[raw], rolled_key=[rolled],
+                      zone=ZoneInfo(zone))
     out = []
-    for r in rows:
-        out.append({
-            "bucket": r.bucket.isoformat(), "calls": r.calls, "offered": r.offered,
-            "answered": r.answered, "abandoned": r.abandoned, "short_abandoned": r.short,
-            "abandoned_in_ivr": r.in_ivr,
-            "abandon_rate": ratio(r.abandoned - r.short, r.offered - r.short),
-            "service_level": ratio(r.in_threshold, r.answered + r.abandoned - r.short),
-            "asa_seconds": float(r.asa) if r.asa is not None else None})
+    for (at,), t in sorted(by.items()):
+        s = t.finish()
+        out.append({"bucket": at.isoformat(), "calls": s.calls, "offered": s.offered,
+                    "answered": s.answered, "abandoned": s.abandoned,
+                    "short_abandoned": s.short_abandoned, "abandoned_in_ivr": s.abandoned_in_ivr,
+                    "abandon_rate": s.abandon_rate, "service_level": s.service_level,
+                    "asa_seconds": s.asa_seconds,
+                    "three_ring_compliance": s.three_ring_compliance})
     return out
 
 
-async def by_call_type(*, session: AsyncSession, f: Filters) -> dict[str, int]:
-    """R18: calls per type (consultation, inquiry, complaint, other, outbound; `unknown` when
-    neither the agent nor a queue said)."""
-    kind = func.coalesce(call_type_expr(), literal("unknown")).label("kind")
-    rows = (await session.execute(_scoped(select(kind, func.count()), f).group_by(kind))).all()
-    return {k: n for k, n in rows}
+async def by_call_type(*, session: AsyncSession, f: Filters, threshold_seconds: float = 15.0,
+                       short_abandon_seconds: float = 5.0,
+                       ring_limit_seconds: float = 15.0) -> dict[str, int]:
+    """R18: calls per type (consultation, inquiry, complaint, other, outbound, unknown)."""
+    p = Params(threshold_seconds, short_abandon_seconds, ring_limit_seconds)
+    by = await totals(session=session, f=f, p=p, raw_key=[call_type_expr()],
+                      rolled_key=[ReportHour.call_type])
+    return {k: t.calls for (k,), t in sorted(by.items())}
 
 
-async def agents(*, session: AsyncSession, f: Filters, ring_limit_seconds: float) -> list[dict]:
+@dataclass
+class AgentTotals:
+    offers: int = 0
+    answered: int = 0
+    missed: int = 0
+    answered_in_limit: int = 0
+    talk_seconds: float = 0.0
+    seconds: dict[str, float] | None = None
+
+    def add(self, other: "AgentTotals") -> None:
+        self.offers += other.offers
+        self.answered += other.answered
+        self.missed += other.missed
+        self.answered_in_limit += other.answered_in_limit
+        self.talk_seconds += other.talk_seconds
+        mine = self.seconds = self.seconds or {}
+        for k, v in (other.seconds or {}).items():
+            mine[k] = mine.get(k, 0.0) + v
+
+
+def _agent_cover(hours: tuple[datetime, datetime]) -> list[tuple[Any, Any, datetime, datetime]]:
+    """Whole UTC days from the day rollup, the hours around them from the hour rollup."""
+    h0, h1 = (h.astimezone(UTC) for h in hours)
+    d0 = h0 if h0.hour == 0 else (h0 + timedelta(days=1)).replace(hour=0)
+    d1 = h1.replace(hour=0)
+    if d0 >= d1:
+        return [(ReportAgentHour, ReportAgentHour.hour, h0, h1)]
+    out = [(ReportAgentDay, ReportAgentDay.day, d0, d1)]
+    out += [(ReportAgentHour, ReportAgentHour.hour, a, b) for a, b in ((h0, d0), (d1, h1)) if a < b]
+    return out
+
+
+async def raw_agent_totals(*, session: AsyncSession, f: Filters,
+                           ring_limit_seconds: float) -> dict[uuid.UUID, AgentTotals]:
+    out: dict[uuid.UUID, AgentTotals] = {}
+    offers = _scoped(select(OfferRow.agent_id, func.count(),
+                            func.count().filter(OfferRow.outcome == "answered"),
+                            func.count().filter(OfferRow.outcome == "no_answer"),
+                            func.count().filter(and_(OfferRow.outcome == "answered",
+                                                     OfferRow.ring_seconds <= ring_limit_seconds))),
+                     f).join(OfferRow, OfferRow.call_id == Call.id).group_by(OfferRow.agent_id)
+    for agent_id, n, answered, missed, in_limit in (await session.execute(offers)).all():
+        out[agent_id] = AgentTotals(n, answered, missed, in_limit)
+    talk = _scoped(select(Call.agent_id, func.sum(_epoch(Call.connected_at, Call.ended_at))), f
+                   ).where(Call.connected_at.is_not(None), Call.ended_at.is_not(None),
+                           Call.agent_id.is_not(None)).group_by(Call.agent_id)
+    for agent_id, seconds in (await session.execute(talk)).all():
+        out.setdefault(agent_id, AgentTotals()).talk_seconds += float(seconds or 0)
+    for agent_id, states in (await state_seconds(session=session, since=f.since,
+                                                 until=f.until)).items():
+        out.setdefault(agent_id, AgentTotals()).seconds = states
+    return out
+
+
+async def agents(*, session: AsyncSession, f: Filters, ring_limit_seconds: float,
+                 threshold_seconds: float = 15.0, short_abandon_seconds: float = 5.0) -> list[dict]:
     """Per agent: offers, answered, missed (R1), answered within the ring limit, talk time;
-    occupancy = on call / (on call + ready) from their state changes in the range (R19)."""
-    calls_in_scope = _scoped(select(Call.id), f).subquery()
-    offer_rows = (await session.execute(
-        select(OfferRow.agent_id, func.count(),
-               func.count().filter(OfferRow.outcome == "answered"),
-               func.count().filter(OfferRow.outcome == "no_answer"),
-               func.count().filter(and_(OfferRow.outcome == "answered",
-                                        OfferRow.ring_seconds <= ring_limit_seconds)))
-        .where(OfferRow.call_id.in_(select(calls_in_scope.c.id)))
-        .group_by(OfferRow.agent_id))).all()
-    talk_rows = dict((await session.execute(_scoped(
-        select(Call.agent_id, func.sum(_epoch(Call.connected_at, Call.ended_at))), f)
-        .where(Call.connected_at.is_not(None), Call.ended_at.is_not(None))
-        .group_by(Call.agent_id))).all())
-    occupancy = await state_seconds(session=session, since=f.since, until=f.until)
+    occupancy = on call / (on call + ready) from their state changes in the range (R19).
+    With a queue or call type filter, the offers and talk are that queue's or type's; the
+    seconds by state are the agent's whole time."""
+    p = Params(threshold_seconds, short_abandon_seconds, ring_limit_seconds)
+    filtered = f.queue is not None or f.call_type is not None
+    hours, rest = split(f, None if filtered else await usable_rollup(session=session, p=p))
+    by: dict[uuid.UUID, AgentTotals] = {}
+    for r in rest:
+        for agent_id, t in (await raw_agent_totals(session=session, f=r,
+                                                   ring_limit_seconds=ring_limit_seconds)).items():
+            by.setdefault(agent_id, AgentTotals()).add(t)
+    if hours is not None:
+        for table, col, a, b in _agent_cover(hours):
+            cols = [table.offers, table.answered, table.missed, table.answered_in_limit,
+                    table.talk_seconds, *(getattr(table, f"seconds_{s}") for s in STATES)]
+            rows = (await session.execute(
+                select(table.agent_id, *(func.sum(c) for c in cols))
+                .where(col >= a, col < b).group_by(table.agent_id))).all()
+            for agent_id, offers, answered, missed, in_limit, talk, *secs in rows:
+                by.setdefault(agent_id, AgentTotals()).add(AgentTotals(
+                    int(offers), int(answered), int(missed), int(in_limit), float(talk),
+                    {s: float(v) for s, v in zip(STATES, secs, strict=True) if v}))
     names = dict((await session.execute(select(AgentRow.id, AgentRow.name))).all())
-    ids = {r[0] for r in offer_rows} | set(occupancy)
-    by_id = {r[0]: r for r in offer_rows}
     out = []
-    for agent_id in sorted(ids, key=lambda a: names.get(a, "")):
-        r = by_id.get(agent_id)
-        states = occupancy.get(agent_id, {})
+    for agent_id in sorted(by, key=lambda a: (names.get(a, ""), str(a))):
+        t = by[agent_id]
+        states = {k: round(v, 3) for k, v in sorted((t.seconds or {}).items()) if v}
         on_call, ready = states.get("on_call", 0.0), states.get("ready", 0.0)
-        out.append({
-            "agent_id": str(agent_id), "name": names.get(agent_id, ""),
-            "offers": r[1] if r else 0, "answered": r[2] if r else 0,
-            "missed": r[3] if r else 0, "answered_in_limit": r[4] if r else 0,
-            "three_ring_compliance": ratio(r[4], r[2]) if r else None,
-            "talk_seconds": float(talk_rows.get(agent_id) or 0.0),
-            "seconds_by_state": {k: round(v, 3) for k, v in sorted(states.items())},
-            "occupancy": ratio(on_call, on_call + ready)})
+        out.append({"agent_id": str(agent_id), "name": names.get(agent_id, ""),
+                    "offers": t.offers, "answered": t.answered, "missed": t.missed,
+                    "answered_in_limit": t.answered_in_limit,
+                    "three_ring_compliance": ratio(t.answered_in_limit, t.answered),
+                    "talk_seconds": round(t.talk_seconds, 3), "seconds_by_state": states,
+                    "occupancy": ratio(on_call, on_call + ready)})
     return out
+
+
+def _spans(since: datetime, until: datetime) -> Any:
+    """Each agent's states as spans within [since, until): the state they were in at `since`
+    (their last change before it) and every change inside, each lasting until the next."""
+    last = (select(AgentStateChange.to_state, AgentStateChange.at, AgentStateChange.id)
+            .where(AgentStateChange.agent_id == AgentRow.id, AgentStateChange.at < since)
+            .order_by(AgentStateChange.at.desc(), AgentStateChange.id.desc()).limit(1).lateral())
+    before = select(AgentRow.id.label("agent_id"), last.c.to_state, last.c.at,
+                    last.c.id).select_from(AgentRow).join(last, literal(True))
+    inside = select(AgentStateChange.agent_id, AgentStateChange.to_state, AgentStateChange.at,
+                    AgentStateChange.id).where(AgentStateChange.at >= since,
+                                               AgentStateChange.at < until)
+    changes = before.union_all(inside).subquery()
+    nxt = func.lead(changes.c.at).over(partition_by=changes.c.agent_id,
+                                       order_by=(changes.c.at, changes.c.id))
+    return select(changes.c.agent_id, changes.c.to_state.label("state"),
+                  func.greatest(changes.c.at, since).label("start"),
+                  func.least(func.coalesce(nxt, until), until).label("end")).subquery()
 
 
 async def state_seconds(*, session: AsyncSession, since: datetime,
                         until: datetime) -> dict[uuid.UUID, dict[str, float]]:
-    """Seconds each agent spent in each state within [since, until): every state change
-    lasts until the agent's next one (or `until`), clipped to the range; the state an agent
-    was in at `since` counts from `since`."""
-    nxt = func.lead(AgentStateChange.at).over(partition_by=AgentStateChange.agent_id,
-                                              order_by=(AgentStateChange.at, AgentStateChange.id))
-    spans = select(AgentStateChange.agent_id, AgentStateChange.to_state.label("state"),
-                   AgentStateChange.at.label("start"), nxt.label("end")).where(
-        AgentStateChange.at < until).subquery()
-    start = func.greatest(spans.c.start, since)
-    end = func.least(func.coalesce(spans.c.end, until), until)
+    """Seconds each agent spent in each state within [since, until): every state change lasts
+    until the agent's next one (or `until`); the state an agent was in at `since` counts from
+    `since`. Reads only the changes inside the range and each agent's last one before it."""
+    spans = _spans(since, until)
     rows = (await session.execute(
-        select(spans.c.agent_id, spans.c.state, func.sum(_epoch(start, end)))
-        .where(func.coalesce(spans.c.end, until) > since, end > start)
+        select(spans.c.agent_id, spans.c.state, func.sum(_epoch(spans.c.start, spans.c.end)))
+        .where(spans.c.end > spans.c.start)
         .group_by(spans.c.agent_id, spans.c.state))).all()
     out: dict[uuid.UUID, dict[str, float]] = {}
     for agent_id, state, seconds in rows:
@@ -176,8 +359,93 @@ async def state_seconds(*, session: AsyncSession, since: datetime,
     return out
 
 
-async def abandoned(*, session: AsyncSession, f: Filters, limit: int) -> list[Call]:
+async def state_seconds_by_hour(*, session: AsyncSession, since: datetime,
+                                until: datetime) -> list[tuple[datetime, uuid.UUID, str, float]]:
+    """(UTC hour, agent, state, seconds) within [since, until): the spans cut at every hour."""
+    spans = _spans(since, until)
+    hours = func.generate_series(func.date_trunc("hour", spans.c.start, "UTC"),
+                                 spans.c.end - timedelta(microseconds=1),
+                                 timedelta(hours=1)).table_valued("h").render_derived()
+    clipped = func.extract("epoch", func.least(spans.c.end, hours.c.h + HOUR)
+                           - func.greatest(spans.c.start, hours.c.h))
+    rows = await session.execute(
+        select(hours.c.h, spans.c.agent_id, spans.c.state, func.sum(clipped))
+        .select_from(spans).join(hours, literal(True))
+        .where(spans.c.end > spans.c.start, spans.c.state.in_(STATES))
+        .group_by(hours.c.h, spans.c.agent_id, spans.c.state))
+    return [(h.astimezone(UTC), a, st, float(sec)) for h, a, st, sec in rows.all()]
+
+
+BUSY = ("ringing", "on_call", "wrap_up")
+
+
+def in_shift(hour: int, first: int, end: int) -> bool:
+    return first <= hour < end if first < end else (hour >= first or hour < end)
+
+
+async def occupancy(*, session: AsyncSession, f: Filters, p: Params, zone: str,
+                    bucket: Literal["hour", "shift"],
+                    shifts: list[tuple[str, int, int]]) -> list[dict[str, Any]]:
+    """R19: busy and idle per local hour, or per shift of a local day: the seconds all agents
+    spent in each state, how many agents were signed in, and occupancy = on call / (on call +
+    ready). Busy = ringing + on call + wrap-up; idle = ready. Shifts are (name, first hour,
+    end hour) of the local day; one that ends past midnight (22-06) counts its small hours
+    to the day it began."""
+    tz = ZoneInfo(zone)
+    hours, rest = split(Filters(f.since, f.until), await usable_rollup(session=session, p=p), tz)
+    per_hour: dict[datetime, dict[str, float]] = {}
+    agents: dict[datetime, set[uuid.UUID]] = {}
+
+    def add(h: datetime, agent_id: uuid.UUID, state: str, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        d = per_hour.setdefault(h, {})
+        d[state] = d.get(state, 0.0) + seconds
+        agents.setdefault(h, set()).add(agent_id)
+
+    for r in rest:
+        for h, agent_id, state, seconds in await state_seconds_by_hour(
+                session=session, since=r.since, until=r.until):
+            add(h, agent_id, state, seconds)
+    if hours is not None:
+        cols = [getattr(ReportAgentHour, f"seconds_{s}") for s in STATES]
+        rows = await session.execute(select(ReportAgentHour.hour, ReportAgentHour.agent_id, *cols)
+                                     .where(ReportAgentHour.hour >= hours[0],
+                                            ReportAgentHour.hour < hours[1]))
+        for h, agent_id, *secs in rows.all():
+            for state, seconds in zip(STATES, secs, strict=True):
+                add(h.astimezone(UTC), agent_id, state, float(seconds))
+    buckets: dict[str, dict[str, Any]] = {}
+    for h, states in per_hour.items():
+        local = h.astimezone(tz)
+        if bucket == "hour":
+            key = local.strftime("%Y-%m-%dT%H:00")
+        else:
+            name = next((n for n, a, b in shifts if in_shift(local.hour, a, b)), None)
+            if name is None:
+                continue
+            start = next(a for n, a, b in shifts if n == name)
+            day = local.date() - timedelta(days=1) if local.hour < start else local.date()
+            key = f"{day.isoformat()} {name}"
+        b = buckets.setdefault(key, {"seconds": {}, "agents": set()})
+        for state, seconds in states.items():
+            b["seconds"][state] = b["seconds"].get(state, 0.0) + seconds
+        b["agents"] |= agents[h]
+    out = []
+    for key in sorted(buckets):
+        secs = {k: round(v, 3) for k, v in sorted(buckets[key]["seconds"].items())}
+        busy = sum(secs.get(s, 0.0) for s in BUSY)
+        out.append({"bucket": key, "seconds_by_state": secs, "busy_seconds": round(busy, 3),
+                    "idle_seconds": secs.get("ready", 0.0),
+                    "agents_signed_in": len(buckets[key]["agents"]),
+                    "occupancy": ratio(secs.get("on_call", 0.0),
+                                       secs.get("on_call", 0.0) + secs.get("ready", 0.0))})
+    return out
+
+
+async def abandoned(*, session: AsyncSession, f: Filters, limit: int) -> list[Any]:
     """The abandoned calls themselves, newest first: whom to call back (R8)."""
-    query = _scoped(select(Call), f).where(Call.end_reason == "abandoned_in_queue").order_by(
-        Call.started_at.desc()).limit(limit)
-    return list(await session.scalars(query))
+    query = _scoped(select(Call.id, Call.started_at, Call.caller_number, Call.queue,
+                           Call.enqueued_at, Call.ended_at), f).where(
+        Call.end_reason == "abandoned_in_queue").order_by(Call.started_at.desc()).limit(limit)
+    return list((await session.execute(query)).all())

@@ -204,3 +204,146 @@ async def test_only_managers_and_team_leads_read_reports(client, role, status): 
         lambda: Principal(subject="u", role=RoleName(role)))
     for path in ("summary", "volume", "agents", "abandoned"):
         assert (await client.get(f"/api/reports/{path}")).status_code == status, path
+
+
+# -- the hourly rollups give the same figures as the raw rows ----------------------------------
+async def _all_reports(session, f):
+    from app.reports.queries import Params  # noqa: F401 - documents what the figures take
+    p = dict(threshold_seconds=15, short_abandon_seconds=5, ring_limit_seconds=LIMIT)
+    return {
+        "summary": await queries.summary(session=session, f=f, **p),
+        "types": await queries.by_call_type(session=session, f=f, **p),
+        "days": await queries.volume(session=session, f=f, bucket="day", zone="Asia/Shanghai",
+                                     **p),
+        "hours": await queries.volume(session=session, f=f, bucket="hour",
+                                      zone="Asia/Shanghai", **p),
+        "agents": await queries.agents(session=session, f=f, ring_limit_seconds=LIMIT,
+                                       threshold_seconds=15, short_abandon_seconds=5),
+        "occupancy": await queries.occupancy(
+            session=session, f=f, p=queries.Params(15, 5, LIMIT), zone="Asia/Shanghai",
+            bucket="hour", shifts=[]),
+    }
+
+
+def _same(a, b):
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            _same(a[k], b[k])
+    elif isinstance(a, list):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _same(x, y)
+    elif hasattr(a, "__dataclass_fields__"):
+        _same(a.__dict__, b.__dict__)
+    elif isinstance(a, float):
+        assert a == pytest.approx(b)
+    else:
+        assert a == b
+
+
+@pytest.mark.parametrize(("since_min", "until_min"), [(-60, 120), (-47, 93), (1, 59), (-200, 300),
+                                                  (-3000, 3000), (-2880, 1500)])
+async def test_rollups_and_raw_rows_give_the_same_reports(sessionmaker, known, since_min,
+                                                          until_min):
+    from app.reports import rollup
+    from app.reports.queries import Params
+
+    f = queries.Filters(T0 + timedelta(minutes=since_min), T0 + timedelta(minutes=until_min))
+    async with sessionmaker() as session:
+        raw = await _all_reports(session, f)
+    async with sessionmaker() as session, session.begin():
+        done = await rollup.refresh(session=session, params=Params(15, 5, LIMIT),
+                                    now=T0 + timedelta(hours=6))
+    assert done["rebuilt"] and done["hours"] > 0
+    async with sessionmaker() as session:
+        assert await queries.usable_rollup(session=session, p=Params(15, 5, LIMIT)) is not None
+        rolled = await _all_reports(session, f)
+        other = await queries.usable_rollup(session=session, p=Params(20, 5, LIMIT))
+    assert other is None  # another threshold: the rollup is not used
+    _same(raw, rolled)
+
+
+async def test_a_late_disposition_is_rolled_up_at_the_next_refresh(sessionmaker, known):
+    from sqlalchemy import select as sql_select
+
+    from app.reports import rollup
+    from app.reports.queries import Params
+
+    p, f = Params(15, 5, LIMIT), queries.Filters(T0 - timedelta(hours=1), T0 + timedelta(hours=2))
+    async with sessionmaker() as session, session.begin():
+        await rollup.refresh(session=session, params=p, now=T0 + timedelta(hours=6))
+    async with sessionmaker() as session, session.begin():
+        first = await session.scalar(sql_select(Call).where(Call.started_at == T0))
+        first.disposition = "complaint"
+    async with sessionmaker() as session, session.begin():
+        done = await rollup.refresh(session=session, params=p, now=T0 + timedelta(hours=6))
+    assert not done["rebuilt"] and done["hours"] >= 1
+    async with sessionmaker() as session:
+        types = await queries.by_call_type(session=session, f=f, threshold_seconds=15,
+                                           short_abandon_seconds=5, ring_limit_seconds=LIMIT)
+    assert types["complaint"] == 2 and types["consultation"] == 1
+
+
+async def test_rollups_agree_with_the_definitions_on_random_calls(sessionmaker):
+    from app.reports import rollup
+    from app.reports.queries import Params
+
+    await test_sql_and_the_definitions_agree_on_random_calls(sessionmaker)  # seeds the calls
+    f = queries.Filters(T0 + timedelta(minutes=7), T0 + timedelta(minutes=173))
+    async with sessionmaker() as session:
+        raw = await queries.summary(session=session, f=f, threshold_seconds=15,
+                                    short_abandon_seconds=5, ring_limit_seconds=LIMIT)
+    async with sessionmaker() as session, session.begin():
+        await rollup.refresh(session=session, params=Params(15, 5, LIMIT),
+                             now=T0 + timedelta(hours=2, minutes=30))  # rolled up to T0+2h
+    async with sessionmaker() as session:
+        rolled = await queries.summary(session=session, f=f, threshold_seconds=15,
+                                       short_abandon_seconds=5, ring_limit_seconds=LIMIT)
+    _same(raw, rolled)
+
+
+async def test_busy_and_idle_per_local_hour_and_per_shift(client, known):  # R19
+    params = {**RANGE, "bucket": "hour"}
+    items = {i["bucket"]: i for i in (await client.get("/api/reports/occupancy", params=params)).json()["items"]}
+    # 23:00-24:00 local: wang ready 23:00-23:30, on a call 23:30-24:00; li ready 23:30-23:40,
+    # on a call 23:40-24:00
+    assert items["2026-11-23T23:00"]["seconds_by_state"] == {"on_call": 3000.0, "ready": 2400.0}
+    assert items["2026-11-23T23:00"]["agents_signed_in"] == 2
+    # 00:00-01:00 local: wang ready (from 00:00), li on a call
+    first_hour = items["2026-11-24T00:00"]["seconds_by_state"]
+    assert first_hour == {"on_call": 3600.0, "ready": 3600.0}
+    assert items["2026-11-24T00:00"]["occupancy"] == 0.5
+    shifts = (await client.get("/api/reports/occupancy", params={**RANGE, "bucket": "shift"})).json()["items"]
+    assert [s["bucket"] for s in shifts] == ["2026-11-23 evening", "2026-11-24 night"]
+    assert shifts[0]["busy_seconds"] == 3000.0 and shifts[0]["idle_seconds"] == 2400.0
+    assert shifts[1]["seconds_by_state"] == {"on_call": 5400.0, "ready": 5400.0}  # to 01:30
+
+
+def test_shifts_are_parsed_and_checked():
+    from app.reports.definitions import parse_shifts
+
+    assert parse_shifts("late=22-6,early=6-14,mid=14-22") == [("late", 22, 6), ("early", 6, 14),
+                                                              ("mid", 14, 22)]
+    for bad in ("a=8-8", "a=0-25", "a=0-10,b=9-12", "a=1-2,a=3-4"):
+        with pytest.raises(ValueError):
+            parse_shifts(bad)
+
+
+@pytest.mark.parametrize("rolled", [False, True])
+async def test_a_call_spanning_midnight_counts_on_the_day_it_started(client, sessionmaker, rolled):
+    """23:58 to 00:04 local: one call on the 23rd, none on the 24th."""
+    from app.reports import rollup
+    from app.reports.queries import Params
+
+    start = datetime(2026, 11, 23, 15, 58, tzinfo=UTC)  # 23:58 in Shanghai
+    async with sessionmaker() as session, session.begin():
+        session.add(QueueRow(name="general", call_type="consultation"))
+        session.add(_call(start=start, queued=5, answered=8, ended=360))
+    if rolled:
+        async with sessionmaker() as session, session.begin():
+            await rollup.refresh(session=session, params=Params(15, 5, 15), now=start + timedelta(hours=3))
+    days = (await client.get("/api/reports/volume", params={
+        "bucket": "day", "since": "2026-11-23T00:00:00+08:00",
+        "until": "2026-11-25T00:00:00+08:00"})).json()["items"]
+    assert [(d["bucket"], d["calls"], d["answered"]) for d in days] == [("2026-11-23T00:00:00", 1, 1)]

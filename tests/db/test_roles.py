@@ -93,6 +93,7 @@ TABLE: dict[tuple[str, str], tuple[tuple[str, ...], int | str, Req]] = {
     ("GET", "/api/reports/volume"): (SUPERVISORS, 200, NONE),
     ("GET", "/api/reports/agents"): (SUPERVISORS, 200, NONE),
     ("GET", "/api/reports/abandoned"): (SUPERVISORS, 200, NONE),
+    ("GET", "/api/reports/occupancy"): (SUPERVISORS, 200, NONE),
     ("GET", "/api/reports/wallboard"): (SUPERVISORS, 200, NONE),
     ("WS", "/api/reports/wallboard/ws"): (SUPERVISORS, "open", NONE),
     ("GET", "/api/ivr"): (MANAGERS, 200, NONE),

@@ -1,0 +1,87 @@
+"""Hourly rollups of the report figures (#7: a month's reports in milliseconds on ten million
+calls). Each row holds the `definitions.Totals` of one UTC hour, queue and call type, or one
+UTC hour and agent; `rollup.refresh` keeps them current. See app/reports/rollup.py."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+
+
+class ReportHour(Base):
+    __tablename__ = "report_hours"
+
+    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)       # '' when none
+    call_type: Mapped[str] = mapped_column(String(16), primary_key=True)   # 'unknown' when none
+    calls: Mapped[int] = mapped_column(BigInteger)
+    offered: Mapped[int] = mapped_column(BigInteger)
+    answered: Mapped[int] = mapped_column(BigInteger)
+    abandoned: Mapped[int] = mapped_column(BigInteger)
+    short_abandoned: Mapped[int] = mapped_column(BigInteger)
+    abandoned_in_ivr: Mapped[int] = mapped_column(BigInteger)
+    answered_in_threshold: Mapped[int] = mapped_column(BigInteger)
+    wait_sum: Mapped[float] = mapped_column(Float)
+    talk_sum: Mapped[float] = mapped_column(Float)
+    talked: Mapped[int] = mapped_column(BigInteger)
+    offers_answered: Mapped[int] = mapped_column(BigInteger)
+    offers_answered_in_limit: Mapped[int] = mapped_column(BigInteger)
+    offers_missed: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReportAgentHour(Base):
+    __tablename__ = "report_agent_hours"
+
+    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"),
+                                                primary_key=True)
+    offers: Mapped[int] = mapped_column(BigInteger)
+    answered: Mapped[int] = mapped_column(BigInteger)
+    missed: Mapped[int] = mapped_column(BigInteger)
+    answered_in_limit: Mapped[int] = mapped_column(BigInteger)
+    talk_seconds: Mapped[float] = mapped_column(Float)
+    seconds_ready: Mapped[float] = mapped_column(Float)
+    seconds_ringing: Mapped[float] = mapped_column(Float)
+    seconds_on_call: Mapped[float] = mapped_column(Float)
+    seconds_wrap_up: Mapped[float] = mapped_column(Float)
+    seconds_paused: Mapped[float] = mapped_column(Float)
+
+
+class ReportAgentDay(Base):
+    """The same per UTC day: a month of an agent report is 30 rows per agent, not 720."""
+
+    __tablename__ = "report_agent_days"
+
+    day: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"),
+                                                primary_key=True)
+    offers: Mapped[int] = mapped_column(BigInteger)
+    answered: Mapped[int] = mapped_column(BigInteger)
+    missed: Mapped[int] = mapped_column(BigInteger)
+    answered_in_limit: Mapped[int] = mapped_column(BigInteger)
+    talk_seconds: Mapped[float] = mapped_column(Float)
+    seconds_ready: Mapped[float] = mapped_column(Float)
+    seconds_ringing: Mapped[float] = mapped_column(Float)
+    seconds_on_call: Mapped[float] = mapped_column(Float)
+    seconds_wrap_up: Mapped[float] = mapped_column(Float)
+    seconds_paused: Mapped[float] = mapped_column(Float)
+
+
+class RollupState(Base):
+    """One row: how far the rollups reach and with which parameters they were made."""
+
+    __tablename__ = "report_rollup_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rolled_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    calls_seen_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    state_change_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    threshold_seconds: Mapped[float] = mapped_column(Float)
+    short_abandon_seconds: Mapped[float] = mapped_column(Float)
+    ring_limit_seconds: Mapped[float] = mapped_column(Float)
+    refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

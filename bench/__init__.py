@@ -1,0 +1,1 @@
+"""Benchmarks: scripts of their own that print figures (never run by the tests)."""
