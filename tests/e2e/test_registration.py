@@ -105,11 +105,11 @@ async def test_a_registered_phone_is_shown_registered_and_answers_a_queued_call(
     assert resp.status_code == 200, resp.text
     greeting = prompt_ms(service, "greeting")
     to_agent = greeting + 700 + prompt_ms(service, "transferring") + 300
-    result = await place_call(Caller(number="13844449001",
+    result = await place_call(Caller(number="13844447701",
                                      script=keys("0", first_after_ms=greeting + 700),
                                      hangup_after_ms=to_agent + 3500))
     assert result.ok, result.output + result.errors
-    call = await wait_for_call(service, "13844449001")
+    call = await wait_for_call(service, "13844447701")
     assert (call["end_reason"], call["agent_id"]) == ("completed", agent["id"])
     assert [(o["agent_id"], o["outcome"], o["rings"]) for o in call["offers"]] == [
         (agent["id"], "answered", 1)]
