@@ -143,6 +143,26 @@ async def occupancy(request: Request, principal: CurrentUser, session: SessionDe
     return {"bucket": bucket, "items": rows}
 
 
+@router.get("/complaints")
+async def complaints(request: Request, principal: CurrentUser, session: SessionDep,
+                     since: Since = None, until: Until = None, format: Format = "json") -> Any:
+    """R15 deadlines met and missed for the complaints received in the range, and R17's
+    satisfaction of their call-backs."""
+    require_role(principal, *READERS)
+    f = _filters(request, since, until, None, None)
+    body = await queries.complaint_deadlines(session=session, since=f.since, until=f.until,
+                                             now=request.app.state.clock.now())
+    if format == "csv":
+        flat: dict[str, Any] = {}
+        for key, value in body.items():
+            if isinstance(value, dict):
+                flat.update({f"{key}_{k}": v for k, v in value.items()})
+            else:
+                flat[key] = value
+        return _csv([flat], "complaints.csv")
+    return {"since": f.since.isoformat(), "until": f.until.isoformat(), **body}
+
+
 @router.get("/abandoned")
 async def abandoned(request: Request, principal: CurrentUser, session: SessionDep,
                     since: Since = None, until: Until = None, queue: QueueQ = None,

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calls.models import Call
@@ -449,3 +449,41 @@ async def abandoned(*, session: AsyncSession, f: Filters, limit: int) -> list[An
                            Call.enqueued_at, Call.ended_at), f).where(
         Call.end_reason == "abandoned_in_queue").order_by(Call.started_at.desc()).limit(limit)
     return list((await session.execute(query)).all())
+
+
+async def complaint_deadlines(*, session: AsyncSession, since: datetime, until: datetime,
+                              now: datetime) -> dict[str, Any]:
+    """R15 for the complaints received in [since, until): how many met each deadline, missed
+    it (done late, or not done and past it) or are still within it; the call-backs' results
+    and the complaint call-backs' satisfaction (R17)."""
+    from app.complaints.models import Complaint
+
+    def met_missed(done: Any, due: Any, applies: Any = None) -> list[Any]:
+        base = [due.is_not(None)] + ([applies] if applies is not None else [])
+        return [
+            func.count().filter(and_(*base, done.is_not(None), done <= due)),
+            func.count().filter(and_(*base, or_(done > due, and_(done.is_(None), due < now)))),
+            func.count().filter(and_(*base, done.is_(None), due >= now)),
+        ]
+
+    resolved = Complaint.resolved_at.is_not(None)
+    row = (await session.execute(select(
+        func.count(),
+        func.count().filter(Complaint.severity == "general"),
+        func.count().filter(Complaint.severity == "major"),
+        func.count().filter(Complaint.severity == "crisis"),
+        *met_missed(Complaint.dispatched_at, Complaint.dispatch_due_at),
+        *met_missed(Complaint.resolved_at, Complaint.handling_due_at),
+        *met_missed(Complaint.called_back_at, Complaint.callback_due_at, resolved),
+        func.count().filter(Complaint.status == "closed_unreachable"),
+        func.count(Complaint.satisfaction), func.avg(Complaint.satisfaction),
+    ).where(Complaint.created_at >= since, Complaint.created_at < until))).one()
+    deadline = lambda i: {"met": row[i], "missed": row[i + 1], "pending": row[i + 2]}  # noqa: E731
+    return {"received": row[0],
+            "by_severity": {"general": row[1], "major": row[2], "crisis": row[3]},
+            "dispatched_within_60_minutes": deadline(4),
+            "handled_within_5_working_days": deadline(7),
+            "called_back_within_72_hours": deadline(10),
+            "closed_unreachable": row[13],
+            "satisfaction": {"answers": row[14],
+                             "average": float(row[15]) if row[15] is not None else None}}

@@ -347,3 +347,37 @@ async def test_a_call_spanning_midnight_counts_on_the_day_it_started(client, ses
         "bucket": "day", "since": "2026-11-23T00:00:00+08:00",
         "until": "2026-11-25T00:00:00+08:00"})).json()["items"]
     assert [(d["bucket"], d["calls"], d["answered"]) for d in days] == [("2026-11-23T00:00:00", 1, 1)]
+
+
+async def test_complaint_deadlines_met_missed_and_pending(client, sessionmaker):  # R15, R17
+    from app.complaints.models import Complaint
+
+    now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # the test app's clock (tests/support)
+    t = now - timedelta(days=10)
+
+    def complaint(n, **kw):
+        return Complaint(number=f"77{n:04d}", customer_number="+8613800000001", summary="x",
+                         created_at=t, dispatch_due_at=t + timedelta(hours=1),
+                         handling_due_at=t + timedelta(days=7), **kw)
+
+    async with sessionmaker() as session, session.begin():
+        session.add_all([
+            complaint(1, severity="major", status="closed", dispatched_at=t + timedelta(minutes=30),
+                      resolved_at=t + timedelta(days=2), callback_due_at=t + timedelta(days=5),
+                      called_back_at=t + timedelta(days=3), satisfaction=4),
+            complaint(2, status="resolved", dispatched_at=t + timedelta(hours=3),
+                      resolved_at=t + timedelta(days=8), callback_due_at=t + timedelta(days=11)),
+            complaint(3, status="received"),
+            complaint(4, status="closed_unreachable", severity="crisis",
+                      dispatched_at=t + timedelta(minutes=5), resolved_at=t + timedelta(days=1),
+                      callback_due_at=t + timedelta(days=4), satisfaction=None),
+        ])
+    body = (await client.get("/api/reports/complaints", params={
+        "since": (t - timedelta(hours=1)).isoformat(), "until": now.isoformat()})).json()
+    assert body["received"] == 4
+    assert body["by_severity"] == {"general": 2, "major": 1, "crisis": 1}
+    assert body["dispatched_within_60_minutes"] == {"met": 2, "missed": 2, "pending": 0}
+    assert body["handled_within_5_working_days"] == {"met": 2, "missed": 2, "pending": 0}
+    assert body["called_back_within_72_hours"] == {"met": 1, "missed": 1, "pending": 1}
+    assert body["closed_unreachable"] == 1
+    assert body["satisfaction"] == {"answers": 1, "average": 4.0}
