@@ -163,8 +163,9 @@ async def test_a_caller_rates_the_agent_call_with_4_after_the_agent_hangs_up(
         to_agent = prompt_ms(service, "greeting") + 700 + prompt_ms(service, "transferring") + 300
         script = (Pause(prompt_ms(service, "greeting") + 700), Press("0"),
                   Pause(to_agent - prompt_ms(service, "greeting") - 700 + 300 + 1500 + 1500),
-                  Press("4"))  # during the question
-        caller = Caller(number="13877770003", script=script, hangup_after_ms=to_agent + 7000)
+                  Press("4"), Pause(1500), Press("4"))  # during the question (the second
+        # one, should the first come before the question, as it is ignored after a score)
+        caller = Caller(number="13877770003", script=script, hangup_after_ms=to_agent + 8500)
         result = await place_call(caller)
         assert result.ok, result.output + result.errors
         call = await wait_for_call(service, "13877770003")
