@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Header, Request, WebSocket
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ari.client import AriClient
 from app.auth.service import COOKIE, Principal, authenticate
+from app.errors import AppError
 from app.config import Settings
 
 
@@ -35,6 +38,32 @@ async def current_principal(request: Request,
         return await authenticate(session=session, settings=request.app.state.settings,
                                   now=request.app.state.clock.now(), authorization=authorization,
                                   cookie=request.cookies.get(COOKIE))
+
+
+def same_origin(ws: WebSocket) -> bool:
+    """Browsers send Origin on WebSockets; a page on another site must not ride our cookie."""
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True  # not a browser (API clients, tests); they carry the token themselves
+    return urlsplit(origin).netloc == ws.headers.get("host")
+
+
+async def socket_principal(ws: WebSocket, token: str | None) -> Principal | None:
+    """A WebSocket's user (R20): same-origin pages only; the session cookie or `?token=`.
+    When refused the socket is closed (4403 cross-origin, 4401 not signed in) and None comes
+    back."""
+    app = ws.app
+    if not same_origin(ws):
+        await ws.close(code=4403, reason="cross-origin")
+        return None
+    try:
+        async with app.state.sessionmaker() as session:
+            return await authenticate(session=session, settings=app.state.settings,
+                                      now=app.state.clock.now(), authorization=None,
+                                      cookie=token or ws.cookies.get(COOKIE))
+    except AppError:
+        await ws.close(code=4401, reason="sign in first")
+        return None
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -18,7 +18,6 @@ import asyncio
 import json
 import uuid
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 import structlog
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
@@ -28,9 +27,9 @@ from sqlalchemy import update
 from app.audit import service as audit
 from app.auth.models import RoleName, User
 from app.auth.schemas import UserOut
-from app.auth.service import COOKIE, Principal, authenticate
+from app.auth.service import Principal
 from app.calls.models import Call
-from app.deps import CurrentUser, SessionDep
+from app.deps import CurrentUser, SessionDep, socket_principal
 from app.desk import screen_pop
 from app.desk.messages import ScreenPop
 from app.desk.notifier import Overrun
@@ -148,27 +147,11 @@ async def set_state(body: StateIn, request: Request, principal: CurrentUser,
                      wrap_up_until=live.get("wrap_up_until"), call_id=live.get("call_id"))
 
 
-def same_origin(ws: WebSocket) -> bool:
-    """Browsers send Origin on WebSockets; a page on another site must not ride our cookie."""
-    origin = ws.headers.get("origin")
-    if origin is None:
-        return True  # not a browser (API clients, tests); they carry the token themselves
-    return urlsplit(origin).netloc == ws.headers.get("host")
-
-
 @router.websocket("/ws")
 async def desk_socket(ws: WebSocket, token: Annotated[str | None, Query()] = None) -> None:
     app = ws.app
-    if not same_origin(ws):
-        await ws.close(code=4403, reason="cross-origin")
-        return
-    try:
-        async with app.state.sessionmaker() as session:
-            principal = await authenticate(session=session, settings=app.state.settings,
-                                           now=app.state.clock.now(), authorization=None,
-                                           cookie=token or ws.cookies.get(COOKIE))
-    except AppError:
-        await ws.close(code=4401, reason="sign in first")
+    principal = await socket_principal(ws, token)
+    if principal is None:
         return
     if principal.agent_id is None and principal.role not in WATCHERS:
         await ws.close(code=4403, reason="not an agent")

@@ -16,11 +16,10 @@ from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
 from app.auth.models import RoleName
-from app.auth.service import COOKIE, authenticate, require_role
+from app.auth.service import require_role
 from app.customers.numbers import national
-from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.deps import CurrentUser, SessionDep, SettingsDep, socket_principal
 from app.errors import AppError
-from app.desk.api import same_origin
 from app.reports import queries, wallboard
 from app.reports.queries import Bucket, Filters
 
@@ -205,17 +204,13 @@ async def wallboard_socket(ws: WebSocket, token: Annotated[str | None, Query()] 
     """The board, pushed every second while it changes (managers and team leads; the session
     cookie or `?token=`; same-origin pages only)."""
     app = ws.app
-    if not same_origin(ws):
-        await ws.close(code=4403, reason="cross-origin")
+    principal = await socket_principal(ws, token)
+    if principal is None:
         return
     try:
-        async with app.state.sessionmaker() as session:
-            principal = await authenticate(session=session, settings=app.state.settings,
-                                           now=app.state.clock.now(), authorization=None,
-                                           cookie=token or ws.cookies.get(COOKIE))
         require_role(principal, *READERS)
     except AppError as exc:
-        await ws.close(code=4401 if exc.status_code == 401 else 4403, reason=exc.message)
+        await ws.close(code=4403, reason=exc.message)
         return
     await ws.accept()
     last: dict[str, Any] | None = None
