@@ -1,9 +1,10 @@
 """HTTP: complaint intake (R14), reading complaints, and R15's workflow.
 
 - `POST /api/complaints`: intake (below).
-- `GET /api/complaints?status=&overdue=true`: agents their own, team leads their team's agents'
-  complaints, inspectors (numbers masked) and managers all; overdue ones first.
-- `GET /api/complaints/overdue`: the overdue ones (team leads their team's, managers all).
+- `GET /api/complaints?status=&overdue=true&team=`: agents their own, team leads their team's
+  agents' complaints, inspectors (numbers masked) and managers all; overdue ones first; `team`
+  keeps those owned by an agent of that team (a team lead may name only their own: 403).
+- `GET /api/complaints/overdue?team=`: the overdue ones (team leads their team's, managers all).
 - `GET /api/complaints/{id}`, `GET /api/complaints/{id}/timeline`.
 - `POST /api/complaints/{id}/transitions` {to, note, department_id?, assignee_user_id?}: team
   leads (their team's) and managers; 409 `invalid-transition` when the workflow does not allow it.
@@ -135,14 +136,22 @@ async def take_complaint(body: ComplaintIn, request: Request, principal: Current
 @complaints.get("", response_model=list[ComplaintOut])
 async def list_complaints(request: Request, principal: CurrentUser, session: SessionDep,
                           status_: Annotated[ComplaintStatus | None, Query(alias="status")] = None,
-                          overdue: bool = False) -> list[ComplaintOut]:
+                          overdue: bool = False,
+                          team: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+                          ) -> list[ComplaintOut]:
     """R15: the complaints this user may see, overdue ones first (earliest deadline first), then
-    the newest; `status` filters by state, `overdue=true` keeps only overdue ones."""
+    the newest; `status` filters by state, `overdue=true` keeps only overdue ones, `team` those
+    owned by an agent of that team."""
     require_role(principal, *LISTERS)
+    if team is not None and principal.role is RoleName.team_lead and team != principal.team:
+        raise Forbidden("a team lead sees their own team's complaints")
     now = request.app.state.clock.now()
     query = _visible(select(Complaint), principal).order_by(Complaint.created_at.desc())
     if status_ is not None:
         query = query.where(Complaint.status == status_)
+    if team is not None:
+        query = query.where(Complaint.owner_agent_id.in_(
+            select(AgentRow.id).where(AgentRow.team == team)))
     if overdue:
         query = query.where(Complaint.status.in_(OPEN_STATES))
     rows = list(await session.scalars(query.limit(LIST_LIMIT)))
@@ -152,18 +161,20 @@ async def list_complaints(request: Request, principal: CurrentUser, session: Ses
     out.sort(key=_urgency)
     audit.record(session=session, principal=principal, at=now, action="view", entity="complaint",
                  entity_id="list", reason="list",
-                 detail={"status": status_, "overdue": overdue, "count": len(out)})
+                 detail={"status": status_, "overdue": overdue, "team": team, "count": len(out)})
     await session.commit()
     return out
 
 
 @complaints.get("/overdue", response_model=list[ComplaintOut])
-async def overdue_complaints(request: Request, principal: CurrentUser,
-                             session: SessionDep) -> list[ComplaintOut]:
+async def overdue_complaints(
+        request: Request, principal: CurrentUser, session: SessionDep,
+        team: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> list[ComplaintOut]:
     """R15: the overdue complaints for team leads (their team's) and managers, most overdue
-    first."""
+    first; `team` as for the list."""
     require_role(principal, *WORKERS)
-    return await list_complaints(request, principal, session, None, True)
+    return await list_complaints(request, principal, session, None, True, team)
 
 
 @complaints.get("/{complaint_id}", response_model=ComplaintOut)

@@ -188,6 +188,31 @@ async def test_the_overdue_list_shows_the_team_leads_teams_complaints_first(
         assert len((await c.get("/api/complaints/overdue")).json()) == 2
 
 
+
+async def test_managers_filter_complaints_by_team_and_team_leads_only_their_own(
+        desk, sessionmaker, fast_passwords):  # R15, R20
+    app, world = desk
+    async with sessionmaker() as session, session.begin():
+        session.add(Complaint(number="2611230003", customer_number="+8613900139000",
+                              status="received", severity="general", summary="south's",
+                              owner_agent_id=world.agent_b.id, created_at=T0,
+                              dispatch_due_at=T0 + timedelta(hours=1),
+                              handling_due_at=T0 + timedelta(days=7)))
+    app.state.test_clock.advance(61 * 60)  # both past their 60 minutes
+    async with client(app, world.tokens["manager"]) as c:
+        south = (await c.get("/api/complaints", params={"team": "south"})).json()
+        north = (await c.get("/api/complaints/overdue", params={"team": "north"})).json()
+        nobody = (await c.get("/api/complaints", params={"team": "east"})).json()
+    assert [c["number"] for c in south] == ["2611230003"]
+    assert [c["number"] for c in north] == ["2611230001"]
+    assert nobody == []
+    async with client(app, world.tokens["team_lead"]) as c:  # leads north
+        own = await c.get("/api/complaints", params={"team": "north"})
+        other = await c.get("/api/complaints", params={"team": "south"})
+        other_overdue = await c.get("/api/complaints/overdue", params={"team": "south"})
+    assert [c["number"] for c in own.json()] == ["2611230001"]
+    assert other.status_code == other_overdue.status_code == 403
+
 def urgent_form(world, department_id, **changes):
     return {"call_id": str(world.call_c.id), "customer_name": "Wang Fang", "phone": "13800138000",
             "summary": "gas smell in the stairwell", "severity": "crisis",

@@ -85,6 +85,7 @@ async def test_a_team_lead_sees_an_overdue_complaint_first_and_dispatches_it(
     rows = page.locator("[data-testid=complaint-row]")
     await rows.first.wait_for()
     await page.screenshot(path=shots / "1-overdue-first.png", full_page=True)
+    assert await page.is_hidden("[data-testid=team-filter]")  # a team lead sees their own team
 
     # R15: the overdue complaint comes first, in red; the fresh one after it
     assert await rows.count() == 2
@@ -142,4 +143,22 @@ async def test_a_team_lead_sees_an_overdue_complaint_first_and_dispatches_it(
         "dispatched", department.id, team["head"]["id"])
     assert [(e.event, e.actor, e.note) for e in events] == [
         ("dispatch", team["lead"], "请供水部门当天处理")]
+    await page.close()
+
+
+async def test_a_manager_narrows_the_complaints_to_one_team(service, web, browser):  # noqa: F811
+    team = await _team(service)  # the department head is a manager
+    page = await browser.new_page(viewport={"width": 1280, "height": 1000})
+    await page.goto(f"{web}/lead")
+    await page.fill("#login [name=username]", team["head"]["username"])
+    await page.fill("#login [name=password]", PASSWORD)
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("[data-testid=team-filter]", state="visible")
+    await page.select_option("[data-testid=team-filter]", team["agent"]["team"])
+    await page.wait_for_function(
+        "document.querySelectorAll('[data-testid=complaint-row]').length === 2")
+    rows = page.locator("[data-testid=complaint-row]")
+    assert [(await rows.nth(i).locator("td").first.inner_text()).strip() for i in range(2)] == [
+        team["overdue"], team["fresh"]]
+    await page.screenshot(path=artifacts() / "4-manager-team-filter.png", full_page=True)
     await page.close()

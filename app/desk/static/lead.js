@@ -58,6 +58,10 @@ function fillSelects() {
   }
   $("#department").replaceChildren(option("", "choose…"), ...state.departments.map((d) => option(d.id, d.name)));
   fillAssignees();
+  // Managers and others who see every team may narrow the list to one; a team lead sees their own.
+  const teams = [...new Set(state.agents.map((a) => a.team).filter(Boolean))].sort();
+  $("#team-filter-box").hidden = !state.me || state.me.role === "team_lead" || !teams.length;
+  $("#team-filter").replaceChildren(option("", "all teams"), ...teams.map((t) => option(t, t)));
 }
 
 function fillAssignees() {
@@ -72,6 +76,7 @@ async function loadComplaints() {
   const params = new URLSearchParams();
   if ($("#status-filter").value) params.set("status", $("#status-filter").value);
   if ($("#overdue-only").checked) params.set("overdue", "true");
+  if (!$("#team-filter-box").hidden && $("#team-filter").value) params.set("team", $("#team-filter").value);
   text($("#complaints-error"), "");
   let rows;
   try { rows = await api("GET", `/api/complaints?${params}`); } catch (err) { text($("#complaints-error"), err.message); return; }
@@ -219,6 +224,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#refresh").addEventListener("click", () => { loadComplaints(); loadCallbacks(); });
   $("#status-filter").addEventListener("change", loadComplaints);
   $("#overdue-only").addEventListener("change", loadComplaints);
+  $("#team-filter").addEventListener("change", loadComplaints);
   $("#department").addEventListener("change", fillAssignees);
   for (const b of document.querySelectorAll("[data-to]")) b.addEventListener("click", () => move(b.dataset.to));
   $("#reassign").addEventListener("click", reassign);
