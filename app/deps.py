@@ -56,13 +56,22 @@ async def socket_principal(ws: WebSocket, token: str | None) -> Principal | None
     if not same_origin(ws):
         await ws.close(code=4403, reason="cross-origin")
         return None
+    principal = await socket_session(ws, token)
+    if principal is None:
+        await ws.close(code=4401, reason="sign in first")
+    return principal
+
+
+async def socket_session(ws: WebSocket, token: str | None) -> Principal | None:
+    """The socket's session checked again (it may have ended since the socket opened: signed
+    out, expired, idle, user deactivated or given a new password); None if it has ended."""
+    app = ws.app
     try:
         async with app.state.sessionmaker() as session:
             return await authenticate(session=session, settings=app.state.settings,
                                       now=app.state.clock.now(), authorization=None,
                                       cookie=token or ws.cookies.get(COOKIE))
     except AppError:
-        await ws.close(code=4401, reason="sign in first")
         return None
 
 

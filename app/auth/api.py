@@ -20,7 +20,7 @@ from app.auth import passwords, service
 from app.auth.models import RoleName, User
 from app.auth.schemas import LoginIn, LoginOut, UserIn, UserOut, UserPatch
 from app.deps import CurrentUser, SessionDep, SettingsDep
-from app.errors import Conflict, NotFound
+from app.errors import AppError, Conflict, NotFound
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api", tags=["auth"])
@@ -35,6 +35,19 @@ class UsernameTaken(Conflict):
 class AgentTaken(Conflict):
     error_id = "agent-taken"
     message = "that agent is another user's already, or does not exist"
+
+
+class InspectorNotAnAgent(AppError):
+    status_code = 422
+    error_id = "inspector-not-an-agent"
+    message = "a quality inspector is not linked to an agent: they see numbers masked (R20)"
+
+
+def _check_link(role: str, agent_id: uuid.UUID | None) -> None:
+    """R20: an agent link brings screen pops with the caller's full number and record; quality
+    inspectors never see numbers in full, so they cannot have one."""
+    if role == RoleName.qa and agent_id is not None:
+        raise InspectorNotAnAgent()
 
 
 def _client_ip(request: Request) -> str | None:
@@ -92,6 +105,7 @@ async def list_users(principal: CurrentUser, session: SessionDep) -> list[UserOu
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
 async def create_user(body: UserIn, principal: CurrentUser, session: SessionDep) -> UserOut:
     service.require_role(principal)
+    _check_link(body.role, body.agent_id)
     user = User(username=body.username, display_name=body.display_name, role=body.role,
                 password_hash=passwords.hash_password(body.password), agent_id=body.agent_id,
                 team=body.team, is_active=True)
@@ -108,6 +122,7 @@ async def patch_user(user_id: uuid.UUID, body: UserPatch, request: Request,
     if user is None:
         raise NotFound("no such user")
     changes = body.model_dump(exclude_unset=True)
+    _check_link(changes.get("role", user.role), changes.get("agent_id", user.agent_id))
     if (password := changes.pop("password", None)) is not None:
         user.password_hash = passwords.hash_password(password)
     for field, value in changes.items():

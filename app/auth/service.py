@@ -94,6 +94,10 @@ async def sign_in(*, session: AsyncSession, settings: Settings, now: datetime, u
                   password: str, ip: str | None) -> tuple[str, UserSession, User]:
     """Check the password (rate-limited per user name and per address); open a session."""
     username = username.strip().lower()
+    # One check at a time per user name, until this transaction ends: parallel guesses would
+    # otherwise all be counted before any of them is stored, and all be checked.
+    await session.execute(select(func.pg_advisory_xact_lock(
+        func.hashtextextended(f"login:{username}", 0))))
     since = now - timedelta(minutes=settings.login_window_minutes)
     failures = select(func.count()).select_from(LoginAttempt).where(
         LoginAttempt.ok.is_(False), LoginAttempt.at >= since)

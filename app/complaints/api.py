@@ -30,7 +30,7 @@ from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Query, Request, Response, status
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import service as audit
@@ -395,10 +395,16 @@ def _urgency(c: ComplaintOut) -> tuple:
 
 
 def _visible(query, principal: Principal):  # noqa: ANN001, ANN202
-    """R20: agents their own complaints, team leads their team's agents', others all."""
+    """R20: agents their own complaints, team leads their team's agents', others all. A user
+    without the link (an agent user with no agent, a team lead with no team) sees none: `== None`
+    would be SQL's IS NULL and show the ownerless or teamless ones."""
     if principal.role is RoleName.agent:
+        if principal.agent_id is None:
+            return query.where(false())
         return query.where(Complaint.owner_agent_id == principal.agent_id)
     if principal.role is RoleName.team_lead:
+        if not principal.team:
+            return query.where(false())
         return query.where(Complaint.owner_agent_id.in_(
             select(AgentRow.id).where(AgentRow.team == principal.team)))
     return query

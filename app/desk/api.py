@@ -29,7 +29,7 @@ from app.auth.models import RoleName, User
 from app.auth.schemas import UserOut
 from app.auth.service import Principal
 from app.calls.models import Call
-from app.deps import CurrentUser, SessionDep, socket_principal
+from app.deps import CurrentUser, SessionDep, socket_principal, socket_session
 from app.desk import screen_pop
 from app.desk.messages import ScreenPop
 from app.desk.notifier import Overrun
@@ -168,6 +168,11 @@ async def desk_socket(ws: WebSocket, token: Annotated[str | None, Query()] = Non
                 done, _ = await asyncio.wait({getter, reader}, timeout=PING_SECONDS,
                                              return_when=asyncio.FIRST_COMPLETED)
                 if reader in done:
+                    break
+                # R20: nothing more once the session has ended (checked on every message
+                # and every ping, so a signed-out desk stops within a message or PING_SECONDS)
+                if await socket_session(ws, token) is None:
+                    await ws.close(code=4401, reason="the session has ended")
                     break
                 if getter not in done:
                     await ws.send_json({"type": "ping"})

@@ -23,9 +23,11 @@ AFTER_CALL = timedelta(minutes=30)
 
 
 def _agent_current(agent_id: uuid.UUID, now: datetime):
-    """Offers that make a call the agent's current one."""
+    """Offers that make a call the agent's current one: ringing (no outcome yet) on a call that
+    is live, or answered. An offer whose outcome was never written (the service stopped while
+    it rang) gives nothing once the call has ended."""
     return and_(OfferRow.call_id == Call.id, OfferRow.agent_id == agent_id, or_(
-        OfferRow.outcome.is_(None),
+        and_(OfferRow.outcome.is_(None), Call.ended_at.is_(None)),
         and_(OfferRow.outcome == "answered",
              or_(Call.ended_at.is_(None), Call.ended_at > now - AFTER_CALL))))
 
@@ -84,5 +86,6 @@ def team_calls_filter(principal: Principal):
     if principal.role is RoleName.agent and principal.agent_id is not None:
         return exists().where(OfferRow.call_id == Call.id,
                               OfferRow.agent_id == principal.agent_id,
-                              or_(OfferRow.outcome == "answered", OfferRow.outcome.is_(None)))
+                              or_(OfferRow.outcome == "answered",
+                                  and_(OfferRow.outcome.is_(None), Call.ended_at.is_(None))))
     return Call.id.is_(None)  # nothing
