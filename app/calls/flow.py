@@ -82,6 +82,7 @@ class CallFlow(QueueingMixin, SurveyMixin):
         self.acd = acd
         self._submit = submit  # (channel_id, item) -> None: back into the call's own queue
         self.calls: dict[str, LiveCall] = {}
+        self._tasks: set[asyncio.Task[None]] = set()  # background writes (see _background)
         # Agents' legs -> the caller's channel: their events go into the caller's queue.
         self.legs: dict[str, str] = {}
         # Call-backs (R17): their legs are in `legs` too, keyed by the call-back.
@@ -261,24 +262,42 @@ class CallFlow(QueueingMixin, SurveyMixin):
         await self._apply(call, result)
 
     async def _facts(self, call: LiveCall) -> ivr.Facts:
-        """What we know of the caller before the menu: an open complaint (R6), important (R11)."""
+        """What we know of the caller before the menu: an open complaint (R6), important (R11).
+        Read-only, so that the greeting is never held up; a caller not yet in the archive is
+        added next to the menu (`_archive`)."""
+        customer = None
         try:
-            async with self.sessions() as session, session.begin():
-                # R14: every caller with a number is in the archive; the first call adds them.
-                customer = await customers.match_or_create(session=session,
-                                                           number=call.caller_number,
-                                                           language=call.language)
+            async with self.sessions() as session:
+                customer = await customers.by_phone(session=session, number=call.caller_number)
                 open_complaint = await complaints.has_open(
                     session=session, customer_number=customers.normalise(call.caller_number))
-                if customer is not None:
-                    await service.update_call(session=session, call_id=call.id,
-                                              customer_id=customer.id)
             call.priority = customers.priority(customer)
-            call.customer_id = customer.id if customer else None
         except Exception as exc:  # noqa: BLE001 - without it the caller takes the main menu
             log.warning("call.facts_unavailable", error=repr(exc))
             open_complaint = False
+        self._archive(call, customer.id if customer is not None else None)
         return ivr.Facts(caller_number=call.caller_number, has_open_complaint=open_complaint)
+
+    def _archive(self, call: LiveCall, customer_id: uuid.UUID | None) -> None:
+        """R14: every caller with a number is in the archive; the first call adds them. In the
+        background: many first calls from one number at once wait on each other's insert."""
+        if customers.normalise(call.caller_number) is None:
+            return
+
+        async def link() -> None:
+            try:
+                async with self.sessions() as session, session.begin():
+                    found = customer_id or (await customers.match_or_create(
+                        session=session, number=call.caller_number, language=call.language)).id
+                    await service.update_call(session=session, call_id=call.id,
+                                              customer_id=found)
+                call.customer_id = found
+            except Exception as exc:  # noqa: BLE001 - the call goes on without the link
+                log.warning("call.customer_unlinked", error=repr(exc))
+
+        if customer_id is not None:
+            call.customer_id = customer_id
+        self._background(link(), name=f"archive:{call.channel_id}")
 
     # -- the IVR ----------------------------------------------------------------------------
     async def _ivr_input(self, call: LiveCall, event: ivr.Input) -> None:
@@ -558,6 +577,12 @@ class CallFlow(QueueingMixin, SurveyMixin):
             log.error("call.apology_failed", error=repr(play_exc))
             await self._fire(call, Trigger.hang_up, best_effort=True)
             await self._safely(self._hang_up(call))
+
+    def _background(self, coro: Any, *, name: str) -> None:
+        """Run a write beside the call's own worker, holding a reference until it is done."""
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _safely(self, coro: Any) -> None:
         try:
