@@ -34,12 +34,9 @@ class ReportHour(Base):
     offers_missed: Mapped[int] = mapped_column(BigInteger)
 
 
-class ReportAgentHour(Base):
-    __tablename__ = "report_agent_hours"
+class AgentTotalsColumns:
+    """What an agent report sums, per hour or per day."""
 
-    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
-    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"),
-                                                primary_key=True)
     offers: Mapped[int] = mapped_column(BigInteger)
     answered: Mapped[int] = mapped_column(BigInteger)
     missed: Mapped[int] = mapped_column(BigInteger)
@@ -52,7 +49,15 @@ class ReportAgentHour(Base):
     seconds_paused: Mapped[float] = mapped_column(Float)
 
 
-class ReportAgentDay(Base):
+class ReportAgentHour(AgentTotalsColumns, Base):
+    __tablename__ = "report_agent_hours"
+
+    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"),
+                                                primary_key=True)
+
+
+class ReportAgentDay(AgentTotalsColumns, Base):
     """The same per UTC day: a month of an agent report is 30 rows per agent, not 720."""
 
     __tablename__ = "report_agent_days"
@@ -60,16 +65,6 @@ class ReportAgentDay(Base):
     day: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"),
                                                 primary_key=True)
-    offers: Mapped[int] = mapped_column(BigInteger)
-    answered: Mapped[int] = mapped_column(BigInteger)
-    missed: Mapped[int] = mapped_column(BigInteger)
-    answered_in_limit: Mapped[int] = mapped_column(BigInteger)
-    talk_seconds: Mapped[float] = mapped_column(Float)
-    seconds_ready: Mapped[float] = mapped_column(Float)
-    seconds_ringing: Mapped[float] = mapped_column(Float)
-    seconds_on_call: Mapped[float] = mapped_column(Float)
-    seconds_wrap_up: Mapped[float] = mapped_column(Float)
-    seconds_paused: Mapped[float] = mapped_column(Float)
 
 
 class RollupState(Base):
