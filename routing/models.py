@@ -81,6 +81,10 @@ class QueueRow(Base):
     wrap_up_seconds: Mapped[int] = mapped_column(Integer, default=15)   # R13
     # R17: callers whose agent hangs up first are asked to rate the call (opt-in per queue).
     survey: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # R16: agent conversations in this queue are recorded (the caller is told first), and kept
+    # this many days (None: HOTLINE_RECORDING_RETENTION_DAYS).
+    record_calls: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    recording_retention_days: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
