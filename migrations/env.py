@@ -15,6 +15,7 @@ from app.callbacks import models as _callbacks  # noqa: F401
 from app.calls import models as _calls  # noqa: F401
 from app.complaints import models as _complaints  # noqa: F401
 from app.customers import models as _customers  # noqa: F401
+from app.qa import models as _qa  # noqa: F401
 from app.recordings import models as _recordings  # noqa: F401
 from app.reports import models as _reports  # noqa: F401
 from ivr import models as _ivr  # noqa: F401
