@@ -122,8 +122,15 @@ class Settings(BaseSettings):
     prompt_build_dir: Path | None = None
     # The voice menu (R4-R8); the repo ships the demo hotline's.
     ivr_file: Path = Path(__file__).resolve().parent.parent / "ivr" / "demo.yaml"
-    # Where we keep files we own (voicemails; recordings later), fetched from Asterisk via ARI.
+    # Where we keep files we own (voicemails, call recordings), fetched from Asterisk via ARI.
     storage_dir: Path = Path(__file__).resolve().parent.parent / "var" / "storage"
+    # R16: call recordings. Kept this many days after they end unless their queue says otherwise
+    # (`queues.recording_retention_days`); the retention job runs this often. R20: agents may
+    # fetch recordings of their own calls only if this is on (quality inspectors, team leads
+    # for their team's agents and managers always may).
+    recording_retention_days: int = Field(180, ge=1, le=3650)
+    recording_retention_check_seconds: float = Field(3600.0, ge=1, le=24 * 3600)
+    recordings_agent_access: bool = False
     # R2: after the closing thanks, give the caller this long to hang up first.
     closing_grace_seconds: float = Field(3.0, ge=0, le=60)
     # Sign-in (R20): a session lasts one shift at most and ends after a long idle spell; five

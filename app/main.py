@@ -24,6 +24,9 @@ from app.customers import api as customers_api
 from app.desk import api as desk_api
 from app.desk import page as desk_page
 from app.desk.notifier import DeskNotifier
+from app.recordings import api as recordings_api
+from app.recordings import retention as recording_retention
+from app.recordings.storage import LocalStorage
 from app.reports import api as reports_api
 from app.reports import page as reports_page
 from app.reports import rollup, wallboard
@@ -59,8 +62,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         await menus.start()
         lookups = Lookups(sessionmaker=sessionmaker)
         ari = AriClient(settings.ari)
+        storage = LocalStorage(settings.storage_dir)  # our files (R16), never Asterisk's disk
         stasis = CallStasis(settings=settings, telephony=ari, sessionmaker=sessionmaker,
-                            clock=clock, menus=menus, lookups=lookups, desk=app.state.desk)
+                            clock=clock, menus=menus, lookups=lookups, desk=app.state.desk,
+                            storage=storage)
         await stasis.acd.start()
 
         async def connected() -> None:
@@ -79,15 +84,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.state.engine, app.state.sessionmaker = engine, sessionmaker
         app.state.ari, app.state.stasis, app.state.stream = ari, stasis, stream
         app.state.menus, app.state.acd = menus, stasis.acd
+        app.state.storage, app.state.recorder = storage, stasis.recorder
         stream.start()
         rollups = asyncio.create_task(rollup.run_forever(
             sessionmaker=sessionmaker, settings=settings, clock=clock), name="report-rollups")
+        retention = asyncio.create_task(recording_retention.run_forever(
+            sessionmaker=sessionmaker, storage=storage, settings=settings, clock=clock),
+            name="recording-retention")
         _reload_menu_on_sighup(menus)
         log.info("service.started", ari=settings.ari_url, app=settings.ari_app)
         try:
             yield
         finally:
             rollups.cancel()
+            retention.cancel()
             await stream.stop()
             await stasis.close()
             await lookups.aclose()
@@ -111,6 +121,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(reports_api.router)
     app.include_router(surveys_api.router)
     app.include_router(callbacks_api.router)
+    app.include_router(recordings_api.router)
     app.include_router(reports_page.router)
     app.include_router(ivr_api.router)
     app.include_router(routing_api.router)

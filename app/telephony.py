@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from app.ari.models import Bridge, Channel, Playback
+from app.ari.models import Bridge, Channel, LiveRecording, Playback
 
 
 class Telephony(Protocol):
@@ -25,6 +25,17 @@ class Telephony(Protocol):
     async def stored_recording_file(self, name: str) -> bytes: ...
 
     async def delete_stored_recording(self, name: str) -> None: ...
+
+    # Bridge recordings of agent conversations (R16; app.recordings.recorder).
+    async def record_bridge(self, bridge_id: str, *, name: str, fmt: str = "wav") -> LiveRecording: ...
+
+    async def get_live_recording(self, name: str) -> LiveRecording | None: ...
+
+    async def stop_live_recording(self, name: str) -> None: ...
+
+    async def mute_live_recording(self, name: str) -> None: ...
+
+    async def unmute_live_recording(self, name: str) -> None: ...
 
     async def list_channels(self) -> list[Channel]: ...
 

@@ -87,6 +87,7 @@ class QueueConfig:
     moh_class: str
     wrap_up_seconds: int
     survey: bool = False  # R17: callers rate the call when the agent hangs up first
+    record_calls: bool = False  # R16: agent conversations are recorded (the caller is told)
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,8 @@ class Acd:
             name=r.name, call_type=r.call_type, skills=frozenset(r.skills), language=r.language,
             strategy=Strategy(r.strategy), max_wait_seconds=r.max_wait_seconds, overflow=r.overflow,
             announce_every_seconds=r.announce_every_seconds, moh_class=r.moh_class,
-            wrap_up_seconds=r.wrap_up_seconds, survey=r.survey) for r in rows}
+            wrap_up_seconds=r.wrap_up_seconds, survey=r.survey,
+            record_calls=r.record_calls) for r in rows}
         await self.dispatch()
 
     async def reload_agents(self, *, resume: bool = False) -> None:

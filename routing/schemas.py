@@ -60,6 +60,8 @@ MaxWait = Annotated[int, Field(ge=10, le=3600)]
 AnnounceEvery = Annotated[int, Field(ge=10, le=600)]
 MohClass = Annotated[str, Field(pattern=MOH_CLASS)]
 WrapUp = Annotated[int, Field(ge=0, le=600)]
+# R16: how long a queue's recordings are kept, in days (None: HOTLINE_RECORDING_RETENTION_DAYS).
+RetentionDays = Annotated[int, Field(ge=1, le=3650, strict=True)]
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -296,6 +298,8 @@ class QueueIn(_Body):
     moh_class: MohClass = "default"
     wrap_up_seconds: WrapUp = 15   # R13: after-call work is bounded
     survey: bool = False           # R17: ask callers to rate the call after the agent hangs up
+    record_calls: bool = False     # R16: record agent conversations (the caller is told first)
+    recording_retention_days: RetentionDays | None = None
 
     _dedupe = field_validator("skills")(classmethod(lambda cls, v: _unique(v)))
 
@@ -314,6 +318,8 @@ class QueuePatch(_Body):
     moh_class: MohClass | None = None
     wrap_up_seconds: WrapUp | None = None
     survey: bool | None = None
+    record_calls: bool | None = None
+    recording_retention_days: RetentionDays | None = None
 
     @field_validator("skills")
     @classmethod
@@ -322,7 +328,8 @@ class QueuePatch(_Body):
 
     @model_validator(mode="after")
     def _nulls(self) -> QueuePatch:
-        _refuse_nulls(self, frozenset({"language", "overflow", "announce_every_seconds"}))
+        _refuse_nulls(self, frozenset({"language", "overflow", "announce_every_seconds",
+                                       "recording_retention_days"}))
         return self
 
 
@@ -341,4 +348,6 @@ class QueueOut(BaseModel):
     moh_class: str
     wrap_up_seconds: int
     survey: bool = False
+    record_calls: bool = False
+    recording_retention_days: int | None = None
     created_at: datetime

@@ -179,6 +179,28 @@ class AriClient:
                                    params={"name": name, "format": fmt, "ifExists": "fail"})
         return LiveRecording.model_validate(data)
 
+    async def get_live_recording(self, name: str) -> LiveRecording | None:
+        """A recording Asterisk is writing now (None once it has finished or never was)."""
+        try:
+            return LiveRecording.model_validate(
+                await self._request("GET", f"/recordings/live/{name}"))
+        except AriNotFound:
+            return None
+
+    async def stop_live_recording(self, name: str) -> None:
+        """Stop a live recording and keep the file (RecordingFinished follows); gone is fine."""
+        try:
+            await self._request("POST", f"/recordings/live/{name}/stop")
+        except AriNotFound:
+            pass
+
+    async def mute_live_recording(self, name: str) -> None:
+        """Silence is written from now on (the file's timeline keeps running)."""
+        await self._request("POST", f"/recordings/live/{name}/mute")
+
+    async def unmute_live_recording(self, name: str) -> None:
+        await self._request("DELETE", f"/recordings/live/{name}/mute")
+
     async def stored_recording_file(self, name: str) -> bytes:
         try:
             resp = await self._http.get(f"/recordings/stored/{name}/file")

@@ -49,6 +49,8 @@ from app.customers import service as customers
 from app.desk.notifier import DeskNotifier
 from app.config import Settings
 from app.errors import AppError
+from app.recordings.recorder import Recorder
+from app.recordings.storage import LocalStorage
 from app.telephony import Telephony
 from ivr import interpreter as ivr
 from ivr import service as ivr_store
@@ -71,7 +73,7 @@ class CallFlow(QueueingMixin, SurveyMixin):
     def __init__(self, *, settings: Settings, telephony: Telephony,
                  sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
                  menus: MenuRuntime, lookups: Lookups, acd: Acd, submit: Any,
-                 desk: DeskNotifier | None = None) -> None:
+                 desk: DeskNotifier | None = None, recorder: Recorder | None = None) -> None:
         self.settings = settings
         self.desk = desk or DeskNotifier()  # agents' screens (R3): pops, call and offer ends
         self.telephony = telephony
@@ -85,6 +87,10 @@ class CallFlow(QueueingMixin, SurveyMixin):
         self._tasks: set[asyncio.Task[None]] = set()  # background writes (see _background)
         # Agents' legs -> the caller's channel: their events go into the caller's queue.
         self.legs: dict[str, str] = {}
+        # R16: agent conversations of queues that record (started, paused, kept in our storage).
+        self.recorder = recorder or Recorder(settings=settings, telephony=telephony,
+                                             sessionmaker=sessionmaker, clock=clock,
+                                             storage=LocalStorage(settings.storage_dir))
         # Call-backs (R17): their legs are in `legs` too, keyed by the call-back.
         self.outbound = OutboundCalls(settings=settings, telephony=telephony,
                                       sessionmaker=sessionmaker, clock=clock, acd=acd,
@@ -505,6 +511,7 @@ class CallFlow(QueueingMixin, SurveyMixin):
             await self._fire(call, Trigger.lost_track, at=call.last_seen_at, best_effort=True,
                              detail={"last_seen_at": call.last_seen_at.isoformat()},
                              ended_at=call.last_seen_at, end_reason=EndReason.lost_track)
+            self.recorder.finish_open(call.id)  # R16: keep what Asterisk recorded of it
             self._forget(call)
             log.warning("call.lost_track", last_seen_at=call.last_seen_at.isoformat())
             return
@@ -648,6 +655,7 @@ class CallFlow(QueueingMixin, SurveyMixin):
         for call in list(self.calls.values()):
             self._cancel_tasks(call)
         await self.outbound.close()
+        await self.recorder.close()
 
 
 def _write_file(target: Path, data: bytes) -> None:

@@ -156,6 +156,7 @@ class LiveCall:
     consult: LiveOffer | None = None     # warm transfer: the consulted agent's leg
     consult_answered: bool = False
     survey: SurveyState | None = None    # R17: the rating after the agent hung up
+    recording_notice: bool = False       # R16: the caller was told the call may be recorded
     timers: dict[str, asyncio.Task[None]] = field(default_factory=dict, repr=False)
     lookup: asyncio.Task[None] | None = field(default=None, repr=False)
 

@@ -51,7 +51,7 @@ def outcome_of(cause: int | None) -> OfferOutcome:
 class QueueingMixin:
     """Needs from CallFlow: settings, telephony, sessions, clock, acd, legs, _fire, _schedule,
     _cancel_timer, _safely, _hang_up, _play_system, _system_media, _update_call,
-    _start_recording."""
+    _start_recording, recorder (app.recordings.recorder)."""
 
     settings: Any
     telephony: Any
@@ -59,6 +59,7 @@ class QueueingMixin:
     clock: Any
     acd: Any
     desk: Any
+    recorder: Any
     legs: dict[str, str]
 
     async def _enqueue(self, call: LiveCall, action: ivr.EnterQueue) -> None:
@@ -84,6 +85,7 @@ class QueueingMixin:
         await self._fire(call, Trigger.enqueued, ivr_outcome=f"queue:{action.queue}",
                          queue=queue, enqueued_at=now, priority=call.priority, detail=detail)
         await self._hold(call, config.moh_class)
+        await self._recording_notice(call)
         self._schedule(call, "max_wait", config.max_wait_seconds, MaxWait(call.channel_id))
         await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=queue,
                                language=action.language, priority=call.priority, enqueued_at=now,
@@ -300,9 +302,32 @@ class QueueingMixin:
         await self._fire(call, Trigger.agent_connected, apology_due=apology, **owner,
                          detail={"agent_id": str(offer.agent_id), "waited_seconds": round(waited, 3),
                                  "rings": rings, "apology_due": apology})
+        await self._record_conversation(call)  # R16: before the apology, which is part of it
         if apology:  # R1: a call answered late starts with an apology (both hear it)
             await self._safely(self.telephony.play_on_bridge(
                 bridge, self._system_media(call, ("apology",)), playback_id=f"{call.id}.apology"))
+
+    # -- recording (R16) --------------------------------------------------------------------
+    def _records(self, queue: str | None) -> bool:
+        config = self.acd.queue(queue or "")
+        return bool(config is not None and config.record_calls)
+
+    async def _record_conversation(self, call: LiveCall) -> None:
+        """R16: one recording per agent conversation, of the call's bridge, if its queue
+        records (`app.recordings.recorder`; a failure there never touches the call)."""
+        if self._records(call.queue):
+            await self.recorder.start(call_id=call.id, agent_id=call.agent_id, queue=call.queue,
+                                      bridge_id=f"call-{call.id}")
+
+    async def _recording_notice(self, call: LiveCall) -> None:
+        """R16: the caller is told the call may be recorded before waiting in a queue that
+        records; on the holding bridge, before any announcement (bridge playbacks queue up)."""
+        if call.recording_notice or not self._records(call.queue):
+            return
+        call.recording_notice = True
+        await self._safely(self.telephony.play_on_bridge(
+            f"hold-{call.id}", self._system_media(call, ("recording_notice",)),
+            playback_id=f"{call.id}.recording_notice"))
 
     async def _transfer(self, call: LiveCall, req: Transfer) -> None:
         """Blind transfer (R12): the agent leaves (and stays the call's owner in the records);
@@ -334,6 +359,7 @@ class QueueingMixin:
                                  "to_agent": str(req.agent_id) if req.agent_id else None})
         config = self.acd.queue(queue)
         await self._hold(call, config.moh_class)
+        await self._recording_notice(call)
         self._schedule(call, "max_wait", config.max_wait_seconds, MaxWait(call.channel_id))
         call.min_level = min_level or call.min_level
         if made is not None:
@@ -448,12 +474,14 @@ class QueueingMixin:
             await self._safely(self.telephony.hangup(leg))
         if first is not None:
             await self.acd.call_ended(first, call.queue)
+        await self.recorder.stop(call.id)  # R16: the first agent's conversation ends here
         call.agent_id, call.agent_channel = consult.agent_id, consult.channel_id
         call.consult, call.consult_answered = None, False
         await self._safely(self.telephony.stop_moh(call.channel_id))
         await self.telephony.add_to_bridge(f"call-{call.id}", [call.channel_id])
         await self._fire(call, Trigger.consult_completed,
                          detail={"from_agent": str(first), "to_agent": str(consult.agent_id)})
+        await self._record_conversation(call)  # and the new agent's starts
 
     async def _offer_failed(self, call: LiveCall, outcome: OfferOutcome, *,
                             leg_gone: bool = False) -> None:
@@ -499,6 +527,7 @@ class QueueingMixin:
                          detail={"from_queue": queue, "queue": call.queue, "why": str(routed.why),
                                  "via": list(routed.via)})
         config = self.acd.queue(call.queue)
+        await self._recording_notice(call)
         self._schedule(call, "max_wait", config.max_wait_seconds, MaxWait(call.channel_id))
         await self.acd.enqueue(call_id=call.id, channel_id=call.channel_id, queue=call.queue,
                                language=call.language, priority=call.priority,
@@ -513,6 +542,7 @@ class QueueingMixin:
             self.desk.call_ended(call.agent_id, call_id=call.id,
                                  hangup_by="agent" if call.agent_hung_up else None)
             await self.acd.call_ended(call.agent_id, call.queue)
+        await self.recorder.stop(call.id)  # R16: the agent's conversation is over
         await self._safely(self.telephony.destroy_bridge(f"call-{call.id}"))
 
     # -- an offer's record (R1), for queue offers and consultations alike -------------------
@@ -622,7 +652,11 @@ class QueueingMixin:
         if call.agent_channel is not None:
             return
         bridge = await self.telephony.get_bridge(f"call-{call.id}")
-        legs = [c for c in (bridge.channels if bridge else []) if c != call.channel_id]
+        # Agents' legs only: a bridge that is recorded holds Asterisk's recorder channel too.
+        legs = [c for c in (bridge.channels if bridge else [])
+                if c != call.channel_id and c.startswith(("agent-", "consult-"))]
+        # R16: the recording Asterisk is still writing is the call's again (else it is kept now)
+        await self._safely(self.recorder.reattach(call_id=call.id))
         if not legs:  # the agent is gone: end the call cleanly
             call.agent_hung_up = True
             await self._hang_up(call)

@@ -14,7 +14,8 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.ari.errors import AriError
-from app.ari.events import AriEvent, ApplicationReplaced, StasisStart
+from app.ari.events import (AriEvent, ApplicationReplaced, RecordingFailed, RecordingFinished,
+                            StasisStart)
 from app.calls import service
 from app.calls.flow import CallFlow
 from app.calls.items import Item, Resync, item_channel_id
@@ -22,6 +23,8 @@ from app.clock import Clock
 from app.concurrency import KeyedDispatcher
 from app.config import Settings
 from app.desk.notifier import DeskNotifier
+from app.recordings.recorder import Recorder
+from app.recordings.storage import LocalStorage, Storage
 from app.metrics import ARI_EVENTS, EVENT_HANDLING_SECONDS
 from app.telephony import Telephony
 from ivr.lookup import Lookups
@@ -34,7 +37,8 @@ log = structlog.get_logger(__name__)
 class CallStasis:
     def __init__(self, *, settings: Settings, telephony: Telephony,
                  sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
-                 menus: MenuRuntime, lookups: Lookups, desk: DeskNotifier | None = None) -> None:
+                 menus: MenuRuntime, lookups: Lookups, desk: DeskNotifier | None = None,
+                 storage: Storage | None = None) -> None:
         self.app_name = settings.ari_app
         self.telephony = telephony
         self.sessions = sessionmaker
@@ -46,7 +50,11 @@ class CallStasis:
                        notify=self.dispatcher.submit, desk=self.desk)
         self.flow = CallFlow(settings=settings, telephony=telephony, sessionmaker=sessionmaker,
                              clock=clock, menus=menus, lookups=lookups, acd=self.acd,
-                             submit=self.dispatcher.submit, desk=self.desk)
+                             submit=self.dispatcher.submit, desk=self.desk,
+                             recorder=Recorder(settings=settings, telephony=telephony,
+                                               sessionmaker=sessionmaker, clock=clock,
+                                               storage=storage or LocalStorage(settings.storage_dir)))
+        self.recorder = self.flow.recorder
 
     async def on_event(self, event: AriEvent) -> None:
         """Called by the event stream for every parsed event: queue it for its call."""
@@ -56,6 +64,10 @@ class CallStasis:
                       hint=f"another ARI client connected as app {self.app_name!r}")
             return
         if event.application and event.application != self.app_name:
+            return
+        if isinstance(event, (RecordingFinished, RecordingFailed)) and (
+                event.recording.target_uri.startswith("bridge:")):
+            self.flow.recorder.on_event(event)  # R16: an agent conversation's recording
             return
         channel_id = item_channel_id(event)
         log.debug("ari.event", type=event.type, channel_id=channel_id)
@@ -118,6 +130,10 @@ class CallStasis:
                                                            application=self.app_name))
             adopted += 1
         await self.flow.outbound.reconcile(outbound, channels)
+        try:  # R16: recordings of calls that ended while we were away are kept now
+            await self.recorder.recover()
+        except Exception as exc:  # noqa: BLE001 - the next connect tries again
+            log.error("stasis.recordings_recovery_failed", error=repr(exc))
         log.info("stasis.reconciled", channels=len(channels), open_calls=len(known),
                  adopted=adopted)
 

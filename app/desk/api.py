@@ -3,6 +3,8 @@
 - `GET /api/desk`: the signed-in agent, their live state (with the wrap-up deadline) and the
   call on their screen (rebuilt after a page reload).
 - `POST /api/desk/state`: ready / paused with a reason / logged_out, for the agent's own seat.
+- `GET /api/desk/recording`, `POST /api/desk/recording/pause|resume`: the recording of the
+  agent's own current call (R16), muted while paused (card numbers and the like).
 - `WS /api/desk/ws`: authenticated by the session cookie (or `?token=`); same-origin only. The
   server pushes `offer` (the screen pop, the moment the phone starts ringing), `offer_ended`,
   `connected`, `call_ended`, `agent_state` and `notice` (R15: a major complaint; team leads and
@@ -35,6 +37,7 @@ from app.desk.messages import ScreenPop
 from app.desk.notifier import Overrun
 from app.errors import AppError, Forbidden
 from app.metrics import SCREEN_POP_SECONDS
+from app.recordings.schemas import DeskRecording
 from routing.models import AgentRow, OfferRow
 
 log = structlog.get_logger(__name__)
@@ -145,6 +148,44 @@ async def set_state(body: StateIn, request: Request, principal: CurrentUser,
                      team=row.team, state=str(live.get("state")),
                      state_reason=live.get("state_reason"), state_since=live.get("state_since"),
                      wrap_up_until=live.get("wrap_up_until"), call_id=live.get("call_id"))
+
+
+# -- the agent's pause of their call's recording (R16, R20) ----------------------------------
+
+def _recorder(request: Request) -> Any:
+    recorder = getattr(request.app.state, "recorder", None)
+    if recorder is None:
+        raise AcdUnavailable("call handling is not running")
+    return recorder
+
+
+def _desk_recording(active: Any) -> DeskRecording:
+    return DeskRecording(recording_id=active.id, call_id=active.call_id,
+                         started_at=active.started_at, paused=active.paused_since is not None,
+                         paused_since=active.paused_since)
+
+
+@router.get("/recording", response_model=DeskRecording | None)
+async def my_recording(request: Request, principal: CurrentUser) -> DeskRecording | None:
+    """The recording of the agent's current call (null: the call is not recorded)."""
+    active = _recorder(request).of_agent(_agent_id(principal))
+    return _desk_recording(active) if active is not None else None
+
+
+@router.post("/recording/pause", response_model=DeskRecording)
+async def pause_recording(request: Request, principal: CurrentUser) -> DeskRecording:
+    """Stop recording what is said (a card number, say) until resumed: the recording is muted,
+    so silence keeps the file's timeline, and the pause is marked (409 `no-recording` when the
+    agent's call is not being recorded; pausing twice is fine)."""
+    active = await _recorder(request).pause(agent_id=_agent_id(principal),
+                                            user_id=principal.user_id)
+    return _desk_recording(active)
+
+
+@router.post("/recording/resume", response_model=DeskRecording)
+async def resume_recording(request: Request, principal: CurrentUser) -> DeskRecording:
+    active = await _recorder(request).resume(agent_id=_agent_id(principal))
+    return _desk_recording(active)
 
 
 @router.websocket("/ws")

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import io
+import wave
 from dataclasses import dataclass, field
 
-from app.ari.errors import AriNotFound, AriUnavailable
-from app.ari.models import Bridge, Channel, Playback
+from app.ari.errors import AriConflict, AriNotFound, AriUnavailable
+from app.ari.models import Bridge, Channel, LiveRecording, Playback
+
+
+def wav_bytes(seconds: float, *, rate: int = 8000, sample: int = 0) -> bytes:
+    """A mono 16-bit WAV of `seconds` (every sample `sample`), as Asterisk's format_wav writes."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(int(sample).to_bytes(2, "little", signed=True) * int(seconds * rate))
+    return buffer.getvalue()
 
 
 @dataclass
@@ -14,6 +27,10 @@ class FakeTelephony:
     channels: dict[str, Channel] = field(default_factory=dict)
     playbacks: dict[str, Playback] = field(default_factory=dict)
     recordings: dict[str, bytes] = field(default_factory=dict)
+    # Bridge recordings being written: name -> (bridge, muted); stop moves them to `recordings`
+    # with the bytes `recorded_audio` gives (a test sets it; default: a second of silence).
+    live: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    recorded_audio: dict[str, bytes] = field(default_factory=dict)
     bridges: dict[str, Bridge] = field(default_factory=dict)
     fail_on: set[str] = field(default_factory=set)  # command names that raise AriUnavailable
     # Pushed configuration: (config_class, object_type, id) -> fields; endpoint states by
@@ -61,6 +78,38 @@ class FakeTelephony:
         if name not in self.recordings:
             raise AriNotFound(f"fake: no recording {name}")
         return self.recordings[name]
+
+    async def record_bridge(self, bridge_id: str, *, name: str, fmt: str = "wav") -> LiveRecording:
+        self._record("record_bridge", bridge_id, name)
+        if name in self.live or name in self.recordings:
+            raise AriConflict(f"fake: recording {name} exists")
+        self.live[name] = (bridge_id, False)
+        return LiveRecording(name=name, format=fmt, state="recording",
+                             target_uri=f"bridge:{bridge_id}")
+
+    async def get_live_recording(self, name: str) -> LiveRecording | None:
+        if name not in self.live:
+            return None
+        bridge, muted = self.live[name]
+        return LiveRecording(name=name, format="wav", state="recording",
+                             target_uri=f"bridge:{bridge}")
+
+    async def stop_live_recording(self, name: str) -> None:
+        self._record("stop_live_recording", name)
+        if self.live.pop(name, None) is not None:
+            self.recordings[name] = self.recorded_audio.get(name, wav_bytes(1.0))
+
+    async def mute_live_recording(self, name: str) -> None:
+        self._record("mute_live_recording", name)
+        if name not in self.live:
+            raise AriNotFound(f"fake: no live recording {name}")
+        self.live[name] = (self.live[name][0], True)
+
+    async def unmute_live_recording(self, name: str) -> None:
+        self._record("unmute_live_recording", name)
+        if name not in self.live:
+            raise AriNotFound(f"fake: no live recording {name}")
+        self.live[name] = (self.live[name][0], False)
 
     async def delete_stored_recording(self, name: str) -> None:
         self._record("delete_stored_recording", name)
@@ -115,6 +164,9 @@ class FakeTelephony:
 
     async def destroy_bridge(self, bridge_id: str) -> None:
         self._record("destroy_bridge", bridge_id)
+        for name, (bridge, _) in list(self.live.items()):  # Asterisk ends its recordings
+            if bridge == bridge_id:
+                await self.stop_live_recording(name)
 
     def played(self) -> list[tuple[str, ...]]:
         """The media of every play command, in order."""
