@@ -16,12 +16,15 @@ from sqlalchemy import select, update
 
 from app.audit.models import AuditEntry
 from app.calls.models import Call
+from app.recordings.recorder import Recorder
+from app.recordings.storage import LocalStorage
 from ivr.runtime import MenuRuntime
 from routing.models import OfferRow, QueueRow
 from tests.support.clock import FakeClock
 from tests.support.desk import (PASSWORD, T0, World, admin_token, agent_row, build_world, client,
                                 create_user, fast_passwords, make_app, offer_row, sign_in,
                                 sign_in_roles)
+from tests.support.fake_telephony import FakeTelephony
 
 __all__ = ["fast_passwords"]
 DEMO = Path(__file__).resolve().parents[2] / "ivr" / "demo.yaml"
@@ -59,6 +62,16 @@ TABLE: dict[tuple[str, str], tuple[tuple[str, ...], int | str, Req]] = {
     ("PATCH", "/api/users/{target_user}"): (ADMINS, 200, lambda w: {"json": {"team": "south"}}),
     ("GET", "/api/desk"): (EVERYONE, 200, NONE),
     ("POST", "/api/desk/state"): (("agent",), 200, lambda w: {"json": {"state": "ready"}}),
+    # R16: the agent's own call's recording; A's call here is not recorded (null, 409 no-recording).
+    ("GET", "/api/desk/recording"): (("agent",), 200, NONE),
+    ("POST", "/api/desk/recording/pause"): (("agent",), 409, NONE),
+    ("POST", "/api/desk/recording/resume"): (("agent",), 409, NONE),
+    # R16, R20: recordings for inspectors, team leads (their team's) and managers; agents only
+    # when HOTLINE_RECORDINGS_AGENT_ACCESS is on (off here), the admin token never. One that
+    # does not exist is 404 for those who may hear recordings (tests/db/test_recordings_api.py).
+    ("GET", "/api/recordings"): (("team_lead", "qa", "manager"), 200, NONE),
+    ("GET", "/api/recordings/{no_recording}"): (("team_lead", "qa", "manager"), 404, NONE),
+    ("GET", "/api/recordings/{no_recording}/file"): (("team_lead", "qa", "manager"), 404, NONE),
     # Team leads and managers watch for notices of major complaints (R15) on the lead page.
     ("WS", "/api/desk/ws"): (("agent", "team_lead", "manager"), "open", NONE),
     ("GET", "/api/customers"): (CUSTOMER_USERS, 200, lambda w: {"params": {"phone": "13800138000"}}),
@@ -131,7 +144,7 @@ def _template(path: str) -> str:
     names = {"target_user": "user_id", "customer_c": "customer_id", "complaint_c": "complaint_id",
              "call_c": "call_id", "menu_version": "version_id", "agent_a": "agent_id",
              "queue": "name", "spare_queue": "name", "no_task": "task_id",
-             "no_department": "department_id"}
+             "no_department": "department_id", "no_recording": "recording_id"}
     for ours, theirs in names.items():
         path = path.replace("{" + ours + "}", "{" + theirs + "}")
     return path
@@ -230,6 +243,9 @@ async def prepare(sessionmaker, roles=ROLES):
         session.add_all([QueueRow(name="complaints", call_type="complaint"),
                          QueueRow(name="spare", call_type="other")])
     app.state.acd, app.state.stasis = FakeAcd(), FakeStasis()
+    app.state.recorder = Recorder(settings=app.state.settings, telephony=FakeTelephony(),
+                                  sessionmaker=sessionmaker, clock=app.state.clock,
+                                  storage=LocalStorage(app.state.settings.storage_dir))
     await sign_in_roles(app, world, [r for r in roles if r != "anon"])
     return app, world
 
@@ -244,7 +260,8 @@ async def test_role_x_route(sessionmaker, fast_passwords, method, path, role):  
     ids = {"customer_c": world.customer_c.id, "complaint_c": world.complaint_c.id,
            "call_c": world.call_c.id, "agent_a": world.agent_a.id, "queue": "complaints",
            "spare_queue": "spare", "no_task": "00000000-0000-0000-0000-000000000000",
-           "no_department": "00000000-0000-0000-0000-000000000000"}
+           "no_department": "00000000-0000-0000-0000-000000000000",
+           "no_recording": "00000000-0000-0000-0000-000000000000"}
     if path.startswith("/api/ivr"):
         app.state.menus = MenuRuntime(settings=app.state.settings, sessionmaker=sessionmaker)
         await app.state.menus.start()
