@@ -171,6 +171,15 @@ class Settings(BaseSettings):
     holidays: Annotated[tuple[date, ...], NoDecode, BeforeValidator(_comma_list)] = ()
     # Department webhooks for major and crisis complaints (R15): how long a POST may take.
     webhook_timeout_seconds: float = Field(3.0, gt=0, le=30)
+    # Quality inspection (R16): recordings sampled per agent and month (1-5; a run may ask for
+    # another number in 1-5), the shortest worth judging (shorter ones only when an agent has too
+    # few), the days an inspector has to score a sample (its recording is kept at least that
+    # long), and how often the QA job looks (samples last month once it is over; keeps the
+    # recordings of unscored samples, app/qa/service.py).
+    qa_samples_per_agent: int = Field(3, ge=1, le=5)
+    qa_min_duration_seconds: float = Field(30.0, ge=0, le=3600)
+    qa_review_days: int = Field(30, ge=1, le=365)
+    qa_job_seconds: float = Field(3600.0, ge=1, le=6 * 3600)
     log_format: Annotated[str, Field(pattern=r"^(json|console)$")] = "console"
     log_level: str = "INFO"
 

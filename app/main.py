@@ -24,6 +24,9 @@ from app.customers import api as customers_api
 from app.desk import api as desk_api
 from app.desk import page as desk_page
 from app.desk.notifier import DeskNotifier
+from app.qa import api as qa_api
+from app.qa import page as qa_page
+from app.qa import service as qa
 from app.recordings import api as recordings_api
 from app.recordings import retention as recording_retention
 from app.recordings.storage import LocalStorage
@@ -91,6 +94,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         retention = asyncio.create_task(recording_retention.run_forever(
             sessionmaker=sessionmaker, storage=storage, settings=settings, clock=clock),
             name="recording-retention")
+        # R16: samples last month for quality inspection once it is over (in settings.zone)
+        qa_job = asyncio.create_task(qa.run_forever(
+            sessionmaker=sessionmaker, settings=settings, clock=clock), name="qa-sampling")
         _reload_menu_on_sighup(menus)
         log.info("service.started", ari=settings.ari_url, app=settings.ari_app)
         try:
@@ -98,6 +104,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         finally:
             rollups.cancel()
             retention.cancel()
+            qa_job.cancel()
             await stream.stop()
             await stasis.close()
             await lookups.aclose()
@@ -123,6 +130,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(callbacks_api.router)
     app.include_router(recordings_api.router)
     app.include_router(reports_page.router)
+    app.include_router(qa_api.router)
+    app.include_router(qa_page.router)
     app.include_router(ivr_api.router)
     app.include_router(routing_api.router)
 

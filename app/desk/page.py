@@ -10,7 +10,8 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, RedirectResponse
 
 STATIC = Path(__file__).resolve().parent / "static"
-ASSETS = {"desk.js": "text/javascript", "desk.css": "text/css", "lead.js": "text/javascript"}
+ASSETS = {"desk.js": "text/javascript", "desk.css": "text/css", "lead.js": "text/javascript",
+          "auth.js": "text/javascript"}  # auth.js: sign-in and fetch, shared by every page
 router = APIRouter(include_in_schema=False)
 
 

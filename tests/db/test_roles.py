@@ -136,6 +136,20 @@ TABLE: dict[tuple[str, str], tuple[tuple[str, ...], int | str, Req]] = {
         "json": {"agent_id": str(w.agent_a.id)}}),
     ("GET", "/api/callbacks/{no_task}/voicemail"): (CUSTOMER_USERS, 404, NONE),
     ("GET", "/api/reports/satisfaction/weekly"): (SUPERVISORS, 200, NONE),
+    # Quality inspection (R16, R20): a sample that does not exist is 404 for the roles that may
+    # use the route; only an inspector scores (the one it is assigned to), only a manager
+    # re-assigns; team leads read their own team's figures; agents read their own scores.
+    ("POST", "/api/qa/samples"): (("qa", "manager", "admin"), 200, lambda w: {
+        "json": {"month": "2026-10"}}),
+    ("GET", "/api/qa/samples"): (("qa", "manager", "admin"), 200, NONE),
+    ("GET", "/api/qa/samples/{no_sample}"): (("qa", "manager", "admin"), 404, NONE),
+    ("PATCH", "/api/qa/samples/{no_sample}"): (MANAGERS, 404, lambda w: {
+        "json": {"inspector_user_id": "00000000-0000-0000-0000-000000000000"}}),
+    ("PUT", "/api/qa/samples/{no_sample}/score"): (("qa",), 404, lambda w: {"json": {
+        "greeting": 4, "attitude": 4, "tone": 4, "summary": 4, "unexpected": 4}}),
+    ("GET", "/api/qa/reports/agents"): (("team_lead", "qa", "manager", "admin"), 200, NONE),
+    ("GET", "/api/qa/reports/teams"): (("team_lead", "qa", "manager", "admin"), 200, NONE),
+    ("GET", "/api/qa/mine"): (("agent",), 200, NONE),
 }
 
 
@@ -144,7 +158,8 @@ def _template(path: str) -> str:
     names = {"target_user": "user_id", "customer_c": "customer_id", "complaint_c": "complaint_id",
              "call_c": "call_id", "menu_version": "version_id", "agent_a": "agent_id",
              "queue": "name", "spare_queue": "name", "no_task": "task_id",
-             "no_department": "department_id", "no_recording": "recording_id"}
+             "no_department": "department_id", "no_sample": "sample_id",
+             "no_recording": "recording_id"}
     for ours, theirs in names.items():
         path = path.replace("{" + ours + "}", "{" + theirs + "}")
     return path
@@ -261,6 +276,7 @@ async def test_role_x_route(sessionmaker, fast_passwords, method, path, role):  
            "call_c": world.call_c.id, "agent_a": world.agent_a.id, "queue": "complaints",
            "spare_queue": "spare", "no_task": "00000000-0000-0000-0000-000000000000",
            "no_department": "00000000-0000-0000-0000-000000000000",
+           "no_sample": "00000000-0000-0000-0000-000000000000",
            "no_recording": "00000000-0000-0000-0000-000000000000"}
     if path.startswith("/api/ivr"):
         app.state.menus = MenuRuntime(settings=app.state.settings, sessionmaker=sessionmaker)
