@@ -28,11 +28,11 @@ class Storage(Protocol):
 
 def check_key(key: str) -> PurePosixPath:
     """A relative, normalised key: `recordings/2026/11/23/x.wav`."""
-    path = PurePosixPath(key)
-    if (not key or path.is_absolute() or any(part in ("", ".", "..") for part in path.parts)
+    parts = key.split("/")
+    if (not key or key.startswith("/") or any(part in ("", ".", "..") for part in parts)
             or "\\" in key or "\0" in key):
         raise BadKey(f"not a storage key: {key!r}")
-    return path
+    return PurePosixPath(*parts)
 
 
 class LocalStorage:
