@@ -1,7 +1,9 @@
 // The agent desk (R3, R6, R13, R14): sign in, go ready or pause, see the caller and their
 // history while the phone rings (pushed over /api/desk/ws), then record what the call was about
 // and take a complaint. Plain DOM, no build step. Keyboard: Alt+R ready, Alt+P pause, Alt+C new
-// complaint, Alt+1..4 disposition, Alt+S search, Ctrl+Enter saves the form you are in.
+// complaint, Alt+1..4 disposition, Alt+S search, Alt+M pauses/resumes the call's recording (R16:
+// card numbers and the like are not recorded; the pause is marked), Ctrl+Enter saves the form
+// you are in.
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
@@ -41,6 +43,7 @@ async function load() {
   text($("#who"), user ? `${user.display_name} (${user.role})` : "admin token");
   if (agent) showState(agent.state, agent.state_reason, agent.wrap_up_until);
   if (state.desk.screen) { showPop(state.desk.screen, agent && agent.state === "on_call" ? "on call" : "after call"); }
+  if (agent && agent.state === "on_call") refreshRecording();
   connect();
 }
 
@@ -86,6 +89,7 @@ function handle(msg) {
         setPhase("on call");
         $("#apology").hidden = !msg.apology_due;
       }
+      watchRecording();
       break;
     case "offer_ended":
       if (state.screen && state.screen.offer_id === msg.offer_id && $("#phase").textContent === "ringing") {
@@ -95,6 +99,7 @@ function handle(msg) {
       break;
     case "call_ended":
       if (state.screen && state.screen.call_id === msg.call_id) setPhase("after call");
+      showRecording(null);
       break;
     case "agent_state":
       showState(msg.state, msg.reason, msg.wrap_up_until);
@@ -103,6 +108,35 @@ function handle(msg) {
       showCallback(msg);
       break;
   }
+}
+
+// R16: the recording of the agent's own call; it starts just after the call is connected, so
+// the desk asks a few times. Pausing mutes it (silence keeps the file's timeline) and is marked.
+function showRecording(rec) {
+  state.recording = rec;
+  const badge = $("#recording"), button = $("#rec-toggle");
+  badge.hidden = button.hidden = !rec;
+  if (!rec) return;
+  badge.classList.toggle("paused", rec.paused);
+  text(badge, rec.paused ? "❚❚ recording paused" : "● recording");
+  text(button, rec.paused ? "Resume recording" : "Pause recording");
+}
+
+async function refreshRecording() {
+  try { showRecording(await api("GET", "/api/desk/recording")); } catch { /* not an agent, or down */ }
+  return state.recording;
+}
+
+function watchRecording() {
+  let tries = 0;
+  const again = async () => { if (!(await refreshRecording()) && ++tries < 6) setTimeout(again, 500); };
+  again();
+}
+
+async function toggleRecording() {
+  if (!state.recording) return;
+  try { showRecording(await api("POST", `/api/desk/recording/${state.recording.paused ? "resume" : "pause"}`)); }
+  catch (err) { $("#recording").title = err.message; refreshRecording(); }
 }
 
 // R17: the agent's own call-back: their phone rings first, then the customer is dialled.
@@ -189,6 +223,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("#ready").addEventListener("click", () => setAgentState("ready"));
   $("#pause").addEventListener("click", () => setAgentState("paused"));
+  $("#rec-toggle").addEventListener("click", () => toggleRecording());
   $("#signout").addEventListener("click", async () => { try { await api("POST", "/api/auth/logout"); } finally { showLogin(); } });
 
   $("#disposition").addEventListener("submit", async (event) => {
