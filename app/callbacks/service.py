@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.callbacks import rules
@@ -22,6 +22,7 @@ from app.customers.numbers import normalise
 from app.errors import AppError, NotFound
 
 DEFAULT_DUE = timedelta(hours=24)
+SYNC_LOCK = 7_431_021  # pg_advisory_xact_lock key: complaint call-back tasks are opened one at a time
 LIVE = (TaskStatus.open, TaskStatus.in_progress)
 
 
@@ -95,7 +96,11 @@ async def sync_complaints(*, session: AsyncSession, now: datetime, max_attempts:
                           language: str = "zh") -> int:
     """R15: a task for every complaint awaiting its call-back (resolved), and live tasks of
     complaints no longer awaiting one cancelled. A new task speaks the language of the call the
-    complaint came in on (its survey's prompts), else `language`. Returns how many were opened."""
+    complaint came in on (its survey's prompts), else `language`. Returns how many were opened.
+
+    Run when a complaint changes state (the task exists from the moment it is resolved) and when
+    the task list is read; under a transaction lock, so two at once cannot both open a task."""
+    await session.execute(text(f"SELECT pg_advisory_xact_lock({SYNC_LOCK})"))
     awaiting = {c.id: c for c in await complaints.awaiting_callback(session=session)}
     live = {t.complaint_id: t for t in await session.scalars(select(CallbackTask).where(
         CallbackTask.complaint_id.is_not(None), CallbackTask.status.in_(LIVE)))}

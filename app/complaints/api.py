@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from app.audit import service as audit
 from app.auth.models import RoleName, User
 from app.auth.service import Principal, require_role
+from app.callbacks import service as callbacks
 from app.calls.models import Call
 from app.complaints import alerts, deadlines, service, workflow
 from app.complaints.models import (URGENT_SEVERITIES, Complaint, ComplaintEvent,
@@ -230,6 +231,10 @@ async def transition(complaint_id: uuid.UUID, body: TransitionIn, request: Reque
         session=session, complaint_id=complaint.id, to=body.to, at=now, principal=principal,
         calendar=settings.calendar, note=body.note, department_id=body.department_id,
         assignee_user_id=body.assignee_user_id, max_attempts=settings.callback_max_attempts)
+    # R15: a resolved complaint's call-back task opens now (a reopened one's live task is cancelled).
+    await callbacks.sync_complaints(session=session, now=now,
+                                    max_attempts=settings.callback_max_attempts,
+                                    language=settings.default_language)
     await session.commit()
     if (complaint.status == ComplaintStatus.dispatched and complaint.severity in URGENT_SEVERITIES
             and complaint.department_id != before):

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
+from app.callbacks.models import CallbackTask
 from app.complaints import service
 from app.complaints.alerts import Webhooks
 from app.complaints.models import Complaint, ComplaintEvent, Department
@@ -124,6 +125,31 @@ async def test_the_whole_workflow_through_the_api_with_the_call_back(desk, sessi
     assert closed["status"] == "closed" and closed["next_states"] == ["reopened"]
     assert [e["event"] for e in timeline] == ["dispatch", "start", "resolve", "callback_attempt",
                                               "call_back", "close"]
+
+
+async def test_resolving_opens_the_call_back_task_at_once_and_reopening_cancels_it(
+        desk, sessionmaker):  # R15: the task exists without anyone reading the call-back list
+    app, world = desk
+    url = f"/api/complaints/{world.complaint_c.id}/transitions"
+
+    async def tasks() -> list[tuple[str, str]]:
+        async with sessionmaker() as session:
+            rows = await session.execute(select(CallbackTask.status, CallbackTask.source).where(
+                CallbackTask.complaint_id == world.complaint_c.id).order_by(CallbackTask.created_at))
+            return [tuple(r) for r in rows]
+
+    async with client(app, world.tokens["manager"]) as c:
+        assert (await c.post(url, json=dispatch(app))).status_code == 200
+        assert (await c.post(url, json={"to": "in_progress"})).status_code == 200
+        assert await tasks() == []
+        resolved = (await c.post(url, json={"to": "resolved", "note": "refunded"})).json()
+        assert await tasks() == [("open", "complaint")]
+        async with sessionmaker() as session:
+            due = await session.scalar(select(CallbackTask.due_at).where(
+                CallbackTask.complaint_id == world.complaint_c.id))
+        assert due == datetime.fromisoformat(resolved["callback_due_at"])
+        assert (await c.post(url, json={"to": "reopened", "note": "not fixed"})).status_code == 200
+        assert await tasks() == [("cancelled", "complaint")]
 
 
 async def test_only_team_leads_and_managers_reassign_the_owner(desk, sessionmaker):  # R12
