@@ -5,10 +5,11 @@ then the call as the service logged it (GET /api/calls/{id}).
 
 `python -m phones agent [--name wang] [--answer-after 1 | --never] [--register USER:PASS]`
 (make agent): a SIPp desk phone for an agent, kept running until Ctrl-C; the agent is created
-(or its phone updated) and set ready, and the queue the demo menu's 0 leads to (`general`) is
-created if missing, so that `make call DIGITS=0` reaches this phone. It prints a sign-in for the
-agent desk page (`/desk`, user name = the agent's name; the password from `--password` or a new
-one), where a person sees the screen pop while this phone rings and records the call (R3, R6,
+(or its phone updated) and set ready, and the demo menu's queues (`general`, which its 0 leads
+to, `consultation` and `complaints`) are created if missing, recording agent conversations
+(R16: callers hear that the call may be recorded), so that `make call DIGITS=0` reaches this
+phone. It prints a sign-in for the agent desk page (`/desk`, user name = the agent's name; the
+password from `--password` or a new one), where a person sees the screen pop while this phone rings and records the call (R3, R6,
 R14). With `--register` the agent's phone is a PJSIP registration with those credentials
 (provisioned by the service) and the SIPp phone registers to Asterisk before it waits for calls;
 without, it is reached at its contact URI through the trunk.
@@ -91,6 +92,10 @@ def _desk_user(api: httpx.Client, args: argparse.Namespace, agent_id: str) -> tu
     resp.raise_for_status()
     return username, password
 
+# The queues of the demo menu (ivr/demo.yaml), with recording on (R16).
+DEMO_QUEUES = (("general", "consultation"), ("consultation", "consultation"),
+               ("complaints", "complaint"))
+
 
 def run_agent(args: argparse.Namespace) -> int:
     answer_after = None if args.never else int(args.answer_after * 1000)
@@ -108,7 +113,9 @@ def run_agent(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         with _api() as api:
-            api.post("/api/queues", json={"name": "general", "call_type": "consultation"})
+            for queue, call_type in DEMO_QUEUES:  # left as they are if they exist
+                api.post("/api/queues", json={"name": queue, "call_type": call_type,
+                                              "record_calls": True})
             resp = api.post("/api/agents", json={
                 "name": args.name, "extension": extension, "level": args.level,
                 "languages": ["zh", "en"], **phone_body})

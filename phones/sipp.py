@@ -346,6 +346,9 @@ class AgentPhone:
     talk_ms: int | None = None
     # Register to Asterisk with these credentials first (None: reached at `contact`).
     registration: Registration | None = None
+    # Send back every RTP packet it gets (SIPp -rtp_echo): the caller hears itself, and a
+    # recording of the call has both sides (R16 tests).
+    echo: bool = False
 
     @property
     def contact(self) -> str:
@@ -472,7 +475,7 @@ class RunningPhone:
         self.proc = await asyncio.create_subprocess_exec(
             shutil.which("sipp") or "sipp", "-sf", str(scenario), "-i", "127.0.0.1",
             "-p", str(self.phone.port), "-mp", str(free_udp_port(pair=True)), "-trace_err",
-            "-nostdin", cwd=self._tmp.name,
+            *(["-rtp_echo"] if self.phone.echo else []), "-nostdin", cwd=self._tmp.name,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         await asyncio.sleep(0.3)  # listening
         return self
