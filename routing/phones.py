@@ -175,10 +175,14 @@ def _removals_first(rows: Iterable[AgentRow]) -> list[AgentRow]:
                   or a.sip_endpoint == wanted_endpoint(a))
 
 
+# How long the agent list waits for Asterisk to say which phones are registered (then: unknown).
+REGISTERED_WAIT_SECONDS = 1.5
+
+
 async def registered(telephony: Telephony | None,
                      agents: Iterable[AgentRow]) -> dict[uuid.UUID, bool | None]:
     """Whether each registration agent's phone is registered now (its endpoint `online`); None
-    when Asterisk cannot be asked."""
+    when Asterisk cannot be asked or does not answer within `REGISTERED_WAIT_SECONDS`."""
     targets = [a for a in agents if wanted_endpoint(a) is not None]
     if telephony is None or not targets:
         return {a.id: None for a in targets}
@@ -189,5 +193,9 @@ async def registered(telephony: Telephony | None,
         except AriError:
             return None
 
-    states = await asyncio.gather(*(one(a) for a in targets))
+    try:  # an agent list must not wait out ARI's request timeout when Asterisk hangs
+        states = await asyncio.wait_for(asyncio.gather(*(one(a) for a in targets)),
+                                        REGISTERED_WAIT_SECONDS)
+    except TimeoutError:
+        return {a.id: None for a in targets}
     return {a.id: s for a, s in zip(targets, states)}

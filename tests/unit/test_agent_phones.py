@@ -112,3 +112,29 @@ def test_the_sipp_register_scenario_answers_the_challenge_with_the_credentials()
     assert "correct-horse-42" not in repr(Registration("lina", "correct-horse-42"))
     with pytest.raises(ValueError):
         Registration("lina", "no]brackets")  # SIPp's keyword syntax
+
+
+async def test_registered_says_unknown_when_asterisk_does_not_answer_in_time(monkeypatch):
+    """GET /api/agents must not wait out ARI's request timeout when Asterisk hangs (R21)."""
+    import asyncio
+    import uuid
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(phones, "REGISTERED_WAIT_SECONDS", 0.05)
+
+    class Hanging:
+        async def endpoint_state(self, technology: str, resource: str) -> str | None:
+            if resource == "slow":
+                await asyncio.sleep(10)
+            return "online"
+
+    agents = [SimpleNamespace(id=uuid.uuid4(), is_active=True, phone_kind="registration",
+                              sip_username=name) for name in ("lina", "slow")]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    states = await phones.registered(Hanging(), agents)
+    assert loop.time() - started < 1
+    assert states == {agents[0].id: None, agents[1].id: None}
+    monkeypatch.setattr(phones, "REGISTERED_WAIT_SECONDS", 5)
+    fast = [agents[0]]
+    assert await phones.registered(Hanging(), fast) == {agents[0].id: True}
