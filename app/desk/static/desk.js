@@ -9,17 +9,7 @@
 const $ = (sel) => document.querySelector(sel);
 const state = { desk: null, screen: null, socket: null, wrapTimer: null, waitTimer: null, retry: 500 };
 
-async function api(method, path, body) {
-  const resp = await fetch(path, {
-    method, credentials: "same-origin",
-    headers: body ? { "Content-Type": "application/json" } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (resp.status === 401) { showLogin(); throw new Error("signed out"); }
-  const data = resp.status === 204 ? null : await resp.json();
-  if (!resp.ok) throw new Error((data && data.message) || resp.statusText);
-  return data;
-}
+const api = (...args) => HotlineAuth.api(...args);  // sign-in and fetch: /desk/auth.js
 
 function text(el, value) { el.textContent = value == null ? "" : String(value); }
 function localTime(iso) {
@@ -29,11 +19,10 @@ function localTime(iso) {
 }
 function seconds(s) { s = Math.max(0, Math.round(s)); return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`; }
 
-function showLogin() {
-  $("#login-panel").hidden = false; $("#desk").hidden = true; $("#controls").hidden = true;
+function signedOut() {
+  $("#desk").hidden = true; $("#controls").hidden = true;
   text($("#state"), "signed out"); $("#state").className = "badge"; text($("#who"), "");
   if (state.socket) { state.socket.onclose = null; state.socket.close(); state.socket = null; }
-  $("#login input[name=username]").focus();
 }
 
 async function load() {
@@ -69,7 +58,7 @@ function connect() {
   ws.onmessage = (event) => handle(JSON.parse(event.data));
   ws.onclose = (event) => {
     state.socket = null;
-    if (event.code === 4401) { showLogin(); return; }
+    if (event.code === 4401) { HotlineAuth.showLogin(); return; }
     setTimeout(() => load(), state.retry);  // reload the state, then reconnect
     state.retry = Math.min(state.retry * 2, 10000);
   };
@@ -207,24 +196,14 @@ async function setAgentState(value) {
   catch (err) { text($("#state"), `${$("#state").textContent} (${err.message})`); }
 }
 
-function formJson(form) {
-  const out = {};
-  for (const [k, v] of new FormData(form).entries()) out[k] = typeof v === "string" ? v.trim() : v;
-  return out;
-}
+const formJson = HotlineAuth.fields;
 
 document.addEventListener("DOMContentLoaded", () => {
-  $("#login").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    text($("#login-error"), "");
-    const resp = await fetch("/api/auth/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(formJson(event.target)) });
-    if (!resp.ok) { text($("#login-error"), (await resp.json()).message); return; }
-    event.target.reset(); load();
-  });
+  HotlineAuth.mount($("#login-panel"), { onSignedIn: load, onSignedOut: signedOut });
   $("#ready").addEventListener("click", () => setAgentState("ready"));
   $("#pause").addEventListener("click", () => setAgentState("paused"));
   $("#rec-toggle").addEventListener("click", () => toggleRecording());
-  $("#signout").addEventListener("click", async () => { try { await api("POST", "/api/auth/logout"); } finally { showLogin(); } });
+  $("#signout").addEventListener("click", () => HotlineAuth.signOut());
 
   $("#disposition").addEventListener("submit", async (event) => {
     event.preventDefault();

@@ -8,17 +8,7 @@ const $ = (sel) => document.querySelector(sel);
 const state = { me: null, zone: null, agents: [], departments: [], selected: null, socket: null, retry: 500 };
 const LABELS = { dispatch: "dispatch", handling: "handling", callback: "call-back (72 h)", callback_limit: "call-back limit (7 d)" };
 
-async function api(method, path, body) {
-  const resp = await fetch(path, {
-    method, credentials: "same-origin",
-    headers: body ? { "Content-Type": "application/json" } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (resp.status === 401) { showLogin(); throw new Error("signed out"); }
-  const data = resp.status === 204 ? null : await resp.json().catch(() => null);
-  if (!resp.ok) throw new Error((data && (data.error_id ? `${data.error_id}: ${data.message}` : data.detail || data.message)) || resp.statusText);
-  return data;
-}
+const api = (...args) => HotlineAuth.api(...args);  // sign-in and fetch: /desk/auth.js
 
 function text(el, value) { el.textContent = value == null ? "" : String(value); }
 function el(tag, value, cls) { const e = document.createElement(tag); text(e, value); if (cls) e.className = cls; return e; }
@@ -30,10 +20,9 @@ function agentName(id) { const a = state.agents.find((x) => x.id === id); return
 function departmentName(id) { const d = state.departments.find((x) => x.id === id); return d ? d.name : ""; }
 function option(value, label) { const o = document.createElement("option"); o.value = value; text(o, label); return o; }
 
-function showLogin() {
-  $("#login-panel").hidden = false; $("#lead").hidden = true; $("#controls").hidden = true; text($("#who"), "");
+function signedOut() {
+  $("#lead").hidden = true; $("#controls").hidden = true; text($("#who"), "");
   if (state.socket) { state.socket.onclose = null; state.socket.close(); state.socket = null; }
-  $("#login input[name=username]").focus();
 }
 
 async function load() {
@@ -200,27 +189,15 @@ function connect() {
   };
   ws.onclose = (event) => {
     state.socket = null;
-    if (event.code === 4401) { showLogin(); return; }
+    if (event.code === 4401) { HotlineAuth.showLogin(); return; }
     if (event.code === 4403) return;  // this role gets no notices
     setTimeout(connect, state.retry); state.retry = Math.min(state.retry * 2, 30000);
   };
 }
 
-function formJson(form) {
-  const out = {};
-  for (const [k, v] of new FormData(form).entries()) out[k] = typeof v === "string" ? v.trim() : v;
-  return out;
-}
-
 document.addEventListener("DOMContentLoaded", () => {
-  $("#login").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    text($("#login-error"), "");
-    const resp = await fetch("/api/auth/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(formJson(event.target)) });
-    if (!resp.ok) { text($("#login-error"), (await resp.json()).message); return; }
-    event.target.reset(); load();
-  });
-  $("#signout").addEventListener("click", async () => { try { await api("POST", "/api/auth/logout"); } finally { showLogin(); } });
+  HotlineAuth.mount($("#login-panel"), { onSignedIn: load, onSignedOut: signedOut });
+  $("#signout").addEventListener("click", () => HotlineAuth.signOut());
   $("#refresh").addEventListener("click", () => { loadComplaints(); loadCallbacks(); });
   $("#status-filter").addEventListener("change", loadComplaints);
   $("#overdue-only").addEventListener("change", loadComplaints);

@@ -5,13 +5,7 @@ const pct = (v) => (v == null ? "–" : `${(100 * v).toFixed(1)} %`);
 const secs = (v) => (v == null ? "–" : `${v.toFixed(1)} s`);
 const NS = "http://www.w3.org/2000/svg";
 
-async function get(path) {
-  const resp = await fetch(path, { credentials: "same-origin" });
-  if (resp.status === 401) { $("#login").hidden = false; $("#report").hidden = true; throw new Error("sign in"); }
-  const body = await resp.json();
-  if (!resp.ok) throw new Error(body.message || resp.statusText);
-  return body;
-}
+const get = (path) => HotlineAuth.api("GET", path);  // sign-in and fetch: /desk/auth.js
 
 function range() {
   const f = new FormData($("#filters"));
@@ -94,11 +88,9 @@ document.addEventListener("DOMContentLoaded", async () => {
   const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
   $("#filters [name=from]").value = iso(week); $("#filters [name=to]").value = iso(today);
   $("#filters").addEventListener("submit", (e) => { e.preventDefault(); show().catch((err) => alert(err.message)); });
-  $("#login").addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const resp = await fetch("/api/auth/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(Object.fromEntries(new FormData(e.target))) });
-    if (!resp.ok) { $("#login-error").textContent = (await resp.json()).message; return; }
-    $("#login").hidden = true; $("#report").hidden = false; show();
+  HotlineAuth.mount($("#login-panel"), {
+    onSignedIn: () => { $("#report").hidden = false; show().catch((err) => alert(err.message)); },
+    onSignedOut: () => { $("#report").hidden = true; },
   });
   try { $("#report").hidden = false; await show(); } catch { /* the login form is shown */ }
 });
