@@ -72,3 +72,22 @@ async def test_http_edge_answers_503_asterisk_unavailable_when_ari_is_down():
         resp = await c.get("/needs-ari")
     assert resp.status_code == 503
     assert resp.json()["error_id"] == "asterisk-unavailable"
+
+
+async def test_live_recording_calls_reach_their_ari_paths():  # R16
+    client, seen = client_answering(204)
+    await client.mute_live_recording("call-x-1")
+    await client.unmute_live_recording("call-x-1")
+    await client.stop_live_recording("call-x-1")
+    assert [(r.method, r.url.path) for r in seen] == [
+        ("POST", "/ari/recordings/live/call-x-1/mute"),
+        ("DELETE", "/ari/recordings/live/call-x-1/mute"),
+        ("POST", "/ari/recordings/live/call-x-1/stop")]
+
+
+async def test_a_live_recording_that_has_finished_is_none_and_stopping_it_is_fine():  # R16
+    client, _ = client_answering(404)
+    assert await client.get_live_recording("done") is None
+    await client.stop_live_recording("done")  # no error: it ended already
+    with pytest.raises(AriNotFound):  # but muting what is not recording is refused
+        await client.mute_live_recording("done")
