@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -98,6 +98,8 @@ async def sample_month(*, session: AsyncSession, month: date, now: datetime, zon
         .outerjoin(QaSample, QaSample.recording_id == Recording.id)
         .where(Recording.status == RecordingStatus.stored, Recording.path.is_not(None),
                Recording.started_at >= start, Recording.started_at < end,
+               # one the retention job may be deleting now is no use to an inspector
+               or_(Recording.retain_until.is_(None), Recording.retain_until > now),
                AgentRow.is_active.is_(True), QaSample.id.is_(None)))).all()
     candidates: dict[uuid.UUID, list[sampling.Candidate]] = {}
     for rec_id, agent_id, started_at, duration in stored:

@@ -23,7 +23,7 @@ from app.qa.models import CRITERIA, QaRun, QaSample
 from app.recordings.models import Recording
 from routing.models import AgentRow
 from tests.support.clock import FakeClock
-from tests.support.desk import (T0, agent_row, build_world, call_row, client, create_user,
+from tests.support.desk import (T0, build_world, call_row, client, create_user,
                                 fast_passwords, make_app, sign_in, sign_in_roles)
 
 __all__ = ["fast_passwords"]
@@ -49,7 +49,8 @@ async def recordings(sessionmaker, agent: AgentRow, days: list[int], *, seconds:
                             agent_id=agent.id, queue="complaints", status=status, started_at=at,
                             ended_at=at + timedelta(seconds=seconds), duration_seconds=seconds,
                             format="wav", size_bytes=int(seconds * 16000), sha256="0" * 64,
-                            path=f"recordings/{uuid.uuid4().hex}.wav" if status == "stored" else None,
+                            path=(f"recordings/{uuid.uuid4().hex}.wav" if status == "stored"
+                                  else None),
                             retain_until=retain_until)
             session.add(rec)
             rows.append(rec)
@@ -150,12 +151,14 @@ async def test_the_sample_is_reproducible_with_the_same_seed(qa, sessionmaker):
     assert sorted(str(s.recording_id) for s in await all_samples(sessionmaker)) == first
 
 
-async def test_recordings_not_stored_of_other_months_or_inactive_agents_are_not_sampled(
+async def test_only_kept_stored_recordings_of_the_month_by_active_agents_are_sampled(
         qa, sessionmaker):
     app, world, recs = qa
     others = (await recordings(sessionmaker, world.agent_b, [2], month=11)
               + await recordings(sessionmaker, world.agent_b, [4], status="expired")
-              + await recordings(sessionmaker, world.agent_b, [6], status="failed"))
+              + await recordings(sessionmaker, world.agent_b, [6], status="failed")
+              # stored, but its retention has passed: the retention job is deleting it
+              + await recordings(sessionmaker, world.agent_b, [8], retain_until=NOW))
     async with sessionmaker() as session, session.begin():
         await session.execute(update(AgentRow).where(AgentRow.id == world.agent_e.id)
                               .values(is_active=False))

@@ -36,7 +36,8 @@ def pick(cands, n=3, already=(), seed=1, min_seconds=60.0):
 def test_the_month_is_the_local_month():
     assert START == datetime(2026, 9, 30, 16, tzinfo=UTC)
     assert END == datetime(2026, 10, 31, 16, tzinfo=UTC)
-    assert sampling.month_of(datetime(2026, 10, 31, 16, 30, tzinfo=UTC), SHANGHAI) == date(2026, 11, 1)
+    after_midnight = datetime(2026, 10, 31, 16, 30, tzinfo=UTC)  # 1 November 00:30 local
+    assert sampling.month_of(after_midnight, SHANGHAI) == date(2026, 11, 1)
     assert sampling.parse_month("2026-10") == OCTOBER
     assert sampling.next_month(date(2026, 12, 1)) == date(2027, 1, 1)
     for bad in ("2026-13", "2026-1", "26-10", "2026-10-01", ""):
