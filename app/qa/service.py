@@ -146,14 +146,18 @@ async def inspectors(*, session: AsyncSession) -> list[User]:
 
 
 async def assign_open(*, session: AsyncSession, now: datetime) -> tuple[int, int]:
-    """Every open sample without an inspector to the active inspector with the least open work
-    (`sampling.assign`); (assigned now, still unassigned)."""
+    """Every open sample without an active inspector (none yet, or theirs was deactivated or
+    given another role) to the active inspector with the least open work (`sampling.assign`);
+    (assigned now, still unassigned)."""
+    users = await inspectors(session=session)
+    active = [u.id for u in users]
     waiting = list(await session.scalars(
-        select(QaSample).where(QaSample.inspector_user_id.is_(None), QaSample.scored_at.is_(None))
+        select(QaSample).where(QaSample.scored_at.is_(None),
+                               or_(QaSample.inspector_user_id.is_(None),
+                                   QaSample.inspector_user_id.not_in(active)))
         .order_by(QaSample.month, QaSample.sampled_at, QaSample.agent_id, QaSample.id)))
     if not waiting:
         return 0, 0
-    users = await inspectors(session=session)
     load = dict((await session.execute(
         select(QaSample.inspector_user_id, func.count()).where(
             QaSample.inspector_user_id.is_not(None), QaSample.scored_at.is_(None))
@@ -162,6 +166,9 @@ async def assign_open(*, session: AsyncSession, now: datetime) -> tuple[int, int
                            open_load=load)
     for sample in waiting:
         if sample.id in plan:
+            if sample.inspector_user_id is not None:
+                log.info("qa.reassigned", sample_id=str(sample.id), why="inspector-inactive",
+                         to=str(plan[sample.id]))
             sample.inspector_user_id, sample.assigned_at = plan[sample.id], now
     await session.flush()
     return len(plan), len(waiting) - len(plan)

@@ -23,7 +23,7 @@ from app.qa.models import CRITERIA, QaRun, QaSample
 from app.recordings.models import Recording
 from routing.models import AgentRow
 from tests.support.clock import FakeClock
-from tests.support.desk import (T0, build_world, call_row, client, create_user,
+from tests.support.desk import (T0, admin_token, build_world, call_row, client, create_user,
                                 fast_passwords, make_app, sign_in, sign_in_roles)
 
 __all__ = ["fast_passwords"]
@@ -185,6 +185,26 @@ async def test_without_inspectors_samples_wait_and_are_assigned_by_the_next_run(
     second = (await post(app, world.tokens["manager"], "/api/qa/samples",
                          {"month": "2026-10"})).json()
     assert (second["added"], second["assigned"], second["unassigned"]) == (0, 2, 0)
+
+
+async def test_open_samples_of_a_deactivated_inspector_go_to_the_others_at_the_next_run(
+        qa, sessionmaker):
+    app, world, _ = qa
+    await post(app, world.tokens["manager"], "/api/qa/samples", {"month": "2026-10"})
+    qa1, qa2 = await user_id(sessionmaker, "qa-1"), await user_id(sessionmaker, "qa-2")
+    theirs = [s for s in await all_samples(sessionmaker) if s.inspector_user_id == qa1]
+    async with sessionmaker() as session, session.begin():  # one of them already scored
+        await session.execute(update(QaSample).where(QaSample.id == theirs[0].id).values(
+            scored_at=NOW, scored_by_user_id=qa1, **MARKS))
+    async with client(app, admin_token(app)) as admin:
+        resp = await admin.patch(f"/api/users/{qa1}", json={"is_active": False})
+    assert resp.status_code == 200, resp.text
+    again = (await post(app, world.tokens["manager"], "/api/qa/samples",
+                        {"month": "2026-10"})).json()
+    assert (again["added"], again["assigned"]) == (0, len(theirs) - 1)
+    after = {s.id: s.inspector_user_id for s in await all_samples(sessionmaker)}
+    assert after[theirs[0].id] == qa1  # a scored sample stays with who scored it
+    assert all(after[s.id] == qa2 for s in theirs[1:])
 
 
 async def test_two_sampling_runs_at_once_sample_each_recording_once(committing_sessionmaker):

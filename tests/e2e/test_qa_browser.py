@@ -93,7 +93,8 @@ async def _month_of_recordings(service) -> dict:
                             agent_id=uuid.UUID(agent["id"]), queue="general", status="stored",
                             started_at=at, ended_at=at + timedelta(seconds=SECONDS),
                             duration_seconds=SECONDS, format="wav", size_bytes=len(data),
-                            sha256="0" * 64, path=key, retain_until=at + timedelta(days=40))
+                            sha256="0" * 64, path=key,
+                            retain_until=app.state.clock.now() + timedelta(days=3))
             session.add(rec)
             await session.flush()
             session.add(RecordingPause(recording_id=rec.id,
@@ -200,9 +201,12 @@ async def test_an_inspector_plays_a_recording_scores_it_from_the_keyboard_and_se
         scored = list(await session.scalars(select(QaSample).where(
             QaSample.agent_id == uuid.UUID(world["agent"]["id"]),
             QaSample.scored_at.is_not(None))))
+        kept = [(await session.get(Recording, r.id)).retain_until for r in world["recordings"]]
         entries = list(await session.scalars(select(AuditEntry).where(
             AuditEntry.actor == world["inspector"]).order_by(AuditEntry.id)))
     assert len(scored) == 1
+    # sampled, so kept past the review deadline (30 days), not the 3 days they had left
+    assert all(k >= scored[0].review_due_at for k in kept)
     s = scored[0]
     assert ((s.greeting, s.attitude, s.tone, s.summary, s.unexpected), s.comment,
             str(s.scored_by_user_id)) == ((4, 5, 4, 3, 4), "问候规范，归纳需求略慢",

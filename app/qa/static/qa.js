@@ -35,9 +35,11 @@ async function load() {
   text($("#who"), state.me ? `${state.me.display_name} (${state.me.role})` : "admin token");
   if (!$("#month").value) $("#month").value = previousMonth();
   const role = state.me ? state.me.role : "admin";
-  $("#sample").hidden = !["qa", "manager", "admin"].includes(role);
+  // Team leads read their team's figures here; worklists and sampling are the inspectors' and managers'.
+  const inspects = ["qa", "manager", "admin"].includes(role);
+  $("#sample").hidden = !inspects; $("#worklist-box").hidden = !inspects;
   $("#review").hidden = true;
-  await Promise.all([loadWorklist(), loadReport()]);
+  await Promise.all([inspects ? loadWorklist() : null, loadReport()]);
 }
 
 async function loadWorklist() {
@@ -190,7 +192,11 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#score").addEventListener("submit", saveScore);
   $("#signout").addEventListener("click", () => HotlineAuth.signOut());
   $("#sample").addEventListener("click", sample);
-  $("#month").addEventListener("change", () => { $("#review").hidden = true; loadWorklist(); loadReport(); });
+  $("#month").addEventListener("change", () => {
+    $("#review").hidden = true;
+    if (!$("#worklist-box").hidden) loadWorklist();
+    loadReport();
+  });
   const player = $("#player");
   player.addEventListener("timeupdate", () => {
     const total = player.duration && isFinite(player.duration) ? player.duration : state.duration;
