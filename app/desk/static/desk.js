@@ -234,6 +234,9 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   // Ctrl+Enter saves the form the cursor is in.
   document.addEventListener("keydown", (event) => {
+    if (event.altKey && event.code === "KeyM" && state.recording) {  // by key position: Alt+M
+      event.preventDefault(); toggleRecording(); return;
+    }
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       const form = event.target.closest && event.target.closest("form");
       if (form) { event.preventDefault(); form.requestSubmit(); }
