@@ -237,6 +237,7 @@ class Recorder:
         async with self.sessions() as session:
             row = await service.by_name(session=session, name=name)
         if row is None or row.status != RecordingStatus.recording:
+            self._finished.pop(name, None)  # a late event for one kept already
             return
         if failed is not None:
             await self._mark_failed(name, failed)
