@@ -19,7 +19,7 @@ from app.recordings import retention
 from app.recordings.audio import silent, wav_info
 from phones.sipp import AgentPhone, Caller, Pause, RunningPhone, Speak, free_udp_port, keys
 from tests.e2e.conftest import prompt_ms, ts, wait_for_call
-from tests.e2e.test_acd import ready, to_agent_ms, wait_for_state
+from tests.e2e.test_acd import ready, wait_for_state
 
 pytestmark = pytest.mark.asterisk
 PASSWORD = "a good passphrase 1"
