@@ -82,6 +82,8 @@ class QueueingMixin:
             detail |= {"overflow_from": action.queue, "why": str(routed.why), "via": list(routed.via)}
         if need is not None:  # R10: why only seniors are offered it
             detail |= {"min_level": str(need.level), "min_level_why": need.why}
+        if self._records(queue):  # R16: recorded with an agent; the caller is told first
+            detail["recording_notice"] = True
         await self._fire(call, Trigger.enqueued, ivr_outcome=f"queue:{action.queue}",
                          queue=queue, enqueued_at=now, priority=call.priority, detail=detail)
         await self._hold(call, config.moh_class)

@@ -77,6 +77,12 @@ async def test_a_recording_queue_tells_the_caller_and_keeps_the_conversation_in_
                        ("sound:/srv/hotline/prompts/zh/recording_notice",),
                        f"{call.id}.recording_notice")]
     assert recorded(fake) == []  # nothing recorded while the caller waits
+    async with sessionmaker() as session:  # the timeline says the caller was told
+        from app.calls import service as calls
+
+        enqueued = [e for e in (await calls.get(session=session, call_id=call.id)).events
+                    if e.trigger == "enqueued"]
+    assert enqueued[0].detail["recording_notice"] is True
     [leg] = offered_legs(fake)
     await agent_answers(stasis, fake, leg, call.id, clock, ring_for=CYCLE / 2)
     [(_, bridge, name)] = recorded(fake)

@@ -91,6 +91,8 @@ async def test_a_recorded_call_is_kept_paused_where_the_agent_paused_and_expires
         assert result.ok, result.output + result.errors
         call = await wait_for_call(service, number)
         assert call["id"] == live["id"] and call["end_reason"] == "completed"
+        [enqueued] = [e for e in call["timeline"] if e["trigger"] == "enqueued"]
+        assert enqueued["detail"]["recording_notice"] is True  # told before waiting (R16)
 
         rec = await stored_recording(service, qa, call["id"])
         assert rec["status"] == "stored", rec
