@@ -16,17 +16,19 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import Clock
 from app.config import Settings
 from app.desk.notifier import DeskNotifier
 from app.errors import AppError, NotFound
+from app.metrics import QUEUE_TO_RING_SECONDS
 from routing import announce, phones, queue_order, service
 from routing.agent_state import AgentEvent, AgentState, PauseReason, after_miss, can, next_agent_state
 from routing.models import AgentRow, QueueRow
 from routing.ring_rule import OfferOutcome
+from routing.state_writer import StateChange, StateWriter
 from routing.strategies import Agent, CallNeed, Level, Strategy, at_least, eligible
 
 log = structlog.get_logger(__name__)
@@ -67,6 +69,7 @@ class LiveAgent:
     call_id: uuid.UUID | None = None
     wrap_up: asyncio.Task[None] | None = field(default=None, repr=False)
     wrap_up_until: datetime | None = None  # R13: when after-call work ends by itself
+    ready_mono: float = 0.0  # when it last became ready, on the clock's monotonic source
 
     def routing_view(self) -> Agent:
         return Agent(id=self.id, level=self.level, skills=self.skills, languages=self.languages,
@@ -96,6 +99,7 @@ class Waiting:
     channel_id: str
     queue: str
     entry: queue_order.WaitingCall
+    since: float = 0.0  # when it (re)entered the queue, on the clock's monotonic source
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,9 @@ class OfferMade:
     agent_id: uuid.UUID
     endpoint: str            # the agent's phone, as ARI originates it
     queue: str
+    # When call and agent met (the later of queue entry and the agent's ready), monotonic:
+    # the start of the queue-to-ring latency.
+    met_at: float | None = None
 
 
 class Acd:
@@ -123,6 +130,7 @@ class Acd:
         self.waiting: dict[uuid.UUID, Waiting] = {}
         self._last_agent: dict[str, uuid.UUID] = {}
         self._lock = asyncio.Lock()
+        self._writer = StateWriter(sessionmaker)  # R19: state changes, stored in order
 
     # -- loading ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -228,7 +236,8 @@ class Acd:
         entry = queue_order.WaitingCall(call_id=call_id, enqueued_at=enqueued_at, need=need,
                                         priority=priority, reoffer=reoffer)
         async with self._lock:
-            self.waiting[call_id] = Waiting(call_id, channel_id, queue, entry)
+            self.waiting[call_id] = Waiting(call_id, channel_id, queue, entry,
+                                            since=self.clock.monotonic())
         await self.dispatch()
 
     async def remove(self, call_id: uuid.UUID) -> None:
@@ -252,8 +261,11 @@ class Acd:
     async def dispatch(self) -> None:
         """Offer waiting calls to ready agents: each queue with its strategy, busiest first."""
         async with self._lock:
+            if not self.waiting:  # nobody waits: nothing to look at (most calls to this, #9)
+                return
             now = self.clock.now()
             free = {a.id: a for a in self.agents.values() if a.state is AgentState.ready}
+            changes: list[StateChange] = []
             by_queue: dict[str, list[queue_order.WaitingCall]] = {}
             for w in self.waiting.values():
                 by_queue.setdefault(w.queue, []).append(w.entry)
@@ -273,11 +285,18 @@ class Acd:
                     agent = free.pop(agent_id)
                     self._last_agent[name] = agent_id
                     agent.call_id = call_id
-                    await self._set(agent, AgentState.ringing, AgentEvent.offer, None, call_id)
+                    # The phone is dialled at once; the change is stored in order, meanwhile.
+                    changes.append(self._change(agent, AgentState.ringing, AgentEvent.offer, None,
+                                                call_id))
+                    met_at = max(waiting.since, agent.ready_mono)
+                    QUEUE_TO_RING_SECONDS.labels(stage="offered").observe(
+                        max(self.clock.monotonic() - met_at, 0.0))
                     offer = OfferMade(channel_id=waiting.channel_id, offer_id=uuid.uuid4(),
-                                      agent_id=agent_id, endpoint=agent.endpoint, queue=name)
+                                      agent_id=agent_id, endpoint=agent.endpoint, queue=name,
+                                      met_at=met_at)
                     log.info("acd.offer", call_id=str(call_id), agent=agent.name, queue=name)
                     self.notify(waiting.channel_id, offer)
+            self._writer.put_nowait(changes)
 
     async def reserve(self, agent_id: uuid.UUID, *, call_id: uuid.UUID, channel_id: str,
                       queue: str, min_level: Level | None = None) -> OfferMade:
@@ -337,8 +356,8 @@ class Acd:
     async def _wrap_up(self, agent: LiveAgent, seconds: float) -> None:
         await asyncio.sleep(seconds)
         async with self._lock:
-            if agent.state is AgentState.wrap_up:
-                await self._set(agent, AgentState.ready, AgentEvent.wrap_up_done, None)
+            if agent.state is AgentState.wrap_up:  # a waiting call is offered at once
+                await self._set(agent, AgentState.ready, AgentEvent.wrap_up_done, None, wait=False)
         await self.dispatch()
 
     # -- helpers ----------------------------------------------------------------------------
@@ -348,31 +367,38 @@ class Acd:
         agent.wrap_up = None
 
     async def _set(self, agent: LiveAgent, state: AgentState, event: str, reason: str | None,
-                   call_id: uuid.UUID | None = None) -> None:
-        """The one place agent states change: in memory and in Postgres with the time (R19)."""
+                   call_id: uuid.UUID | None = None, *, wait: bool = True) -> None:
+        """The one place agent states change: in memory and in Postgres with the time (R19);
+        `wait=False` goes on before the change is stored (it still is, in order)."""
+        change = self._change(agent, state, event, reason, call_id)
+        if wait:
+            await self._writer.put([change])
+        else:
+            self._writer.put_nowait([change])
+
+    def _change(self, agent: LiveAgent, state: AgentState, event: str, reason: str | None,
+                call_id: uuid.UUID | None = None) -> StateChange:
+        """An agent's state change in memory, for the writer to store (R19)."""
         now = self.clock.now()
         previous = agent.state
         agent.state, agent.state_reason, agent.state_since = state, reason, now
         if state is not AgentState.wrap_up:
             agent.wrap_up_until = None
         if state is AgentState.ready:
-            agent.ready_since = now
+            agent.ready_since, agent.ready_mono = now, self.clock.monotonic()
         elif state is AgentState.logged_out:
             agent.ready_since = None
         log.info("acd.agent_state", agent=agent.name, from_state=previous, to_state=state,
                  on=str(event), reason=reason)
-        async with self.sessions() as session, session.begin():
-            await service.record_state_change(session=session, agent_id=agent.id, at=now,
-                                              from_state=previous, to_state=state, event=str(event),
-                                              reason=reason, call_id=call_id)
-            await session.execute(update(AgentRow).where(AgentRow.id == agent.id)
-                                  .values(misses_in_a_row=agent.misses_in_a_row))
         if self.desk is not None:  # the agent's screen shows the state and the wrap-up timer
             self.desk.agent_state(agent.id, state=str(state), reason=reason, since=now,
                                   wrap_up_until=agent.wrap_up_until,
                                   call_id=agent.call_id or call_id)
+        return StateChange(agent.id, now, previous, state, str(event), reason, call_id,
+                       agent.misses_in_a_row)
 
     async def close(self) -> None:
         for agent in self.agents.values():
             self._cancel_wrap_up(agent)
+        await self._writer.drain()
 

@@ -141,13 +141,16 @@ async def reactivate_agent(*, session: AsyncSession, agent: AgentRow) -> AgentRo
 
 async def record_state_change(*, session: AsyncSession, agent_id: uuid.UUID, at: datetime,
                               from_state: str, to_state: str, event: str, reason: str | None,
-                              call_id: uuid.UUID | None) -> AgentStateChange:
+                              call_id: uuid.UUID | None,
+                              misses_in_a_row: int | None = None) -> AgentStateChange:
     """Store one `from -> event -> to` with its time and move the agent row to the new state.
 
     `ready_since` becomes `at` on entering ready (idle time for longest-idle routing), is cleared
-    on logging out, and is kept otherwise.
+    on logging out, and is kept otherwise; `misses_in_a_row` (R1) is stored when given.
     """
     values: dict[str, Any] = dict(state=to_state, state_reason=reason, state_since=at)
+    if misses_in_a_row is not None:
+        values["misses_in_a_row"] = misses_in_a_row
     if to_state == AgentState.ready:
         values["ready_since"] = at
     elif to_state == AgentState.logged_out:

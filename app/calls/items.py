@@ -117,6 +117,7 @@ class LiveOffer:
     offered_at: datetime
     call_id: uuid.UUID | None = None
     ringing_at: datetime | None = None
+    met_at: float | None = None  # queue-to-ring latency's start (`routing.engine.OfferMade`)
     pop: asyncio.Task[Any] | None = field(default=None, repr=False)  # the screen pop, building
 
 

@@ -27,7 +27,8 @@ from app.calls.items import (
 from app.calls.state import CallState, Trigger
 from app.desk import screen_pop
 from app.desk.messages import ScreenPop
-from app.metrics import SCREEN_POP_SECONDS
+from app import latency
+from app.metrics import QUEUE_TO_RING_SECONDS, SCREEN_POP_SECONDS
 from app.complaints import service as complaints
 from ivr import interpreter as ivr
 from routing import overflow
@@ -234,21 +235,28 @@ class QueueingMixin:
         self._cancel_timer(call, "announce")  # no announcement while an agent's phone rings
         leg = f"agent-{made.offer_id}"
         call.offer = LiveOffer(id=made.offer_id, agent_id=made.agent_id, channel_id=leg,
-                               offered_at=now, call_id=call.id)
+                               offered_at=now, call_id=call.id, met_at=made.met_at)
         call.offer.pop = self._prepare_pop(call, call.offer, "queue")
         self.legs[leg] = call.channel_id
-        async with self.sessions() as session, session.begin():
-            await offer_store.create(session=session, offer_id=made.offer_id, call_id=call.id,
-                                     agent_id=made.agent_id, queue=made.queue, channel_id=leg,
-                                     offered_at=now)
         self._schedule(call, "ring", self.settings.ring_limit_seconds,
                        RingLimit(call.channel_id, made.offer_id))
+        # The phone is dialled first and the offer stored while it starts ringing: the leg's
+        # events are handled in this call's queue after this, so they find the offer stored.
         try:
             await self.telephony.originate(
                 made.endpoint, channel_id=leg, app_args=f"agent,{call.id}",
                 caller_id=call.caller_number or "", timeout=int(self.settings.ring_limit_seconds) + 10)
         except AriError as exc:
             log.warning("call.offer_failed", agent=str(made.agent_id), error=str(exc))
+            failed = True
+        else:
+            failed = False
+            self._queue_to_ring(call.offer, "dialled")
+        async with self.sessions() as session, session.begin():
+            await offer_store.create(session=session, offer_id=made.offer_id, call_id=call.id,
+                                     agent_id=made.agent_id, queue=made.queue, channel_id=leg,
+                                     offered_at=now)
+        if failed:
             await self._offer_failed(call, OfferOutcome.busy)
 
     async def _on_agent_leg(self, call: LiveCall, item: Item) -> None:
@@ -551,10 +559,19 @@ class QueueingMixin:
     async def _rings(self, call: LiveCall, offer: LiveOffer, timer: str, item: Item) -> None:
         """The phone rings: R1 counts rings, so the limit runs from the first ring."""
         offer.ringing_at = self.clock.now()
+        self._queue_to_ring(offer, "ringing", at=latency.received())
         self._schedule(call, timer, self.settings.ring_limit_seconds, item)
         sent = await self._send_pop(offer)
         await self._update_offer(offer, ringing_at=offer.ringing_at,
                                  **({"pop_sent_at": sent} if sent else {}))
+
+    def _queue_to_ring(self, offer: LiveOffer | None, stage: str, *,
+                       at: float | None = None) -> None:
+        """Our queue-to-agent-ring latency (#9), for offers the ACD made from its queue; `at`:
+        when it happened (the phone rings when Asterisk tells us so), else now."""
+        if offer is not None and offer.met_at is not None:
+            QUEUE_TO_RING_SECONDS.labels(stage=stage).observe(
+                max((at if at is not None else self.clock.monotonic()) - offer.met_at, 0.0))
 
     # -- the agent's screen (R3, R14) -------------------------------------------------------
     def _prepare_pop(self, call: LiveCall, offer: LiveOffer, kind: str) -> asyncio.Task | None:

@@ -26,14 +26,15 @@ async def open_call(*, session: AsyncSession, channel_id: str, caller_number: st
                   caller_number=caller_number or None, caller_name=caller_name or None,
                   dialed_number=dialed_number or None, language=language,
                   state=CallState.ringing, started_at=started_at, last_seen_at=started_at)
-    new_id = await session.scalar(
+    new = await session.scalar(
         insert(Call).values(**values).on_conflict_do_nothing(index_elements=["channel_id"])
-        .returning(Call.id))
-    if new_id is not None:
-        session.add(CallEvent(call_id=new_id, seq=0, at=started_at, from_state="",
-                              trigger=Trigger.arrived, to_state=CallState.ringing,
-                              detail={"caller_number": caller_number, "dialed_number": dialed_number}))
-        await session.flush()
+        .returning(Call))
+    if new is not None:  # a new call: its timeline starts at 0 (two statements, #9)
+        await session.execute(insert(CallEvent).values(
+            call_id=new.id, seq=0, at=started_at, from_state="", trigger=Trigger.arrived,
+            to_state=CallState.ringing,
+            detail={"caller_number": caller_number, "dialed_number": dialed_number}))
+        return new, 0
     call = await session.scalar(select(Call).where(Call.channel_id == channel_id))
     assert call is not None
     return call, await last_seq(session=session, call_id=call.id)
@@ -43,13 +44,13 @@ async def record_transition(*, session: AsyncSession, call_id: uuid.UUID, seq: i
                             from_state: str, trigger: str, to_state: str,
                             detail: dict[str, Any] | None = None, **updates: Any) -> None:
     """Append one timeline row and move the call to its new state (a row already there is kept)."""
-    await session.execute(
-        insert(CallEvent).values(call_id=call_id, seq=seq, at=at, from_state=from_state,
-                                 trigger=trigger, to_state=to_state, detail=detail or {})
-        .on_conflict_do_nothing(constraint="uq_call_events_call_id_seq"))
+    # One statement (#9): the timeline row goes in as a data-modifying CTE of the update.
+    event = (insert(CallEvent).values(call_id=call_id, seq=seq, at=at, from_state=from_state,
+                                      trigger=trigger, to_state=to_state, detail=detail or {})
+             .on_conflict_do_nothing(constraint="uq_call_events_call_id_seq").cte("event"))
     await session.execute(
         update(Call).where(Call.id == call_id)
-        .values(state=to_state, last_seen_at=at, **updates))
+        .values(state=to_state, last_seen_at=at, **updates).add_cte(event))
 
 
 async def update_call(*, session: AsyncSession, call_id: uuid.UUID, **values: Any) -> None:

@@ -20,6 +20,7 @@ from app.calls import service
 from app.calls.flow import CallFlow
 from app.calls.items import Item, Resync, item_channel_id
 from app.clock import Clock
+from app import latency
 from app.concurrency import KeyedDispatcher
 from app.config import Settings
 from app.desk.notifier import DeskNotifier
@@ -44,6 +45,8 @@ class CallStasis:
         self.sessions = sessionmaker
         self.clock = clock
         self.dispatcher: KeyedDispatcher[Item] = KeyedDispatcher(self._handle)
+        # When each queued ARI event reached us (by id() until handled): event-to-action.
+        self._received: dict[int, float] = {}
         # The ACD tells a call of its offers through the call's own queue.
         self.desk = desk or DeskNotifier()  # agents' screens (R3)
         self.acd = Acd(settings=settings, sessionmaker=sessionmaker, clock=clock,
@@ -58,6 +61,7 @@ class CallStasis:
 
     async def on_event(self, event: AriEvent) -> None:
         """Called by the event stream for every parsed event: queue it for its call."""
+        received = self.clock.monotonic()
         ARI_EVENTS.labels(type=event.type).inc()
         if isinstance(event, ApplicationReplaced):
             log.error("stasis.application_replaced",
@@ -75,11 +79,18 @@ class CallStasis:
             log.debug("stasis.event_without_channel", type=event.type)
             return
         # An agent's leg belongs to its caller's call: one queue, one order for both legs.
+        self._received[id(event)] = received
         self.dispatcher.submit(self.flow.legs.get(channel_id, channel_id), event)
 
     async def _handle(self, channel_id: object, item: Item) -> None:
-        with EVENT_HANDLING_SECONDS.labels(item=type(item).__name__).time():
-            await self.flow.handle(str(channel_id), item)
+        kind = type(item).__name__
+        received = self._received.pop(id(item), None)
+        with EVENT_HANDLING_SECONDS.labels(item=kind).time():
+            if received is None:  # our own items (timers, offers, requests)
+                await self.flow.handle(str(channel_id), item)
+                return
+            with latency.handling(kind, received, self.clock.monotonic):
+                await self.flow.handle(str(channel_id), item)
 
     async def on_disconnect(self) -> None:
         """The stream dropped: remember that every open call was alive until now."""

@@ -12,6 +12,10 @@ class FakeClock:
     def now(self) -> datetime:
         return self.current
 
+    def monotonic(self) -> float:
+        """Moves with `advance` only."""
+        return (self.current - datetime(2026, 1, 1, tzinfo=UTC)).total_seconds()
+
     def advance(self, seconds: float) -> datetime:
         self.current += timedelta(seconds=seconds)
         return self.current
