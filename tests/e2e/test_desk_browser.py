@@ -142,6 +142,8 @@ async def test_an_agent_sees_the_caller_and_history_before_answering_and_files_a
     await page.get_by_test_id("ready").click()
     await page.wait_for_function("document.querySelector('#state').textContent.startsWith('ready')")
     await page.screenshot(path=shots / "1-ready.png", full_page=True)
+    # Hidden means hidden: no call-back line and no badge before any call (R11's badge below).
+    assert not await page.get_by_test_id("callback").is_visible()
 
     # The caller has an open complaint, so the menu takes them straight to the complaints
     # queue (R6); the agent's phone answers after 2 s.
