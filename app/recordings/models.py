@@ -36,6 +36,8 @@ class Recording(Base):
         Index("ix_recordings_started_at", "started_at"),
         Index("ix_recordings_retain_until", "retain_until",   # the retention job
               postgresql_where="status = 'stored'"),
+        Index("ix_recordings_unfinished", "started_at",       # what a reconnect must fetch
+              postgresql_where="status = 'recording'"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

@@ -46,6 +46,7 @@ def upgrade() -> None:
     op.create_index('ix_recordings_call_id', 'recordings', ['call_id'], unique=False)
     op.create_index('ix_recordings_retain_until', 'recordings', ['retain_until'], unique=False, postgresql_where="status = 'stored'")
     op.create_index('ix_recordings_started_at', 'recordings', ['started_at'], unique=False)
+    op.create_index('ix_recordings_unfinished', 'recordings', ['started_at'], unique=False, postgresql_where="status = 'recording'")
     op.create_table('recording_pauses',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('recording_id', sa.Uuid(), nullable=False),
@@ -66,6 +67,7 @@ def downgrade() -> None:
     op.drop_column('queues', 'record_calls')
     op.drop_index('ix_recording_pauses_recording_id', table_name='recording_pauses')
     op.drop_table('recording_pauses')
+    op.drop_index('ix_recordings_unfinished', table_name='recordings', postgresql_where="status = 'recording'")
     op.drop_index('ix_recordings_started_at', table_name='recordings')
     op.drop_index('ix_recordings_retain_until', table_name='recordings', postgresql_where="status = 'stored'")
     op.drop_index('ix_recordings_call_id', table_name='recordings')
