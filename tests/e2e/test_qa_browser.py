@@ -197,6 +197,29 @@ async def test_an_inspector_plays_a_recording_scores_it_from_the_keyboard_and_se
     await page.screenshot(path=shots / "3-scored-and-report.png", full_page=True)
     await page.close()
 
+    # The agent finds the score and the comment on their own desk (coaching; not the inspector)
+    agent_user = f"ag{uuid.uuid4().hex[:6]}"
+    resp = await service.post("/api/users", json={
+        "username": agent_user, "display_name": world["agent"]["name"], "role": "agent",
+        "password": PASSWORD, "agent_id": world["agent"]["id"]})
+    assert resp.status_code == 201, resp.text
+    desk = await browser.new_page(viewport={"width": 1280, "height": 1000})
+    await desk.goto(f"{web}/desk")
+    await desk.fill("#login [name=username]", agent_user)
+    await desk.fill("#login [name=password]", PASSWORD)
+    await desk.keyboard.press("Enter")
+    summary = desk.get_by_test_id("my-scores-summary")
+    await summary.wait_for()
+    assert f"{world['month'].strftime('%Y-%m')}: 1 scored, overall 4" in await summary.inner_text()
+    await desk.click("#my-scores summary")
+    row = desk.locator("[data-testid=my-scores-rows] tr")
+    assert await row.count() == 1
+    cells = [c.strip() for c in await row.locator("td").all_inner_texts()]
+    assert cells[2:] == ["4", "5", "4", "3", "4", "4", "问候规范，归纳需求略慢"]
+    assert "质检" not in await desk.inner_text("#my-scores")
+    await desk.screenshot(path=shots / "4-agent-desk-scores.png", full_page=True)
+    await desk.close()
+
     async with service.app.state.sessionmaker() as session:
         scored = list(await session.scalars(select(QaSample).where(
             QaSample.agent_id == uuid.UUID(world["agent"]["id"]),

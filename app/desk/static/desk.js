@@ -33,7 +33,28 @@ async function load() {
   if (agent) showState(agent.state, agent.state_reason, agent.wrap_up_until);
   if (state.desk.screen) { showPop(state.desk.screen, agent && agent.state === "on_call" ? "on call" : "after call"); }
   if (agent && agent.state === "on_call") refreshRecording();
+  if (user && user.role === "agent" && agent) loadScores();
   connect();
+}
+
+// R16: what quality inspectors scored of this agent's calls (their own only; coaching).
+const CRITERIA = ["greeting", "attitude", "tone", "summary", "unexpected"];
+async function loadScores(month) {
+  let mine;
+  try { mine = await api("GET", "/api/qa/mine" + (month ? `?month=${month}` : "")); } catch { return; }
+  $("#my-scores").hidden = false;
+  $("#my-scores-month").value = mine.month;
+  text($("#my-scores-summary"), mine.scored
+    ? `(${mine.month}: ${mine.scored} scored, overall ${mine.overall}${mine.lowest ? `, lowest: ${mine.lowest}` : ""})`
+    : `(${mine.month}: none scored yet)`);
+  const rows = $("[data-testid=my-scores-rows]");
+  rows.replaceChildren(...mine.items.map((item) => {
+    const tr = document.createElement("tr");
+    const cells = [localTime(item.started_at), item.queue || "",
+      ...CRITERIA.map((c) => item.scores ? item.scores[c] : ""), item.overall, item.comment || ""];
+    for (const value of cells) { const td = document.createElement("td"); text(td, value); tr.append(td); }
+    return tr;
+  }));
 }
 
 function showState(value, reason, wrapUntil) {
@@ -204,6 +225,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#pause").addEventListener("click", () => setAgentState("paused"));
   $("#rec-toggle").addEventListener("click", () => toggleRecording());
   $("#signout").addEventListener("click", () => HotlineAuth.signOut());
+  $("#my-scores-month").addEventListener("change", (event) => {
+    if (event.target.value) loadScores(event.target.value);
+  });
 
   $("#disposition").addEventListener("submit", async (event) => {
     event.preventDefault();
