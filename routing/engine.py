@@ -325,10 +325,12 @@ class Acd:
             if outcome is OfferOutcome.answered:
                 agent.misses_in_a_row = 0
                 agent.calls_today += 1
-                await self._set(agent, AgentState.on_call, AgentEvent.answer, None, agent.call_id)
+                await self._set(agent, AgentState.on_call, AgentEvent.answer, None, agent.call_id,
+                                wait=False)
             elif outcome is OfferOutcome.cancelled:
                 agent.call_id = None
-                await self._set(agent, AgentState.ready, AgentEvent.offer_cancelled, None)
+                await self._set(agent, AgentState.ready, AgentEvent.offer_cancelled, None,
+                                wait=False)
             else:
                 agent.misses_in_a_row += 1
                 call_id, agent.call_id = agent.call_id, None
@@ -350,7 +352,8 @@ class Acd:
             config = self.queues.get(queue or "")
             seconds = config.wrap_up_seconds if config else self.settings.wrap_up_seconds
             agent.wrap_up_until = self.clock.now() + timedelta(seconds=seconds)
-            await self._set(agent, AgentState.wrap_up, AgentEvent.call_ended, None, call_id)
+            await self._set(agent, AgentState.wrap_up, AgentEvent.call_ended, None, call_id,
+                            wait=False)
             agent.wrap_up = asyncio.create_task(self._wrap_up(agent, seconds))
 
     async def _wrap_up(self, agent: LiveAgent, seconds: float) -> None:
