@@ -53,7 +53,7 @@ class Step:
     rss_at_peak: int = 0
     rss_max: int = 0
     latency_ms: dict[str, float | None] = field(default_factory=dict)
-    per_call: dict[str, float] = field(default_factory=dict)  # ours: ARI requests, commits
+    counts: dict[str, float] = field(default_factory=dict)  # ours, per call: ARI requests, commits
 
     def per_call(self, group: str) -> float:
         return self.cpu[group] / self.attempted if self.attempted else 0.0
@@ -139,7 +139,6 @@ class Bench:
                                ring_cycle_seconds=args.ring_cycle_seconds)
         self.phones = AgentPhones(count=args.agents, answer_after_ms=args.answer_after_ms)
         self.postgres = procstat.CpuGroup("postgres")
-        self.sipp = procstat.CpuGroup("sipp")
         self.next_number = 13900000000
 
     @property
@@ -166,17 +165,17 @@ class Bench:
             raise SystemExit("the service did not build the menu prompt")
         return f"{self.inst.prompt_dir_in_root}/ivr/{key}"
 
-    def _cpu(self) -> dict[str, object]:
+    def _cpu(self) -> dict[str, float]:
         return {"service": procstat.cpu_seconds(self.service.proc.pid),
                 "asterisk": procstat.cpu_seconds(asterisk.read_pid(self.inst.pidfile) or 0),
-                "postgres": self.postgres.total(), "sipp": self.sipp.total()}
+                "postgres": self.postgres.total(),
+                # the agents' phones, and the rate steps' callers once they have ended
+                "sipp": procstat.cpu_seconds(self.phones.proc.pid if self.phones.proc else 0)
+                + procstat.own_children_seconds()}
 
     @staticmethod
     def _spent(before: dict, after: dict) -> dict[str, float]:
-        return {"service": after["service"] - before["service"],
-                "asterisk": after["asterisk"] - before["asterisk"],
-                "postgres": procstat.CpuGroup.spent(before["postgres"], after["postgres"]),
-                "sipp": procstat.CpuGroup.spent(before["sipp"], after["sipp"])}
+        return {group: after[group] - before[group] for group in after}
 
     async def step(self, side: str, rate: float) -> Step:
         args = self.args
@@ -221,7 +220,7 @@ class Bench:
             commits = await asyncio.to_thread(self.service.commits) - commits_before
             requests = sum(after.get("hotline_ari_requests_total", {}).values()) - sum(
                 metrics_before.get("hotline_ari_requests_total", {}).values())
-            result.per_call = {"ari_requests": round(requests / count, 1),
+            result.counts = {"ari_requests": round(requests / count, 1),
                                "db_commits": round(commits / count, 1)}
             for name, metric, labels in (
                     ("event_to_action", "hotline_event_to_action_seconds", {}),
@@ -276,7 +275,7 @@ class Bench:
 
 
 def _step_line(s: Step) -> str:
-    lat = " ".join(f"{k}={v}" for k, v in (s.latency_ms | s.per_call).items())
+    lat = " ".join(f"{k}={v}" for k, v in (s.latency_ms | s.counts).items())
     return (f"[{s.side} {s.rate:g}/s] attempted {s.attempted} ok {s.succeeded} failed {s.failed}"
             f" | cpu/call ms: service {s.per_call('service') * 1000:.1f} asterisk "
             f"{s.per_call('asterisk') * 1000:.1f} postgres {s.per_call('postgres') * 1000:.1f} sipp "
@@ -331,8 +330,8 @@ def report(results: dict[str, list[Step]], args: argparse.Namespace, started: da
         ast = sum(s.cpu["asterisk"] for s in ours_steps) / sum(s.attempted for s in ours_steps)
         lines.append(f"ours, over the sustained steps: {svc * 1000:.1f} ms CPU per call in our "
                      f"service vs {ast * 1000:.1f} ms in Asterisk (ratio {svc / ast:.2f}); per "
-                     f"call {ours_steps[-1].per_call.get('ari_requests')} ARI requests and "
-                     f"{ours_steps[-1].per_call.get('db_commits')} database transactions")
+                     f"call {ours_steps[-1].counts.get('ari_requests')} ARI requests and "
+                     f"{ours_steps[-1].counts.get('db_commits')} database transactions")
     return "\n".join(lines)
 
 

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import os
+import resource
 from pathlib import Path
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process (all its threads); 0 when it is gone."""
+def cpu_seconds(pid: int, *, children: bool = False) -> float:
+    """User + system CPU seconds of a process (all its threads), and with `children` those of
+    its children that ended and were waited for; 0 when it is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError):
         return 0.0
     fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": field 3 is fields[0]
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / CLOCK_TICKS
+
+
+def own_children_seconds() -> float:
+    """CPU seconds of this process's children that ended (e.g. a rate step's SIPp callers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def rss_bytes(pid: int) -> int:
@@ -44,19 +55,16 @@ def pids_named(name: str) -> list[int]:
 
 
 class CpuGroup:
-    """The CPU seconds of a set of processes found by name, summed; processes that start later
-    are picked up at the next reading (one that ends between two readings loses its last part)."""
+    """The CPU seconds of every process of one name (all of PostgreSQL's), summed with what
+    their ended children used: a backend that ends between two readings is counted in its
+    parent's (the postmaster's) children time once reaped, so the difference of two totals is
+    what the group spent in between."""
 
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def total(self) -> dict[int, float]:
-        return {pid: cpu_seconds(pid) for pid in pids_named(self.name)}
-
-    @staticmethod
-    def spent(before: dict[int, float], after: dict[int, float]) -> float:
-        """CPU seconds between two readings (a process new since `before` counts in full)."""
-        return sum(max(0.0, t - before.get(pid, 0.0)) for pid, t in after.items())
+    def total(self) -> float:
+        return sum(cpu_seconds(pid, children=True) for pid in pids_named(self.name))
 
 
 def load_average() -> tuple[float, float, float]:
