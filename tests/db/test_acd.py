@@ -19,26 +19,13 @@ from routing.models import AgentRow, AgentStateChange, OfferRow, QueueRow
 from routing.ring_rule import OfferOutcome
 from tests.db.test_call_flow import DEMO, arrive, feed, keys, make_stasis, prompt_done, said
 from tests.support import events as ev
-from tests.support.clock import FakeClock
 from tests.support.fake_telephony import FakeTelephony
 from tests.support.settings import make_settings
 
+# The call flow runs many sessions at once: real commits on an emptied call log (conftest).
+pytestmark = pytest.mark.committing
+
 CYCLE = 0.05  # seconds per ring in these tests: the limit is 3 x 0.05 s
-
-
-@pytest.fixture
-def sessionmaker(committing_sessionmaker):
-    return committing_sessionmaker
-
-
-@pytest.fixture
-def fake() -> FakeTelephony:
-    return FakeTelephony()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 async def add_agents(sessionmaker, clock, *names: str, state: str = "ready") -> dict[str, uuid.UUID]:

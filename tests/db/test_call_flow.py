@@ -22,26 +22,13 @@ from ivr import service as ivr_store
 from ivr.lookup import Lookups
 from ivr.runtime import MenuRuntime
 from tests.support import events as ev
-from tests.support.clock import FakeClock
 from tests.support.fake_telephony import FakeTelephony
 from tests.support.settings import make_settings
 
+# The call flow runs many sessions at once: real commits on an emptied call log (conftest).
+pytestmark = pytest.mark.committing
+
 DEMO = Path(__file__).resolve().parents[2] / "ivr" / "demo.yaml"
-
-
-@pytest.fixture
-def sessionmaker(committing_sessionmaker):
-    return committing_sessionmaker
-
-
-@pytest.fixture
-def fake() -> FakeTelephony:
-    return FakeTelephony()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 async def make_stasis(fake, sessionmaker, clock, tmp_path, ivr_file: Path = DEMO,

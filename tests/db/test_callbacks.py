@@ -22,30 +22,17 @@ from app.errors import AppError
 from routing.models import AgentRow, QueueRow
 from tests.db.test_call_flow import DEMO, arrive, feed, keys, make_stasis, prompt_done, said
 from tests.support import events as ev
-from tests.support.clock import FakeClock
 from tests.support.desk import build_world, client, fast_passwords, make_app, sign_in_roles
+from tests.support.fake_telephony import FakeTelephony
 
 __all__ = ["fast_passwords"]
-from tests.support.fake_telephony import FakeTelephony
+
+# The call flow runs many sessions at once: real commits on an emptied call log (conftest).
+pytestmark = pytest.mark.committing
 
 CYCLE = 0.05  # one ring: the agent's ring limit is 0.15 s
 CUSTOMER_RING = 0.2
 DIAL = "PJSIP/trunk/sip:{number}@127.0.0.1:5070"
-
-
-@pytest.fixture
-def sessionmaker(committing_sessionmaker):
-    return committing_sessionmaker
-
-
-@pytest.fixture
-def fake() -> FakeTelephony:
-    return FakeTelephony()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

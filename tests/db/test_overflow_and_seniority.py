@@ -17,25 +17,12 @@ from routing.models import AgentRow, QueueRow
 from tests.db.test_acd import CYCLE, add_agents, offered_legs, rows, to_queue
 from tests.db.test_call_flow import DEMO, feed, make_stasis, prompt_done, said, settle, arrive
 from tests.support import events as ev
-from tests.support.clock import FakeClock
 from tests.support.fake_telephony import FakeTelephony
 
+# The call flow runs many sessions at once: real commits on an emptied call log (conftest).
+pytestmark = pytest.mark.committing
+
 VOICEMAIL = {"kind": "voicemail", "max_seconds": 30}
-
-
-@pytest.fixture
-def sessionmaker(committing_sessionmaker):
-    return committing_sessionmaker
-
-
-@pytest.fixture
-def fake() -> FakeTelephony:
-    return FakeTelephony()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

@@ -21,23 +21,10 @@ from tests.db.test_acd import (CYCLE, add_agents, agent_answers, connected, offe
                                to_queue, transfer, warm)
 from tests.db.test_call_flow import DEMO, feed, make_stasis
 from tests.support import events as ev
-from tests.support.clock import FakeClock
 from tests.support.fake_telephony import FakeTelephony, wav_bytes
 
-
-@pytest.fixture
-def sessionmaker(committing_sessionmaker):
-    return committing_sessionmaker
-
-
-@pytest.fixture
-def fake() -> FakeTelephony:
-    return FakeTelephony()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+# The call flow runs many sessions at once: real commits on an emptied call log (conftest).
+pytestmark = pytest.mark.committing
 
 
 @pytest.fixture
