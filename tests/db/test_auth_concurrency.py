@@ -1,5 +1,6 @@
 """The sign-in rate limit holds when the guesses come all at once (R20): an attacker sending
-many wrong passwords in parallel gets no more than `login_max_failures` of them checked."""
+many wrong passwords in parallel gets no more than `login_max_failures` of them checked, and
+no more than its limit from one address across user names."""
 
 from __future__ import annotations
 
@@ -46,3 +47,31 @@ async def test_parallel_wrong_passwords_are_limited_like_sequential_ones(app,
         checked = await session.scalar(select(func.count()).select_from(LoginAttempt)
                                        .where(LoginAttempt.username == name))
     assert checked == 5
+
+
+async def test_parallel_wrong_passwords_from_one_address_are_limited_like_sequential_ones(
+        committing_sessionmaker, fast_passwords):
+    """R20: guesses at many user names from one address, all at once, get no more checks than
+    the address's limit (8 x the per-user limit), as one at a time would."""
+    app = make_app(committing_sessionmaker, FakeClock(T0), login_max_failures=1,
+                   login_window_minutes=15)
+    prefix = f"spray-{uuid.uuid4().hex[:6]}"
+
+    async def guess(i: int) -> int:
+        async with client(app) as anon:
+            resp = await anon.post("/api/auth/login", json={"username": f"{prefix}-{i}",
+                                                            "password": f"guess number {i}"})
+        return resp.status_code
+
+    try:
+        codes = await asyncio.gather(*(guess(i) for i in range(30)))
+        assert codes.count(401) == 8, codes  # 1 x IP_FAILURE_FACTOR checked
+        assert codes.count(429) == 22, codes
+        async with committing_sessionmaker() as session:
+            stored = await session.scalar(select(func.count()).select_from(LoginAttempt).where(
+                LoginAttempt.username.like(f"{prefix}-%")))
+        assert stored == 8
+    finally:
+        async with committing_sessionmaker() as session, session.begin():
+            await session.execute(delete(LoginAttempt).where(
+                LoginAttempt.username.like(f"{prefix}-%")))
