@@ -302,6 +302,7 @@ class QueueingMixin:
         waited = (now - (call.enqueued_at or now)).total_seconds()
         apology = ring_rule.apology_due(waited, self.settings.ring_limit_seconds)
         self.desk.connected(offer.agent_id, offer_id=offer.id, call_id=call.id, apology_due=apology)
+        notice_cut = await self._notice_playing(call)  # leaving the holding bridge cuts it
         await self._unhold(call)
         bridge = f"call-{call.id}"
         await self.telephony.create_bridge(bridge)
@@ -313,6 +314,10 @@ class QueueingMixin:
                          detail={"agent_id": str(offer.agent_id), "waited_seconds": round(waited, 3),
                                  "rings": rings, "apology_due": apology})
         await self._record_conversation(call)  # R16: before the apology, which is part of it
+        if notice_cut:  # R16: the caller had not heard the whole notice; both hear it now
+            await self._safely(self.telephony.play_on_bridge(
+                bridge, self._system_media(call, ("recording_notice",)),
+                playback_id=f"{call.id}.recording_notice.again"))
         if apology:  # R1: a call answered late starts with an apology (both hear it)
             await self._safely(self.telephony.play_on_bridge(
                 bridge, self._system_media(call, ("apology",)), playback_id=f"{call.id}.apology"))
@@ -328,6 +333,16 @@ class QueueingMixin:
         if self._records(call.queue):
             await self.recorder.start(call_id=call.id, agent_id=call.agent_id, queue=call.queue,
                                       bridge_id=f"call-{call.id}")
+
+    async def _notice_playing(self, call: LiveCall) -> bool:
+        """R16: whether the recording notice is still playing to the caller (the agent answered
+        while it played on the holding bridge); only asked in queues that record."""
+        if not call.recording_notice or not self._records(call.queue):
+            return False
+        try:
+            return await self.telephony.get_playback(f"{call.id}.recording_notice") is not None
+        except AriError:
+            return True  # unknown: better told twice than not at all
 
     async def _recording_notice(self, call: LiveCall) -> None:
         """R16: the caller is told the call may be recorded before waiting in a queue that

@@ -74,6 +74,10 @@ async def test_a_recording_queue_tells_the_caller_and_keeps_the_conversation_in_
     await agent_answers(stasis, fake, leg, call.id, clock, ring_for=CYCLE / 2)
     [(_, bridge, name)] = recorded(fake)
     assert bridge == f"call-{call.id}" and name.startswith(f"call-{call.id}-")
+    # answered before the notice had played to its end: both hear it on the call's bridge
+    assert [c for c in fake.commands if c[0] == "play_on_bridge"][1:] == [
+        ("play_on_bridge", f"call-{call.id}", ("sound:/srv/hotline/prompts/zh/recording_notice",),
+         f"{call.id}.recording_notice.again")]
     [row] = await rows(sessionmaker, Recording, call_id=call.id)  # written as it starts
     assert (row.status, row.agent_id, row.queue, row.name) == (
         "recording", agents["wang"], "general", name)
@@ -92,6 +96,21 @@ async def test_a_recording_queue_tells_the_caller_and_keeps_the_conversation_in_
     assert stored.read_bytes() == audio and row.path.startswith("recordings/2026/11/23/")
     assert ("delete_stored_recording", name) in fake.commands  # not left on Asterisk
     assert name not in fake.recordings
+
+
+async def test_a_notice_heard_to_its_end_is_not_repeated_when_the_agent_answers(
+        stasis, fake, sessionmaker, clock):  # R16
+    await add_agents(sessionmaker, clock, "wang")
+    await recording_queue(sessionmaker, stasis)
+    await to_queue(stasis, fake, "k1")
+    call = stasis.flow.calls["k1"]
+    fake.playbacks.pop(f"{call.id}.recording_notice")  # played to its end
+    [leg] = offered_legs(fake)
+    await agent_answers(stasis, fake, leg, call.id, clock, ring_for=CYCLE / 2)
+    assert len(recorded(fake)) == 1
+    assert [c[-1] for c in fake.commands if c[0] == "play_on_bridge"] == [
+        f"{call.id}.recording_notice"]  # once, on the holding bridge
+    await hang_up(stasis, "k1")
 
 
 async def test_a_queue_that_does_not_record_neither_tells_nor_records(

@@ -160,7 +160,9 @@ class FakeTelephony:
     async def play_on_bridge(self, bridge_id: str, media: list[str], *, playback_id: str,
                              lang: str | None = None) -> Playback:
         self._record("play_on_bridge", bridge_id, tuple(media), playback_id)
-        return Playback(id=playback_id, target_uri=f"bridge:{bridge_id}")
+        playback = Playback(id=playback_id, target_uri=f"bridge:{bridge_id}")
+        self.playbacks[playback_id] = playback  # playing until the test says it finished
+        return playback
 
     async def destroy_bridge(self, bridge_id: str) -> None:
         self._record("destroy_bridge", bridge_id)
