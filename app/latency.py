@@ -36,6 +36,17 @@ def handling(event: str, received: float, monotonic: Callable[[], float]) -> Ite
         _pending.reset(token)
 
 
+@contextmanager
+def outside() -> Iterator[None]:
+    """Handling one of our own items (a timer, an offer): no event's latency is running, even
+    if the task was started while one was (a call's worker inherits its starter's context)."""
+    token = _pending.set(None)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+
+
 def received() -> float | None:
     """When the event being handled reached the service (None outside an event's handling)."""
     pending = _pending.get()

@@ -87,7 +87,8 @@ class CallStasis:
         received = self._received.pop(id(item), None)
         with EVENT_HANDLING_SECONDS.labels(item=kind).time():
             if received is None:  # our own items (timers, offers, requests)
-                await self.flow.handle(str(channel_id), item)
+                with latency.outside():
+                    await self.flow.handle(str(channel_id), item)
                 return
             with latency.handling(kind, received, self.clock.monotonic):
                 await self.flow.handle(str(channel_id), item)
