@@ -12,7 +12,8 @@ as the menu's voicemail is) or the promise of a call-back (a call-back task). Th
 caller hears an apology and a clean hang-up, never silence.
 
 Every state change goes through `_fire`, the one choke point that checks the transition, logs
-`from -> trigger -> to` and writes it to the call's timeline in Postgres.
+`from -> trigger -> to` and hands it to the call log (`app.calls.log_writer`), which writes it
+to the call's timeline in Postgres behind the flow, in order, many calls per transaction (#9).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from app.calls.items import (
     OWN_ITEMS, Announce, ConsultRingLimit, GraceElapsed, Item, IvrTimer, LiveCall, LookupResult,
     MaxWait, Resync, RingLimit, SurveyTimer, Transfer, TransferRefused,
 )
+from app.calls.log_writer import CallLogWriter
 from app.calls.outbound import OutboundCalls
 from app.calls.queueing import QueueingMixin
 from app.calls.survey import SurveyMixin
@@ -73,8 +75,11 @@ class CallFlow(QueueingMixin, SurveyMixin):
     def __init__(self, *, settings: Settings, telephony: Telephony,
                  sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
                  menus: MenuRuntime, lookups: Lookups, acd: Acd, submit: Any,
-                 desk: DeskNotifier | None = None, recorder: Recorder | None = None) -> None:
+                 desk: DeskNotifier | None = None, recorder: Recorder | None = None,
+                 call_log: CallLogWriter | None = None) -> None:
         self.settings = settings
+        # The call log of live calls (timeline, call row, menu path), written behind (#9).
+        self.call_log = call_log or CallLogWriter(sessionmaker)
         self.desk = desk or DeskNotifier()  # agents' screens (R3): pops, call and offer ends
         self.telephony = telephony
         self.sessions = sessionmaker
@@ -409,13 +414,12 @@ class CallFlow(QueueingMixin, SurveyMixin):
     async def _record_step(self, call: LiveCall, step: ivr.IvrStep) -> None:
         if not call.persisted:
             return
-        async with self.sessions() as session, session.begin():
-            if call.ivr_steps is None:  # a call taken over after a restart: count on from its path
+        if call.ivr_steps is None:  # a call taken over after a restart: count on from its path
+            async with self.sessions() as session:
                 call.ivr_steps = await ivr_store.last_step(session=session, call_id=call.id)
-            call.ivr_steps += 1
-            await ivr_store.record_step(session=session, call_id=call.id, seq=call.ivr_steps,
-                                        at=self.clock.now(), node=step.node, input=step.input,
-                                        outcome=step.outcome)
+        call.ivr_steps += 1
+        self.call_log.ivr_step(call_id=call.id, seq=call.ivr_steps, at=self.clock.now(),
+                               node=step.node, input=step.input, outcome=step.outcome)
 
     # -- prompts and endings ----------------------------------------------------------------
     def _system_media(self, call: LiveCall, names: tuple[str, ...]) -> list[str]:
@@ -601,28 +605,26 @@ class CallFlow(QueueingMixin, SurveyMixin):
     async def _fire(self, call: LiveCall, trigger: Trigger, *, at: datetime | None = None,
                     detail: dict[str, Any] | None = None, best_effort: bool = False,
                     **updates: Any) -> None:
-        """The one choke point for state changes: check, log, persist, then apply."""
+        """The one choke point for state changes: check, log, persist, then apply.
+
+        The timeline row and the call row's update are written behind (`app.calls.log_writer`):
+        a failure to store them is logged there and no longer changes the call's course, so
+        `best_effort` only says which transitions were allowed to fail before (#9)."""
         to = next_state(call.state, trigger)
         at = at or self.clock.now()
         seq = call.seq + 1
         log.info("call.transition", from_state=call.state, trigger=trigger, to_state=to)
-        if call.persisted:
-            try:
-                async with self.sessions() as session, session.begin():
-                    await service.record_transition(
-                        session=session, call_id=call.id, seq=seq, at=at, from_state=call.state,
-                        trigger=trigger, to_state=to, detail=detail, **updates)
-            except Exception as exc:
-                if not best_effort:
-                    raise
-                log.error("call.persist_failed", trigger=trigger, error=repr(exc))
+        if call.persisted:  # written behind (#9): see app.calls.log_writer
+            self.call_log.transition(call_id=call.id, seq=seq, at=at, from_state=call.state,
+                                     trigger=trigger, to_state=to, detail=detail or {},
+                                     updates=updates)
         call.seq, call.state = seq, to
         call.last_seen_at = max(call.last_seen_at, at)
 
     async def _update_call(self, call: LiveCall, **values: Any) -> None:
+        """Change fields of the call's row that are not its state (written behind, #9)."""
         if call.persisted:
-            async with self.sessions() as session, session.begin():
-                await service.update_call(session=session, call_id=call.id, **values)
+            self.call_log.update(call.id, **values)
 
     def _schedule(self, call: LiveCall, name: str, seconds: float, item: Item) -> None:
         """A named timer of the call (ivr, grace, ring, max_wait); the next one of the same name
@@ -656,6 +658,7 @@ class CallFlow(QueueingMixin, SurveyMixin):
             self._cancel_tasks(call)
         await self.outbound.close()
         await self.recorder.close()
+        await self.call_log.close()
 
 
 def _write_file(target: Path, data: bytes) -> None:

@@ -18,6 +18,7 @@ from app.ari.events import (AriEvent, ApplicationReplaced, RecordingFailed, Reco
                             StasisStart)
 from app.calls import service
 from app.calls.flow import CallFlow
+from app.calls.log_writer import CallLogWriter
 from app.calls.items import Item, Resync, item_channel_id
 from app.clock import Clock
 from app import latency
@@ -51,9 +52,13 @@ class CallStasis:
         self.desk = desk or DeskNotifier()  # agents' screens (R3)
         self.acd = Acd(settings=settings, sessionmaker=sessionmaker, clock=clock,
                        notify=self.dispatcher.submit, desk=self.desk)
+        # The call log of live calls, written behind the flow (#9); drained on a (re)connect
+        # and on shutdown: a crash loses at most its last flush interval.
+        self.call_log = CallLogWriter(sessionmaker)
         self.flow = CallFlow(settings=settings, telephony=telephony, sessionmaker=sessionmaker,
                              clock=clock, menus=menus, lookups=lookups, acd=self.acd,
                              submit=self.dispatcher.submit, desk=self.desk,
+                             call_log=self.call_log,
                              recorder=Recorder(settings=settings, telephony=telephony,
                                                sessionmaker=sessionmaker, clock=clock,
                                                storage=storage or LocalStorage(settings.storage_dir)))
@@ -98,6 +103,7 @@ class CallStasis:
         now = self.clock.now()
         for call in self.flow.calls.values():
             call.last_seen_at = max(call.last_seen_at, now)
+        await self.call_log.drain()
         try:
             async with self.sessions() as session, session.begin():
                 await service.mark_open_calls_seen(session=session, at=now)
@@ -116,6 +122,7 @@ class CallStasis:
         else:
             log.error("stasis.reconcile_gave_up")
             return
+        await self.call_log.drain()  # what follows reads the call log back
         async with self.sessions() as session:
             rows = await service.open_calls(session=session)
             # Call-backs (R17) are the outbound flow's to line up, not calls to adopt.
@@ -152,7 +159,13 @@ class CallStasis:
     def _in_our_app(self, app_name: str, app_data: str) -> bool:
         return app_name.lower() == "stasis" and app_data.split(",")[0] == self.app_name
 
+    async def drain(self) -> None:
+        """Handle every queued item, then store the call log they wrote (tests read it next)."""
+        await self.dispatcher.drain()
+        await self.call_log.drain()
+
     async def close(self) -> None:
         await self.acd.close()
         await self.flow.close()
         await self.dispatcher.close()
+        await self.call_log.close()  # what the last items wrote

@@ -57,7 +57,7 @@ async def to_queue(stasis, fake, cid: str, number: str = "13800000001") -> None:
     await prompt_done(stasis, cid)           # greeting
     await keys(stasis, cid, "0")             # the agent key, during the main menu
     await prompt_done(stasis, cid)           # "putting you through"
-    await stasis.dispatcher.drain()
+    await stasis.drain()
 
 
 def offered_legs(fake: FakeTelephony) -> list[str]:
@@ -131,7 +131,7 @@ async def test_an_agent_who_misses_the_ring_limit_is_paused_and_the_call_goes_to
     await feed(stasis, ev.raw("ChannelStateChange", channel=ev.channel(first, state="Ringing")))
     clock.advance(3 * CYCLE)
     await asyncio.sleep(3 * CYCLE + 0.1)  # R1: three rings pass
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     assert ("hangup", first) in fake.commands  # the ringing leg is cancelled
     wang = stasis.acd.agents[agents["wang"]]
     assert (wang.state, wang.state_reason) == ("paused", "missed_rings")
@@ -266,7 +266,7 @@ async def test_after_a_restart_a_waiting_call_is_queued_again_and_reaches_an_age
     second = await make_stasis(fake, sessionmaker, clock, tmp_path, DEMO, ring_cycle_seconds=CYCLE)
     await second.acd.start()
     await second.reconcile()
-    await second.dispatcher.drain()
+    await second.drain()
     [leg] = offered_legs(fake)
     await agent_answers(second, fake, leg, second.flow.calls["r1"].id)
     assert second.flow.calls["r1"].state == "connected"
@@ -282,7 +282,7 @@ async def test_an_answer_missed_while_disconnected_still_connects_the_call(
     await stasis.on_disconnect()
     fake.channels[leg] = Channel(id=leg, state="Up")  # answered while we could not see it
     await stasis.reconcile()
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     assert stasis.flow.calls["r2"].state == "connected"
     assert ("add_to_bridge", f"call-{stasis.flow.calls['r2'].id}", ("r2", leg)) in fake.commands
 
@@ -316,7 +316,7 @@ async def test_an_offer_that_arrives_after_the_caller_left_frees_the_agent(
     stasis.dispatcher.submit("gone-caller", OfferMade(channel_id="gone-caller", offer_id=call_id,
                                                       agent_id=agent.id, endpoint="PJSIP/trunk/sip:x@y",
                                                       queue="general"))
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     assert agent.state == "ready"
 
 
@@ -332,7 +332,7 @@ async def transfer(stasis, cid: str, **target):
 
     done = asyncio.get_running_loop().create_future()
     stasis.dispatcher.submit(cid, Transfer(cid, target.get("queue"), target.get("agent_id"), done))
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     return done
 
 
@@ -442,7 +442,7 @@ async def test_a_consulted_agent_who_does_not_answer_gives_the_caller_back(
     consult_leg = [c for c in fake.commands if c[0] == "originate"][-1][2]
     clock.advance(3 * CYCLE)
     await asyncio.sleep(3 * CYCLE + 0.1)
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     assert ("hangup", consult_leg) in fake.commands
     assert ("add_to_bridge", f"call-{call.id}", ("w2",)) in fake.commands  # back with wang
     zhao = stasis.acd.agents[agents["zhao"]]
@@ -474,7 +474,7 @@ async def warm(stasis, cid: str, action: str, agent_id=None):
 
     done = asyncio.get_running_loop().create_future()
     stasis.dispatcher.submit(cid, Transfer(cid, None, agent_id, done, action))
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     return done
 
 
@@ -491,7 +491,7 @@ async def test_an_important_customer_overtakes_a_caller_who_waited_longer(
     await to_queue(stasis, fake, "vip", number="+86 139 1111 0000")  # R11, however written
     assert offered_legs(fake) == []
     await stasis.acd.request_state(agents["wang"], "ready", None)
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     [leg] = offered_legs(fake)
     assert stasis.flow.legs[leg] == "vip"
     row = (await rows(sessionmaker, Call, channel_id="vip"))[0]
@@ -511,17 +511,17 @@ async def test_an_escalated_call_goes_only_to_a_senior_agent(stasis, fake, sessi
 
     refused = asyncio.get_running_loop().create_future()
     stasis.dispatcher.submit("e1", Transfer("e1", None, agents["zhao"], refused, escalate=True))
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     with pytest.raises(AgentTooJunior):
         refused.result()
     done = asyncio.get_running_loop().create_future()
     stasis.dispatcher.submit("e1", Transfer("e1", "general", None, done, escalate=True))
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     assert done.result() is None
     legs_before = offered_legs(fake)
     assert stasis.acd.agents[agents["zhao"]].state == "ready"  # free, but not senior: not offered
     await stasis.acd.request_state(agents["li"], "ready", None)
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     assert [c for c in fake.commands if c[0] == "originate"][-1][1].endswith("li@127.0.0.1:5020")
     assert len(offered_legs(fake)) == len(legs_before) + 1
 
@@ -534,7 +534,7 @@ async def test_a_caller_who_waits_the_queues_maximum_is_promised_a_call_back(
     await stasis.acd.start()
     await to_queue(stasis, fake, "o1")
     await asyncio.sleep(1.2)
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     assert said(stasis, fake)[-1] == ["queue_unavailable", "thanks"]
     assert stasis.acd.waiting == {}
     await feed(stasis, ev.stasis_end("o1"))

@@ -50,14 +50,14 @@ async def stasis(fake, sessionmaker, clock, tmp_path):
 async def feed(stasis: CallStasis, *raw_events: dict) -> None:
     for raw in raw_events:
         await stasis.on_event(ev.parsed(raw))
-    await stasis.dispatcher.drain()
+    await stasis.drain()
 
 
 async def settle(stasis: CallStasis) -> None:
     """Let short timers and lookups finish, then what they queued."""
     for _ in range(5):
         await asyncio.sleep(0.03)
-        await stasis.dispatcher.drain()
+        await stasis.drain()
 
 
 async def prompt_done(stasis: CallStasis, cid: str) -> None:
@@ -250,7 +250,7 @@ async def test_reconcile_closes_calls_that_ended_unseen_at_the_time_last_seen(
     del fake.channels["gone-1"]  # the caller hung up while we were disconnected
     clock.advance(60)
     await stasis.reconcile()
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     call = await call_of(sessionmaker, "gone-1")
     assert call.end_reason == "lost_track" and call.hangup_by is None
     assert call.ended_at == last_seen
@@ -264,7 +264,7 @@ async def test_reconcile_carries_on_a_call_whose_prompt_ended_while_we_were_away
     await stasis.on_disconnect()
     fake.playbacks.pop(f"{call.id}.ivr{call.ivr.token}")  # its PlaybackFinished was missed
     await stasis.reconcile()
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     assert ("subscribe", "channel:live-1") in fake.commands
     assert said(stasis, fake)[-1] == ["main_menu"]
 
@@ -279,7 +279,7 @@ async def test_after_a_restart_an_open_call_resumes_the_menu_at_its_node(
     await first.close()
     second = await make_stasis(fake, sessionmaker, clock, tmp_path)  # nothing in memory
     await second.reconcile()
-    await second.dispatcher.drain()
+    await second.drain()
     assert set(second.flow.calls) == {"restart-1"}
     assert (await call_of(sessionmaker, "restart-2")).end_reason == "lost_track"
     assert said(second, fake)[-1] == ["consult_menu"]
@@ -294,7 +294,7 @@ async def test_reconcile_adopts_a_channel_in_our_app_that_was_never_recorded(
     fake.channels["other-app"] = Channel.model_validate(
         ev.channel("other-app", app_data="someone-else"))
     await stasis.reconcile()
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     assert ("answer", "orphan-1") in fake.commands
     assert ("answer", "other-app") not in fake.commands
     assert (await call_of(sessionmaker, "orphan-1")).state == "in_ivr"
@@ -305,7 +305,7 @@ async def test_many_calls_with_events_fired_at_once_each_keep_their_order(
     ids = [f"many-{i}-{uuid.uuid4().hex[:4]}" for i in range(25)]
     for cid in ids:
         await stasis.on_event(ev.parsed(arrive(fake, cid)))
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     for cid in ids:  # all at once, interleaved across calls
         call = stasis.flow.calls[cid]
         await stasis.on_event(ev.parsed(ev.playback_finished(cid, f"{call.id}.ivr1")))
@@ -313,7 +313,7 @@ async def test_many_calls_with_events_fired_at_once_each_keep_their_order(
         await stasis.on_event(ev.parsed(ev.dtmf(cid, "0")))
         await stasis.on_event(ev.parsed(ev.hangup_request(cid)))
         await stasis.on_event(ev.parsed(ev.stasis_end(cid)))
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     for cid in ids:
         call = await call_of(sessionmaker, cid)
         assert [e.trigger for e in call.events] == [

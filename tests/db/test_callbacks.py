@@ -96,7 +96,7 @@ async def gone(stasis, *legs: str, cause: int = 16) -> None:
 
 async def begin(stasis, task_id, agent_id):
     live = await stasis.flow.outbound.begin(task_id=task_id, agent_id=agent_id, user_id=None)
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     return live
 
 
@@ -171,7 +171,7 @@ async def test_each_outcome_is_stored_and_the_task_is_tried_again_later(
     fake.fail_on.clear()
     if outcome == "no_answer":  # rings past HOTLINE_CALLBACK_RING_SECONDS
         await asyncio.sleep(CUSTOMER_RING + 0.1)
-        await stasis.dispatcher.drain()
+        await stasis.drain()
         assert ("hangup", live.customer_leg) in fake.commands
         await gone(stasis, live.customer_leg)
     elif outcome in ("busy", "failed"):
@@ -200,7 +200,7 @@ async def test_an_agent_who_does_not_answer_is_paused_and_the_attempt_does_not_c
     await feed(stasis, ev.raw("ChannelStateChange", channel=ev.channel(live.agent_leg,
                                                                        state="Ringing")))
     await asyncio.sleep(3 * CYCLE + 0.1)  # R1: the ring limit
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     assert ("hangup", live.agent_leg) in fake.commands
     assert len(originated(fake)) == 1  # the customer was never dialled
     await gone(stasis, live.agent_leg)
@@ -288,7 +288,7 @@ async def to_agent(stasis, fake, cid: str, number: str = "13800000001") -> str:
     await prompt_done(stasis, cid)
     await keys(stasis, cid, "0")
     await prompt_done(stasis, cid)
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     leg = originated(fake)[-1][2]
     fake.channels[leg] = Channel(id=leg, state="Up")
     await feed(stasis, ev.raw("StasisStart", args=["agent", str(stasis.flow.calls[cid].id)],
@@ -329,7 +329,7 @@ async def test_a_caller_who_keys_nothing_twice_is_thanked_without_a_score(
     for token in (1, 2):
         await feed(stasis, ev.playback_finished("s2", f"{call.id}.survey{token}"))
         await asyncio.sleep(0.15)  # HOTLINE_SURVEY_TIMEOUT_SECONDS
-        await stasis.dispatcher.drain()
+        await stasis.drain()
     assert said(stasis, fake)[-1] == ["thanks"] and call.state == "closing"
     assert (await one(sessionmaker, Call, call.id)).satisfaction is None
 
@@ -391,7 +391,7 @@ async def test_the_api_lists_tasks_starts_an_attempt_and_sums_up_the_week(
         assert detail["status"] == "in_progress" and detail["customer_number"] == "+8613900139000"
         assert [a["id"] for a in detail["attempt_log"]] == [resp.json()["attempt_id"]]
         assert (await c.get(f"/api/callbacks/{task_id}/voicemail")).status_code == 404
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     async with sessionmaker() as session, session.begin():
         session.add_all([Call(id=uuid.uuid4(), channel_id=f"w{n}", caller_number="1", language="zh",
                               state="ended", started_at=clock.now() - timedelta(days=3),
@@ -424,11 +424,11 @@ async def test_a_reconnect_leaves_a_live_call_back_to_the_outbound_flow(
     await answer(stasis, fake, live.agent_leg, "callback-agent", live.attempt_id)
     await answer(stasis, fake, live.customer_leg, "callback-customer", live.attempt_id)
     await stasis.reconcile()
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     assert not stasis.flow.calls and stasis.flow.outbound.calls[live.key].state == "connected"
     fake.channels.pop(live.customer_leg)  # the customer hung up while we were not listening
     await stasis.reconcile()
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     assert ("hangup", live.agent_leg) in fake.commands
     await feed(stasis, ev.stasis_end(live.agent_leg))
     call = await one(sessionmaker, Call, live.call_id)
@@ -449,7 +449,7 @@ async def test_a_call_back_cut_by_a_restart_ends_as_lost_and_does_not_count(
     fresh = await make_stasis(fake, sessionmaker, clock, tmp_path, DEMO, outbound_dial=DIAL)
     try:
         await fresh.reconcile()
-        await fresh.dispatcher.drain()
+        await fresh.drain()
         assert not fresh.flow.calls and not fresh.flow.outbound.calls
         assert ("hangup", live.agent_leg) in fake.commands
     finally:

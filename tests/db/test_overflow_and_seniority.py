@@ -60,7 +60,7 @@ async def test_a_caller_who_waits_the_maximum_leaves_a_voicemail_stored_with_a_c
     call = stasis.flow.calls["v1"]
     assert call.state == "in_queue"
     await asyncio.sleep(1.2)  # the queue's maximum wait
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     assert call.state == "voicemail" and stasis.acd.waiting == {}
     assert ("remove_from_bridge", f"hold-{call.id}", ("v1",)) in fake.commands  # music stops
     assert said(stasis, fake)[-1] == ["overflow_voicemail"]
@@ -175,11 +175,11 @@ async def test_a_caller_who_waits_the_maximum_goes_on_to_the_overflow_queue_in_t
     await stasis.acd.start()
     await to_queue(stasis, fake, "v6")
     await asyncio.sleep(1.2)
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     call = stasis.flow.calls["v6"]
     assert (call.state, call.queue) == ("in_queue", "backup")
     await stasis.acd.request_state(agents["zhao"], "ready", None)
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     assert len(offered_legs(fake)) == 1
     [event] = [e for e in await timeline(sessionmaker, "v6") if e.trigger == "overflowed"]
     assert event.detail == {"from_queue": "general", "queue": "backup",
@@ -212,7 +212,7 @@ async def returning_caller(stasis, fake, sessionmaker, cid: str, number: str, se
     await prompt_done(stasis, cid)  # greeting
     assert said(stasis, fake)[-1] == ["returning_complaint", "transferring"]
     await prompt_done(stasis, cid)
-    await stasis.dispatcher.drain()
+    await stasis.drain()
 
 
 @pytest.mark.parametrize("severity", ["major", "crisis"])
@@ -249,7 +249,7 @@ async def test_a_major_complaint_waits_for_a_senior_who_is_busy_and_juniors_are_
     await returning_caller(stasis, fake, sessionmaker, "m3", "13611114444", "major")
     assert stasis.flow.calls["m3"].state == "in_queue" and offered_legs(fake) == []
     await stasis.acd.request_state(agents["li"], "ready", None)
-    await stasis.dispatcher.drain()
+    await stasis.drain()
     [originate] = [c for c in fake.commands if c[0] == "originate"]
     assert originate[1].endswith("li@127.0.0.1:5010")
     await feed(stasis, ev.hangup_request("m3"), ev.stasis_end("m3"))

@@ -268,7 +268,7 @@ async def test_after_a_restart_the_live_recording_is_the_calls_again_and_kept_at
     second = await make_stasis(fake, sessionmaker, clock, tmp_path, DEMO, ring_cycle_seconds=CYCLE)
     await second.acd.start()
     await second.reconcile()
-    await second.dispatcher.drain()
+    await second.drain()
     active = second.recorder.of_agent(agents["wang"])
     assert active is not None and active.name == name and active.paused_since is not None
     clock.advance(1)
@@ -295,7 +295,7 @@ async def test_a_recording_left_open_by_a_call_that_ended_meanwhile_is_fetched_a
     second = await make_stasis(fake, sessionmaker, clock, tmp_path, DEMO, ring_cycle_seconds=CYCLE)
     await second.acd.start()
     await second.reconcile()
-    await second.dispatcher.drain()
+    await second.drain()
     await second.recorder.drain()
     async with sessionmaker() as session:
         row = await session.scalar(select(Recording).where(Recording.call_id == call.id))

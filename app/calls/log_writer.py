@@ -1,0 +1,134 @@
+"""The call log of live calls, written behind the flow (#9): timeline, call row updates, menu steps.
+
+The flow hands each write here and goes on with the call; one task stores them in the order
+they came, many calls' writes in one transaction every `flush_seconds` (or sooner when
+`max_batch` are queued), with one statement per kind: the timeline rows and the menu steps as
+multi-row inserts, the call rows' updates as one executemany per set of columns. A call's
+updates within a batch are merged in order (last write wins per column), so a call's row ends
+as the flow left it and its timeline keeps the flow's order (`seq`).
+
+What stays synchronous, in the flow: the call row's creation (every row here references it),
+reads (a call taken over after a restart counts on from its stored path) and writes whose
+failure must change the call's course (an offer, a call-back, a message). A failed batch is
+retried one write at a time (`app.ordered_writer`), a write that still fails is logged.
+
+Durability: the writer is drained on shutdown and before reconciling with Asterisk after a
+(re)connect; a crash or kill loses at most what was queued: the last `flush_seconds` of the
+call log (default 20 ms) and the batch being written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.calls.models import Call, CallEvent
+from app.ordered_writer import OrderedWriter
+from ivr.models import IvrStepRow
+
+_CALL_COLUMNS = frozenset(Call.__table__.c.keys()) - {"id", "channel_id", "started_at",
+                                                      "updated_at"}
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A timeline row `from -> trigger -> to` and the call row's move to `to_state`."""
+
+    call_id: uuid.UUID
+    seq: int
+    at: datetime
+    from_state: str
+    trigger: str
+    to_state: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    updates: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CallUpdate:
+    """Fields of the call row that are not its state (the menu's node, the language...)."""
+
+    call_id: uuid.UUID
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class IvrStep:
+    """Step `seq` of the caller's path through the menu."""
+
+    call_id: uuid.UUID
+    seq: int
+    at: datetime
+    node: str
+    input: str
+    outcome: str
+
+
+Write = Transition | CallUpdate | IvrStep
+
+
+class CallLogWriter(OrderedWriter[Write]):
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *,
+                 flush_seconds: float = 0.02, max_batch: int = 1000) -> None:
+        super().__init__(sessionmaker, store, name="call-log-writer",
+                         flush_seconds=flush_seconds, max_batch=max_batch)
+
+    def transition(self, **fields: Any) -> None:
+        self.put_nowait([_checked(Transition(**fields))])
+
+    def update(self, call_id: uuid.UUID, **values: Any) -> None:
+        if values:
+            self.put_nowait([_checked(CallUpdate(call_id=call_id, values=values))])
+
+    def ivr_step(self, **fields: Any) -> None:
+        self.put_nowait([IvrStep(**fields)])
+
+
+def _checked(write: Transition | CallUpdate) -> Transition | CallUpdate:
+    """A column that is not the call row's fails here, in the flow, not later in a batch."""
+    values = write.updates if isinstance(write, Transition) else write.values
+    if unknown := set(values) - _CALL_COLUMNS:
+        raise ValueError(f"not columns of a call's row: {sorted(unknown)}")
+    return write
+
+
+async def store(session: AsyncSession, writes: Sequence[Write]) -> None:
+    """Store writes of many calls, in one statement per kind (their order kept per call)."""
+    events: list[dict[str, Any]] = []
+    steps: list[dict[str, Any]] = []
+    rows: dict[uuid.UUID, dict[str, Any]] = {}  # the call rows' new values, merged in order
+    for w in writes:
+        match w:
+            case Transition():
+                events.append(dict(call_id=w.call_id, seq=w.seq, at=w.at,
+                                   from_state=str(w.from_state), trigger=str(w.trigger),
+                                   to_state=str(w.to_state), detail=w.detail or {}))
+                rows.setdefault(w.call_id, {}).update(
+                    w.updates, state=str(w.to_state), last_seen_at=w.at)
+            case CallUpdate():
+                rows.setdefault(w.call_id, {}).update(w.values)
+            case IvrStep():
+                steps.append(dict(call_id=w.call_id, seq=w.seq, at=w.at, node=w.node,
+                                  input=w.input[:64], outcome=w.outcome[:100]))
+    if events:  # a row already there (a step replayed after a restart) is kept
+        await session.execute(
+            insert(CallEvent.__table__)
+            .on_conflict_do_nothing(constraint="uq_call_events_call_id_seq"), events)
+    if steps:
+        await session.execute(
+            insert(IvrStepRow.__table__)
+            .on_conflict_do_nothing(constraint="uq_ivr_steps_call_id_seq"), steps)
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for call_id, values in rows.items():
+        by_columns.setdefault(tuple(sorted(values)), []).append({"_call_id": call_id, **values})
+    table = Call.__table__
+    for params in by_columns.values():
+        await session.execute(
+            update(table).where(table.c.id == bindparam("_call_id")), params)
