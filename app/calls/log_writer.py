@@ -2,18 +2,19 @@
 
 The flow hands each write here and goes on with the call; one task stores them in the order
 they came, many calls' writes in one transaction every `flush_seconds` (or sooner when
-`max_batch` are queued), with one statement per kind: the timeline rows and the menu steps as
-multi-row inserts, the call rows' updates as one executemany per set of columns. A call's
-updates within a batch are merged in order (last write wins per column), so a call's row ends
-as the flow left it and its timeline keeps the flow's order (`seq`).
+`max_batch` are queued), with one executemany per kind: the timeline rows, the menu steps, and
+the call rows' updates per set of columns. A call's updates within a batch are merged in order
+(last write wins per column), so a call's row ends as the flow left it and its timeline keeps
+the flow's order (`seq`).
 
 What stays synchronous, in the flow: the call row's creation (every row here references it),
 reads (a call taken over after a restart counts on from its stored path) and writes whose
-failure must change the call's course (an offer, a call-back, a message). A failed batch is
-retried one write at a time (`app.ordered_writer`), a write that still fails is logged.
+failure must change the call's course (a call-back, a message), and the offers (the agent
+desk's visibility rule, R20, reads them as soon as the phone rings or is answered). A failed
+batch is retried one write at a time (`app.ordered_writer`), a write that still fails is logged.
 
-Durability: the writer is drained on shutdown and before reconciling with Asterisk after a
-(re)connect; a crash or kill loses at most what was queued: the last `flush_seconds` of the
+Durability: the writer is drained on shutdown, when the event stream drops and before reconciling
+with Asterisk after a (re)connect; a crash or kill loses at most what was queued: the last `flush_seconds` of the
 call log (default 20 ms) and the batch being written.
 """
 
@@ -100,7 +101,7 @@ def _checked(write: Transition | CallUpdate) -> Transition | CallUpdate:
 
 
 async def store(session: AsyncSession, writes: Sequence[Write]) -> None:
-    """Store writes of many calls, in one statement per kind (their order kept per call)."""
+    """Store writes of many calls, one executemany per kind (their order kept per call)."""
     events: list[dict[str, Any]] = []
     steps: list[dict[str, Any]] = []
     rows: dict[uuid.UUID, dict[str, Any]] = {}  # the call rows' new values, merged in order
