@@ -13,9 +13,9 @@ failure must change the call's course (a call-back, a message), and the offers (
 desk's visibility rule, R20, reads them as soon as the phone rings or is answered). A failed
 batch is retried one write at a time (`app.ordered_writer`), a write that still fails is logged.
 
-Durability: the writer is drained on shutdown, when the event stream drops and before reconciling
-with Asterisk after a (re)connect; a crash or kill loses at most what was queued: the last `flush_seconds` of the
-call log (default 20 ms) and the batch being written.
+Durability: the writer is drained on shutdown, when the event stream drops and before
+reconciling with Asterisk after a (re)connect; a crash or kill loses at most what was queued:
+the last `flush_seconds` of the call log (default 20 ms) and the batch being written.
 """
 
 from __future__ import annotations
