@@ -8,7 +8,8 @@ caller that must know can await it; everybody else puts and moves on.
 
 A batch that fails is retried one put at a time, each in its own transaction and in the same
 order, so one bad row loses only its own put (logged, or handed to whoever awaits it) and never
-the later ones. Whatever is still queued when the process dies is lost: at most the last
+the later ones; a batch that failed because Postgres could not be reached is not retried (each
+put would wait for the connection in turn): its puts fail, the next batch tries again. Whatever is still queued when the process dies is lost: at most the last
 `flush_seconds` and the batch being written. `drain()` stores what is queued at once and waits
 until it is; `close()` drains.
 """
@@ -20,6 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 import structlog
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 log = structlog.get_logger(__name__)
@@ -79,6 +81,11 @@ class OrderedWriter(Generic[T]):
             except Exception as exc:  # noqa: BLE001 - retried put by put below
                 log.warning("writer.batch_failed", writer=self.name, puts=len(batch),
                             error=repr(exc))
+                if _unreachable(exc):  # no row is at fault: put by put would fail alike
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                    continue
                 await self._one_by_one(batch)
                 continue
             for _, done in batch:
@@ -131,3 +138,10 @@ class OrderedWriter(Generic[T]):
     def _log_failure(self, done: asyncio.Future[None]) -> None:
         if not done.cancelled() and (exc := done.exception()) is not None:
             log.error("writer.not_stored", writer=self.name, error=repr(exc))
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Postgres could not be reached or the connection broke (not a row's fault)."""
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated)
+    return isinstance(exc, (OSError, TimeoutError))

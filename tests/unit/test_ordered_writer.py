@@ -99,3 +99,20 @@ def test_settings_are_checked(kwargs) -> None:
 
     with pytest.raises(ValueError):
         OrderedWriter(lambda: None, store, name="test", **kwargs)  # type: ignore[arg-type]
+
+
+async def test_a_batch_that_cannot_reach_postgres_is_not_retried_put_by_put() -> None:
+    calls: list[Sequence[int]] = []
+
+    async def store(session: FakeSession, items: Sequence[int]) -> None:
+        calls.append(items)
+        raise ConnectionRefusedError("postgres is down")
+
+    w = OrderedWriter(lambda: FakeSession([]), store, name="test",  # type: ignore[arg-type]
+                      flush_seconds=0.02)
+    puts = [w.put([n]) for n in range(3)]
+    await w.drain()
+    assert calls == [[0, 1, 2]]  # one try, not one per put
+    for put in puts:
+        with pytest.raises(ConnectionRefusedError):
+            await put
