@@ -131,6 +131,10 @@ class Settings(BaseSettings):
     recording_retention_days: int = Field(180, ge=1, le=3650)
     recording_retention_check_seconds: float = Field(3600.0, ge=1, le=24 * 3600)
     recordings_agent_access: bool = False
+    # R16, R17: outbound call-backs are agent conversations too: recorded (the notice played to
+    # both when the customer answers) unless this is off; kept as long as the queue of the call
+    # the task came from says, else `recording_retention_days` (app/calls/outbound.py).
+    record_callbacks: bool = True
     # R2: after the closing thanks, give the caller this long to hang up first.
     closing_grace_seconds: float = Field(3.0, ge=0, le=60)
     # Sign-in (R20): a session lasts one shift at most and ends after a long idle spell; five

@@ -99,7 +99,8 @@ class CallFlow(QueueingMixin, SurveyMixin):
         # Call-backs (R17): their legs are in `legs` too, keyed by the call-back.
         self.outbound = OutboundCalls(settings=settings, telephony=telephony,
                                       sessionmaker=sessionmaker, clock=clock, acd=acd,
-                                      submit=submit, desk=self.desk, legs=self.legs)
+                                      submit=submit, desk=self.desk, legs=self.legs,
+                                      recorder=self.recorder)
 
     def channel_of(self, call_id: uuid.UUID) -> str | None:
         """The caller's channel of a live call."""

@@ -7,6 +7,16 @@ when the customer answers the two are bridged. The attempt's result (answered, n
 of it). At the end of a complaint call-back whose agent hangs up first the customer is asked
 to rate the service (R17), the score going on the call and the complaint.
 
+**Recording (R16).** A call-back is an agent conversation: when `HOTLINE_RECORD_CALLBACKS` is
+on (the default) it is recorded from the moment the customer answers and is bridged with the
+agent, with the `recording_notice` played on the bridge then (the agent has spoken first, so
+both hear it, and it is in the recording), until the conversation ends: either side hangs up,
+or the agent leaves a complaint call-back and the survey starts (the survey is not recorded).
+The rule is the setting alone, whatever the queue of the call the task came from says about
+its own calls; that queue (if the task came from a call) only gives the retention period,
+else the service's `HOTLINE_RECORDING_RETENTION_DAYS`. The recording row carries the outbound
+call's id and the agent, so the recordings API, roles, retention and QA sampling are the same.
+
 The call is logged in `calls` (direction `outbound`, `channel_id` the customer's leg) with its
 timeline; every state change goes through `_fire` (`next_state` refuses anything else). Both
 legs' events reach the call's worker through `legs` (leg -> the call's key), as agents' legs
@@ -145,6 +155,7 @@ class LiveCallback:
     language: str
     endpoint: str          # the agent's phone, as ARI originates it
     customer_name: str | None = None
+    origin_queue: str | None = None  # the queue of the call the task came from (R16 retention)
     state: OutState = OutState.ringing_agent
     seq: int = 0
     agent_ringing_at: datetime | None = None
@@ -173,7 +184,8 @@ class LiveCallback:
 class OutboundCalls:
     def __init__(self, *, settings: Settings, telephony: Telephony,
                  sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, acd: Acd,
-                 submit: Any, desk: DeskNotifier, legs: dict[str, str]) -> None:
+                 submit: Any, desk: DeskNotifier, legs: dict[str, str],
+                 recorder: Any = None) -> None:
         self.settings = settings
         self.telephony = telephony
         self.sessions = sessionmaker
@@ -182,6 +194,7 @@ class OutboundCalls:
         self.desk = desk
         self._submit = submit
         self.legs = legs            # shared with the inbound flow: leg -> the call's key
+        self.recorder = recorder    # R16 (app.recordings.recorder); None: never recorded
         self.calls: dict[str, LiveCallback] = {}
 
     def owns(self, key: str) -> bool:
@@ -203,12 +216,14 @@ class OutboundCalls:
             view = await callbacks.get_task(session=session, task_id=task_id)
             customer = await customers.by_phone(session=session, number=task.customer_number)
             e164 = normalise(task.customer_number)
+            origin = await session.get(Call, task.call_id) if task.call_id else None
             live = LiveCallback(
                 key=key, attempt_id=attempt_id, task_id=task.id, call_id=call_id,
                 agent_id=agent_id, user_id=user_id, complaint_id=task.complaint_id,
                 number=task.customer_number or "",
                 dial=national(e164) if e164 else (task.customer_number or ""),
-                language=task.language, endpoint="", customer_name=view.customer_name)
+                language=task.language, endpoint="", customer_name=view.customer_name,
+                origin_queue=origin.queue if origin is not None else None)
             session.add(Call(
                 id=call_id, channel_id=live.customer_leg, direction="outbound",
                 caller_number=live.number, caller_name=live.customer_name,
@@ -360,8 +375,10 @@ class OutboundCalls:
         bridge = f"call-{live.call_id}"
         await self.telephony.create_bridge(bridge)
         await self.telephony.add_to_bridge(bridge, [live.agent_leg, live.customer_leg])
+        recorded = await self._start_recording(live, bridge)
         await self._fire(live, OutTrigger.customer_answered, at=now, answered_at=now,
-                         connected_at=now, detail={"agent_id": str(live.agent_id)})
+                         connected_at=now, detail={"agent_id": str(live.agent_id),
+                                                   "recorded": recorded})
         await self._settle(live, AttemptOutcome.answered, None, counted=True)
         self._tell(live, "connected", outcome="answered")
 
@@ -404,6 +421,7 @@ class OutboundCalls:
                     await self._hang_up(live, live.customer_leg)
                 case OutState.connected:
                     live.hangup_by = "agent"
+                    await self._stop_recording(live)  # the survey is not part of it
                     await self._release_agent(live)
                     await self._safely(self.telephony.destroy_bridge(f"call-{live.call_id}"))
                     if live.complaint_id is not None and live.customer_leg in live.up:
@@ -420,6 +438,7 @@ class OutboundCalls:
                                             live.dialstatus)
                 case OutState.connected | OutState.survey:
                     live.hangup_by = live.hangup_by or "customer"
+                    await self._stop_recording(live)
                     await self._fire(live, OutTrigger.customer_left)
                     await self._release_agent(live)
                     await self._hang_up(live, live.agent_leg)
@@ -429,6 +448,7 @@ class OutboundCalls:
         """Both legs gone: the call has ended."""
         if live.up or live.state is OutState.ended:
             return
+        await self._stop_recording(live)  # a safety net: stopped when the conversation ended
         now = self.clock.now()
         if not live.settled:  # nothing decided (a failure): the attempt does not count
             await self._settle(live, AttemptOutcome.failed, "ended", counted=False)
@@ -443,6 +463,25 @@ class OutboundCalls:
         self._tell(live, "ended", outcome=str(live.outcome) if live.outcome else None)
         self._forget(live)
         log.info("callback.ended", outcome=live.outcome, reason=live.reason)
+
+    # -- recording (R16) --------------------------------------------------------------------
+    async def _start_recording(self, live: LiveCallback, bridge: str) -> bool:
+        """The customer answered and is bridged with the agent: record the conversation if
+        `HOTLINE_RECORD_CALLBACKS` is on, and tell both on the bridge that it may be recorded
+        (the notice is in the recording). A failure never touches the call."""
+        if self.recorder is None or not self.settings.record_callbacks:
+            return False
+        active = await self.recorder.start(call_id=live.call_id, agent_id=live.agent_id,
+                                           queue=live.origin_queue, bridge_id=bridge)
+        await self._safely(self.telephony.play_on_bridge(
+            bridge, self._media(live, ("recording_notice",)),
+            playback_id=f"{live.call_id}.recording_notice", lang=live.language))
+        return active is not None
+
+    async def _stop_recording(self, live: LiveCallback) -> None:
+        """The agent conversation is over (no-op if it was not recorded or is stopped)."""
+        if self.recorder is not None:
+            await self._safely(self.recorder.stop(live.call_id))
 
     # -- the survey at the end of a complaint call-back (R17) -------------------------------
     async def _survey(self, live: LiveCallback, state: survey.SurveyState,
@@ -532,6 +571,7 @@ class OutboundCalls:
             for leg in list(live.up):
                 await self._hang_up(live, leg)
             return
+        await self._stop_recording(live)
         await self._safely(self._settle(live, AttemptOutcome.failed, "error", counted=False))
         await self._safely(self._fire(live, OutTrigger.failed, best_effort=True,
                                       detail={"error": repr(exc)[:300]}))

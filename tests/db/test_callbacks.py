@@ -19,11 +19,12 @@ from app.callbacks.models import CallbackAttempt, CallbackSource, CallbackTask
 from app.calls.models import Call
 from app.complaints.models import Complaint
 from app.errors import AppError
+from app.recordings.models import Recording
 from routing.models import AgentRow, QueueRow
 from tests.db.test_call_flow import DEMO, arrive, feed, keys, make_stasis, prompt_done, said
 from tests.support import events as ev
 from tests.support.desk import build_world, client, fast_passwords, make_app, sign_in_roles
-from tests.support.fake_telephony import FakeTelephony
+from tests.support.fake_telephony import FakeTelephony, wav_bytes
 
 __all__ = ["fast_passwords"]
 
@@ -179,6 +180,7 @@ async def test_each_outcome_is_stored_and_the_task_is_tried_again_later(
     assert ("hangup", live.agent_leg) in fake.commands  # the agent is let go
     await feed(stasis, ev.stasis_end(live.agent_leg))
     expected = "failed" if outcome == "dial_error" else outcome
+    assert recorded(fake) == [] and await recordings(sessionmaker, live.call_id) == []  # R16
     attempt = await one(sessionmaker, CallbackAttempt, live.attempt_id)
     assert attempt.outcome == expected and attempt.customer_answered_at is None
     row = await one(sessionmaker, CallbackTask, task_id)
@@ -262,8 +264,14 @@ async def test_after_a_complaint_call_back_the_customer_rates_it_on_the_call_and
     await answer(stasis, fake, live.agent_leg, "callback-agent", live.attempt_id)
     await answer(stasis, fake, live.customer_leg, "callback-customer", live.attempt_id)
     assert (await one(sessionmaker, Complaint, complaint_id)).status == "called_back"
+    [(_, _, name)] = recorded(fake)
     await feed(stasis, ev.stasis_end(live.agent_leg))  # the agent hangs up first
+    # R16: the agent conversation's recording ends with it; the survey is not in it
+    stopped = fake.commands.index(("stop_live_recording", name))
+    assert stopped < fake.commands.index(("destroy_bridge", f"call-{live.call_id}"))
     question = f"{live.call_id}.survey1"
+    assert stopped < fake.commands.index(
+        ("play", live.customer_leg, ("sound:/srv/hotline/prompts/zh/survey_question",), question))
     assert [c for c in fake.commands if c[0] == "play"][-1][1:] == (
         live.customer_leg, ("sound:/srv/hotline/prompts/zh/survey_question",), question)
     await feed(stasis, ev.playback_finished(live.customer_leg, question))
@@ -275,6 +283,10 @@ async def test_after_a_complaint_call_back_the_customer_rates_it_on_the_call_and
     call = await one(sessionmaker, Call, live.call_id)
     assert (call.satisfaction, call.end_reason, call.hangup_by) == (4, "completed", "agent")
     assert (await one(sessionmaker, Complaint, complaint_id)).satisfaction == 4
+    await stasis.recorder.drain()
+    [row] = await recordings(sessionmaker, live.call_id)
+    assert (row.name, row.status, row.agent_id) == (name, "stored", wang)
+    assert len(recorded(fake)) == 1
 
 
 async def queue_with_survey(sessionmaker, survey: bool = True) -> None:
@@ -479,3 +491,122 @@ async def test_a_complaint_call_back_speaks_the_language_of_the_call_it_came_in_
         rows = {t.complaint_id: t.language for t in await session.scalars(
             select(CallbackTask).where(CallbackTask.complaint_id.in_([first, second])))}
     assert rows == {first: "en", second: "zh"}
+
+
+# -- recording call-backs (R16, R17) ---------------------------------------------------------
+def recorded(fake: FakeTelephony) -> list[tuple]:
+    return [c for c in fake.commands if c[0] == "record_bridge"]
+
+
+async def recordings(sessionmaker, call_id) -> list[Recording]:
+    async with sessionmaker() as session:
+        return list(await session.scalars(select(Recording).where(Recording.call_id == call_id)
+                                          .order_by(Recording.started_at)))
+
+
+async def task_from_a_call(sessionmaker, clock, queue: str | None) -> uuid.UUID:
+    """A call-back task opened for a caller of `queue` (who left a message, say)."""
+    origin = uuid.uuid4()
+    async with sessionmaker() as session, session.begin():
+        session.add(Call(id=origin, channel_id=f"c-{origin}", caller_number="13800138000",
+                         language="zh", state="ended", started_at=clock.now(),
+                         last_seen_at=clock.now(), queue=queue))
+    async with sessionmaker() as session, session.begin():
+        made = await callbacks.open_task(session=session, source=CallbackSource.voicemail,
+                                         customer_number="13800138000", language="zh",
+                                         call_id=origin)
+    return made.id
+
+
+async def test_an_answered_call_back_is_recorded_with_the_notice_until_the_customer_hangs_up(
+        stasis, fake, sessionmaker, clock, tmp_path):
+    """Recorded because HOTLINE_RECORD_CALLBACKS is on, although the queue the task came from
+    does not record its own calls; that queue's retention period applies."""
+    wang = await agent(sessionmaker, clock)
+    async with sessionmaker() as session, session.begin():
+        session.add(QueueRow(name="general", call_type="consultation", skills=[],
+                             max_wait_seconds=60, wrap_up_seconds=0, record_calls=False,
+                             recording_retention_days=30))
+    task_id = await task_from_a_call(sessionmaker, clock, "general")
+    await stasis.acd.start()
+    live = await begin(stasis, task_id, wang)
+    await answer(stasis, fake, live.agent_leg, "callback-agent", live.attempt_id)
+    assert recorded(fake) == []  # not while the agent waits for the customer
+    await answer(stasis, fake, live.customer_leg, "callback-customer", live.attempt_id)
+    bridge = f"call-{live.call_id}"
+    [(_, on, name)] = recorded(fake)
+    assert on == bridge and name.startswith(f"call-{live.call_id}-")
+    # both hear the notice on the bridge, once they are bridged
+    assert fake.commands.index(("add_to_bridge", bridge, (live.agent_leg, live.customer_leg))) \
+        < fake.commands.index(("record_bridge", bridge, name))
+    assert [c for c in fake.commands if c[0] == "play_on_bridge"] == [
+        ("play_on_bridge", bridge, ("sound:/srv/hotline/prompts/zh/recording_notice",),
+         f"{live.call_id}.recording_notice")]
+    [row] = await recordings(sessionmaker, live.call_id)
+    assert (row.status, row.agent_id, row.queue) == ("recording", wang, "general")
+    audio = wav_bytes(5.5, sample=900)
+    fake.recorded_audio[name] = audio
+    clock.advance(5.5)
+    await feed(stasis, ev.hangup_request(live.customer_leg), ev.stasis_end(live.customer_leg))
+    assert ("stop_live_recording", name) in fake.commands
+    await feed(stasis, ev.stasis_end(live.agent_leg))
+    await stasis.recorder.drain()
+    [row] = await recordings(sessionmaker, live.call_id)
+    assert (row.status, row.agent_id, row.duration_seconds, row.size_bytes) == (
+        "stored", wang, 5.5, len(audio))
+    assert row.retain_until == row.ended_at + timedelta(days=30)  # the originating queue's
+    assert (tmp_path / "storage" / row.path).read_bytes() == audio
+    assert name not in fake.recordings  # deleted on Asterisk once kept
+
+
+async def test_a_call_back_of_no_queue_is_kept_the_service_s_days_and_stops_when_the_agent_leaves(
+        stasis, fake, sessionmaker, clock):
+    wang = await agent(sessionmaker, clock)
+    task_id = await task(sessionmaker)  # from a voicemail with no call: no queue
+    await stasis.acd.start()
+    live = await begin(stasis, task_id, wang)
+    await answer(stasis, fake, live.agent_leg, "callback-agent", live.attempt_id)
+    await answer(stasis, fake, live.customer_leg, "callback-customer", live.attempt_id)
+    [(_, _, name)] = recorded(fake)
+    await feed(stasis, ev.stasis_end(live.agent_leg))  # the agent hangs up (no survey)
+    assert ("stop_live_recording", name) in fake.commands
+    await feed(stasis, ev.stasis_end(live.customer_leg))
+    await stasis.recorder.drain()
+    [row] = await recordings(sessionmaker, live.call_id)
+    assert (row.status, row.agent_id, row.queue) == ("stored", wang, None)
+    assert row.retain_until == row.ended_at + timedelta(
+        days=stasis.flow.outbound.settings.recording_retention_days)
+
+
+async def test_with_record_callbacks_off_a_call_back_is_neither_recorded_nor_announced(
+        stasis, fake, sessionmaker, clock):
+    outbound = stasis.flow.outbound
+    outbound.settings = outbound.settings.model_copy(update={"record_callbacks": False})
+    wang = await agent(sessionmaker, clock)
+    task_id = await task(sessionmaker)
+    await stasis.acd.start()
+    live = await begin(stasis, task_id, wang)
+    await answer(stasis, fake, live.agent_leg, "callback-agent", live.attempt_id)
+    await answer(stasis, fake, live.customer_leg, "callback-customer", live.attempt_id)
+    assert recorded(fake) == [] and not [c for c in fake.commands if c[0] == "play_on_bridge"]
+    await feed(stasis, ev.stasis_end(live.customer_leg), ev.stasis_end(live.agent_leg))
+    await stasis.recorder.drain()
+    assert await recordings(sessionmaker, live.call_id) == []
+    assert (await one(sessionmaker, Call, live.call_id)).end_reason == "completed"
+
+
+async def test_a_recording_that_cannot_start_does_not_touch_the_call_back(
+        stasis, fake, sessionmaker, clock):
+    wang = await agent(sessionmaker, clock)
+    task_id = await task(sessionmaker)
+    await stasis.acd.start()
+    live = await begin(stasis, task_id, wang)
+    await answer(stasis, fake, live.agent_leg, "callback-agent", live.attempt_id)
+    fake.fail_on.add("record_bridge")
+    await answer(stasis, fake, live.customer_leg, "callback-customer", live.attempt_id)
+    fake.fail_on.clear()
+    assert stasis.flow.outbound.calls[live.key].state == "connected"
+    [row] = await recordings(sessionmaker, live.call_id)
+    assert row.status == "failed"
+    await feed(stasis, ev.stasis_end(live.customer_leg), ev.stasis_end(live.agent_leg))
+    assert (await one(sessionmaker, CallbackTask, task_id)).status == "done"

@@ -2,7 +2,9 @@
 first, then a SIPp phone playing the customer (on its own port, HOTLINE_OUTBOUND_DIAL pointing at
 it) is dialled through the trunk; the customer rates the call-back with DTMF; a customer who
 never answers closes the complaint as unreachable after the allowed attempts; a caller of a queue
-with the survey rates the agent call with DTMF after the agent hangs up."""
+with the survey rates the agent call with DTMF after the agent hangs up. An answered call-back is
+recorded (R16, HOTLINE_RECORD_CALLBACKS) from the customer's answer until the agent leaves: the
+file is fetched through ARI into our storage with the call and the agent, the survey not in it."""
 
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ from app.complaints.models import Complaint
 from phones.dtmf import dtmf_pcap
 from phones.sipp import (AgentPhone, Caller, Pause, Press, RunningPhone, agent_scenario,
                          free_udp_port)
-from tests.e2e.conftest import prompt_ms, wait_for_call
+from app.recordings.audio import wav_info
+from tests.e2e.conftest import prompt_ms, ts, wait_for_call
+from tests.e2e.test_recordings import stored_recording, user
 
 pytestmark = pytest.mark.asterisk
 
@@ -117,9 +121,9 @@ async def attempt(service, task_id: str, agent_id: str) -> dict:
 async def test_a_complaint_call_back_reaches_the_customer_who_rates_it_with_4(
         service, callbacks):
     agent, customer, complaint = callbacks
-    wang = await agent(talk_ms=1500)  # the agent hangs up first: the customer gets the survey
+    wang = await agent(talk_ms=4000)  # the agent hangs up first: the customer gets the survey
     await customer(CustomerPhone(AgentPhone(port=free_udp_port(), user="customer",
-                                            answer_after_ms=500), "4", press_after_ms=3000))
+                                            answer_after_ms=500), "4", press_after_ms=5500))
     task_id = await complaint("+8613877770001")
     task = await attempt(service, task_id, wang)
     assert task["attempt"]["outcome"] == "answered" and task["attempt"]["customer_answered_at"]
@@ -133,6 +137,20 @@ async def test_a_complaint_call_back_reaches_the_customer_who_rates_it_with_4(
     async with service.app.state.sessionmaker() as session:
         row = await session.get(Complaint, uuid.UUID(task["complaint_id"]))
     assert (row.status, row.satisfaction) == ("called_back", 4)
+
+    # R16: the conversation is recorded, from the customer's answer until the agent left (the
+    # survey after it is not in the recording), and kept in our storage.
+    qa = await user(service, f"cb-qa-{uuid.uuid4().hex[:6]}", "qa")
+    rec = await stored_recording(service, qa, call["id"])
+    assert rec["status"] == "stored", rec
+    assert (rec["call_id"], rec["agent_id"]) == (call["id"], wang)
+    [survey] = [e for e in call["timeline"] if e["trigger"] == "survey_started"]
+    talk = (ts(survey["at"]) - ts(call["connected_at"])).total_seconds()
+    assert abs(rec["duration_seconds"] - talk) < 1.0, (rec["duration_seconds"], talk)
+    data = (await service.get(f"/api/recordings/{rec['id']}/file", headers=qa)).content
+    assert len(data) == rec["size_bytes"] > 44 and data[:4] == b"RIFF"
+    info = wav_info(data)
+    assert info is not None and info.duration_seconds > 1.0
 
 
 async def test_a_customer_who_never_answers_closes_the_complaint_as_unreachable(
