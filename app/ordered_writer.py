@@ -9,9 +9,10 @@ caller that must know can await it; everybody else puts and moves on.
 A batch that fails is retried one put at a time, each in its own transaction and in the same
 order, so one bad row loses only its own put (logged, or handed to whoever awaits it) and never
 the later ones; a batch that failed because Postgres could not be reached is not retried (each
-put would wait for the connection in turn): its puts fail, the next batch tries again. Whatever is still queued when the process dies is lost: at most the last
-`flush_seconds` and the batch being written. `drain()` stores what is queued at once and waits
-until it is; `close()` drains.
+put would wait for the connection in turn): its puts fail, the next batch tries again.
+Whatever is still queued when the process dies is lost: at most the last `flush_seconds` and
+the batch being written. `drain()` stores what is queued at once and waits until it is;
+`close()` drains.
 """
 
 from __future__ import annotations
