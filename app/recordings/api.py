@@ -13,7 +13,6 @@ is written to `audit_log`.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -24,6 +23,8 @@ from fastapi.responses import FileResponse
 from app.audit import service as audit
 from app.auth.models import RoleName
 from app.auth.service import Principal
+# The call list's keyset cursor, time checks and errors: the same contract here.
+from app.calls.api import InvalidRange, _aware, _decode_cursor, _encode_cursor
 from app.config import Settings
 from app.deps import CurrentUser, SessionDep
 from app.errors import AppError, Conflict, Forbidden, NotFound
@@ -51,16 +52,6 @@ class RecordingNotStored(Conflict):
 class FileMissing(NotFound):
     error_id = "recording-file-missing"
     message = "the recording's file is missing from storage"
-
-
-class InvalidRange(AppError):
-    error_id = "invalid-range"
-    message = "`since` must be before `until`"
-
-
-class InvalidCursor(AppError):
-    error_id = "invalid-cursor"
-    message = "the cursor is not one this API gave out"
 
 
 def scope_of(principal: Principal, settings: Settings) -> service.Scope:
@@ -104,27 +95,6 @@ def _storage(request: Request) -> Storage:
     return storage or LocalStorage(request.app.state.settings.storage_dir)
 
 
-def _aware(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise AppError(f"`{name}` needs a time zone offset (e.g. 2026-11-23T08:00:00+08:00)")
-    return value
-
-
-def _cursor(at: datetime, ident: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"{at.isoformat()}|{ident}".encode()).decode()
-
-
-def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        when = datetime.fromisoformat(at)
-        if when.tzinfo is None:
-            raise ValueError("naive")
-        return when, uuid.UUID(ident)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidCursor() from exc
-
-
 @router.get("", response_model=RecordingPage)
 async def list_recordings(
     request: Request, session: SessionDep, user: CurrentUser,
@@ -145,7 +115,7 @@ async def list_recordings(
                               until=until, status=str(status) if status else None)
     rows = await service.list_recordings(session=session, filters=filters, scope=scope,
                                          limit=limit + 1,
-                                         after=_decode(cursor) if cursor else None)
+                                         after=_decode_cursor(cursor) if cursor else None)
     page, more = rows[:limit], len(rows) > limit
     audit.record(session=session, principal=user, at=request.app.state.clock.now(),
                  action="view", entity="recording", entity_id="list", reason="list",
@@ -153,7 +123,7 @@ async def list_recordings(
                                           "filters": dict(request.query_params)})
     await session.commit()
     return RecordingPage(items=[recording_out(r, name) for r, name in page],
-                         next_cursor=_cursor(page[-1][0].started_at, page[-1][0].id)
+                         next_cursor=_encode_cursor(page[-1][0].started_at, page[-1][0].id)
                          if more else None)
 
 
