@@ -18,13 +18,11 @@ reviewed now).
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Request
 
 from app.auth.models import RoleName
 from app.auth.service import Principal, require_role
@@ -32,6 +30,7 @@ from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.errors import Forbidden
 from app.qa import sampling, scoring, service
 from app.qa.schemas import AssignIn, MonthText, RunIn, ScoreIn
+from app.reports.api import _csv  # the reports' CSV download (streamed, None as "")
 
 router = APIRouter(prefix="/api/qa", tags=["qa"])
 SAMPLERS = (RoleName.manager, RoleName.qa)
@@ -133,16 +132,6 @@ async def score(sample_id: uuid.UUID, body: ScoreIn, request: Request, principal
                             now=request.app.state.clock.now())
     view = await service.get(session=session, sample_id=sample_id)
     return _sample_out(view, now=request.app.state.clock.now())
-
-
-def _csv(rows: list[dict[str, Any]], filename: str) -> Response:
-    buffer = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 async def _report(request: Request, principal: Principal, session: Any, month: str | None,
