@@ -320,23 +320,19 @@ async def report(*, session: AsyncSession, month: date, by: str,
              .where(QaSample.month == month))
     if team is not None:
         query = query.where(AgentRow.team == team)
-    groups: dict[Any, tuple[dict[str, Any], scoring.Figures]] = {}
+    groups: dict[Any, tuple[dict[str, Any], scoring.Figures, set[uuid.UUID]]] = {}
     for sample, agent in (await session.execute(query)).all():
         if by == "agent":
             key, head = agent.id, {"agent_id": str(agent.id), "agent_name": agent.name,
                                    "team": agent.team}
         else:
             key, head = agent.team, {"team": agent.team}
-        groups.setdefault(key, (head, scoring.Figures()))[1].add(scores_of(sample))
-        if by == "team":
-            groups[key][0].setdefault("_agents", set()).add(agent.id)
-    out = []
-    for head, figs in groups.values():
-        agents = head.pop("_agents", None)
-        row = {"month": month.strftime("%Y-%m"), **head}
-        if agents is not None:
-            row["agents"] = len(agents)
-        out.append({**row, **figs.as_dict()})
+        _, figs, agents = groups.setdefault(key, (head, scoring.Figures(), set()))
+        figs.add(scores_of(sample))
+        agents.add(agent.id)
+    out = [{"month": month.strftime("%Y-%m"), **head,
+            **({"agents": len(agents)} if by == "team" else {}), **figs.as_dict()}
+           for head, figs, agents in groups.values()]
     key = (lambda r: (r.get("team") or "", r.get("agent_name") or ""))
     return sorted(out, key=key)
 
