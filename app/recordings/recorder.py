@@ -118,10 +118,7 @@ class Recorder:
         if active is None:
             return
         async with active.lock:
-            try:
-                await self.telephony.stop_live_recording(active.name)
-            except AriError as exc:  # the bridge going away ends it as well
-                log.warning("recording.stop_failed", recording=active.name, error=str(exc))
+            await self._safely_stop(active.name)  # the bridge going away ends it as well
         self.finish_later(active.name)
 
     def of_agent(self, agent_id: uuid.UUID) -> Active | None:
@@ -306,9 +303,7 @@ class Recorder:
         for attempt in range(FETCH_ATTEMPTS):
             try:
                 return await self.telephony.stored_recording_file(name)
-            except AriNotFound as exc:  # not written yet, or never
-                last = exc
-            except AriError as exc:
+            except AriError as exc:  # AriNotFound: not written yet, or never
                 last = exc
             await asyncio.sleep(0.2 * (attempt + 1))
         assert last is not None
