@@ -39,7 +39,10 @@ async def sweep(*, sessionmaker: async_sessionmaker[AsyncSession], storage: Stor
     swept = Swept()
     while True:
         async with sessionmaker() as session, session.begin():
-            due = await service.due_for_deletion(session=session, now=now, limit=batch)
+            # A dry run marks nothing, so it lists all that is due at once (batches would
+            # return the same rows again).
+            due = await service.due_for_deletion(session=session, now=now,
+                                                 limit=None if dry_run else batch)
             if dry_run:
                 swept.expired += [r.name for r in due]
                 return swept

@@ -119,8 +119,8 @@ async def mark_failed(*, session: AsyncSession, recording: Recording, ended_at: 
 
 
 async def due_for_deletion(*, session: AsyncSession, now: datetime,
-                           limit: int = 500) -> list[Recording]:
-    """Stored recordings whose retention has passed (oldest first)."""
+                           limit: int | None = 500) -> list[Recording]:
+    """Stored recordings whose retention has passed (oldest first; `limit` None: all)."""
     return list(await session.scalars(
         select(Recording).where(Recording.status == RecordingStatus.stored,
                                 Recording.retain_until.is_not(None),

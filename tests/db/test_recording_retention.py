@@ -89,6 +89,9 @@ async def test_many_due_recordings_go_in_batches(sessionmaker, tmp_path):
     storage = LocalStorage(tmp_path)
     world = await build_world(sessionmaker)
     rows = [await add(sessionmaker, storage, world.call_d, retain_days=1) for _ in range(5)]
+    dry = await retention.sweep(sessionmaker=sessionmaker, storage=storage,
+                                now=T0 + timedelta(days=2), batch=2, dry_run=True)
+    assert sorted(dry.expired) == sorted(r.name for r in rows)  # all, not the first batch
     swept = await retention.sweep(sessionmaker=sessionmaker, storage=storage,
                                   now=T0 + timedelta(days=2), batch=2)
     assert sorted(swept.expired) == sorted(r.name for r in rows)
