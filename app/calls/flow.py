@@ -496,7 +496,7 @@ class CallFlow(QueueingMixin, SurveyMixin):
                             agent_hung_up=call.agent_hung_up, overflowed=call.overflowed)
         if reason is EndReason.abandoned_in_queue:  # R8: nobody took the call: we call back
             await self._safely(self._call_back_abandoned(call))
-        await self._fire(call, Trigger.channel_gone, at=at, best_effort=True,
+        await self._fire(call, Trigger.channel_gone, at=at,
                          detail={"hangup_cause": call.hangup_cause, "ivr_node": call.ivr_node},
                          ended_at=at or self.clock.now(), end_reason=reason, hangup_by=by,
                          hangup_cause=call.hangup_cause)
@@ -513,7 +513,7 @@ class CallFlow(QueueingMixin, SurveyMixin):
     async def _resync(self, call: LiveCall, channel: Channel | None) -> None:
         """Bring a call we may have missed events of back in line with Asterisk."""
         if channel is None:
-            await self._fire(call, Trigger.lost_track, at=call.last_seen_at, best_effort=True,
+            await self._fire(call, Trigger.lost_track, at=call.last_seen_at,
                              detail={"last_seen_at": call.last_seen_at.isoformat()},
                              ended_at=call.last_seen_at, end_reason=EndReason.lost_track)
             self.recorder.finish_open(call.id)  # R16: keep what Asterisk recorded of it
@@ -580,14 +580,14 @@ class CallFlow(QueueingMixin, SurveyMixin):
             await self._safely(self._hang_up(call))
             return
         was_ringing = call.state is CallState.ringing
-        await self._fire(call, Trigger.failed, best_effort=True, detail={"error": repr(exc)[:300]})
+        await self._fire(call, Trigger.failed, detail={"error": repr(exc)[:300]})
         try:
             if was_ringing:
                 await self.telephony.answer(call.channel_id)
             await self._play_system(call)
         except Exception as play_exc:  # noqa: BLE001
             log.error("call.apology_failed", error=repr(play_exc))
-            await self._fire(call, Trigger.hang_up, best_effort=True)
+            await self._fire(call, Trigger.hang_up)
             await self._safely(self._hang_up(call))
 
     def _background(self, coro: Any, *, name: str) -> None:
@@ -604,13 +604,11 @@ class CallFlow(QueueingMixin, SurveyMixin):
 
     # -- helpers ----------------------------------------------------------------------------
     async def _fire(self, call: LiveCall, trigger: Trigger, *, at: datetime | None = None,
-                    detail: dict[str, Any] | None = None, best_effort: bool = False,
-                    **updates: Any) -> None:
+                    detail: dict[str, Any] | None = None, **updates: Any) -> None:
         """The one choke point for state changes: check, log, persist, then apply.
 
         The timeline row and the call row's update are written behind (`app.calls.log_writer`):
-        a failure to store them is logged there and no longer changes the call's course, so
-        `best_effort` only says which transitions were allowed to fail before (#9)."""
+        a failure to store them is logged there and does not change the call's course (#9)."""
         to = next_state(call.state, trigger)
         at = at or self.clock.now()
         seq = call.seq + 1
