@@ -165,10 +165,10 @@ async def mine(request: Request, principal: CurrentUser, session: SessionDep,
     if principal.role is not RoleName.agent or principal.agent_id is None:
         raise Forbidden("only an agent linked to an ACD agent has scores of their own")
     m = _month(request, month)
-    views = [v for v in await service.samples(session=session, month=m,
-                                              agent_id=principal.agent_id)
-             if v.sample.scored_at is not None]
+    views = await service.samples(session=session, month=m, agent_id=principal.agent_id)
     now = request.app.state.clock.now()
-    items = [_sample_out(v, now=now, for_agent=True) for v in views]
+    items = [_sample_out(v, now=now, for_agent=True) for v in views
+             if v.sample.scored_at is not None]
+    # over all the month's samples, as in the agents report (`sampled` counts the unscored too)
     figs = scoring.figures(service.scores_of(v.sample) for v in views)
     return {"month": m.strftime("%Y-%m"), "items": items, **figs.as_dict()}
