@@ -231,10 +231,15 @@ class Recorder:
         """Wait until Asterisk has closed the file, fetch it through ARI, write it to our
         storage, fill the metadata, then delete it on Asterisk. Failures mark it `failed` with
         the error; Asterisk's copy is only deleted once ours is stored."""
+        try:
+            await self._finish(name, failed=failed)
+        finally:  # kept, failed, or a late event for one kept already: its event is done with
+            self._finished.pop(name, None)
+
+    async def _finish(self, name: str, *, failed: str | None) -> None:
         async with self.sessions() as session:
             row = await service.by_name(session=session, name=name)
         if row is None or row.status != RecordingStatus.recording:
-            self._finished.pop(name, None)  # a late event for one kept already
             return
         if failed is not None:
             await self._mark_failed(name, failed)
@@ -279,7 +284,6 @@ class Recorder:
             await self.telephony.delete_stored_recording(name)
         except AriError as exc:
             log.warning("recording.not_deleted_on_asterisk", recording=name, error=str(exc))
-        self._finished.pop(name, None)
 
     async def _until_closed(self, name: str) -> None:
         """Until RecordingFinished came, or Asterisk no longer lists it live (its file is then

@@ -211,6 +211,7 @@ async def test_a_recording_asterisk_cannot_give_us_is_marked_failed_and_left_the
     assert row.status == "failed" and "fetch failed" in row.error and row.path is None
     assert not [c for c in fake.commands if c[0] == "delete_stored_recording"]
     assert row.name in fake.recordings  # nothing is lost: Asterisk still has it
+    assert stasis.recorder._finished == {}  # its wait for RecordingFinished is not kept either
 
 
 async def test_a_recording_our_storage_cannot_take_is_failed_and_kept_on_asterisk(
