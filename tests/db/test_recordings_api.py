@@ -198,7 +198,11 @@ async def test_the_list_filters_by_call_agent_queue_and_time_and_pages(setup, se
         assert third["next_cursor"] is None
         assert (await c.get("/api/recordings", params={"since": "2026-11-23T08:00:00"})
                 ).status_code == 400  # no offset
-        assert (await c.get("/api/recordings", params={"cursor": "nonsense"})).status_code == 400
+        bad_cursor = await c.get("/api/recordings", params={"cursor": "nonsense"})
+        assert (bad_cursor.status_code, bad_cursor.json()["error_id"]) == (400, "invalid-cursor")
+        backwards = await c.get("/api/recordings", params={"since": T0.isoformat(),
+                                                           "until": T0.isoformat()})
+        assert (backwards.status_code, backwards.json()["error_id"]) == (400, "invalid-range")
         assert (await c.get("/api/recordings", params={"status": "lost"})).status_code == 422
 
 
