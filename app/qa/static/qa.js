@@ -100,11 +100,13 @@ function drawPauses(pauses) {
   text($("#pauses-note"), pauses.length ? `${pauses.length} paused part(s): ${pauses.map((p) => `${secs(p.start_offset_seconds)}–${secs(p.end_offset_seconds)}`).join(", ")}` : "no paused parts");
 }
 
-function seek(seconds) {
+// The recording's length: the player's once it knows it, else the recording's stored one.
+function recordingLength() {
   const player = $("#player");
-  const total = player.duration && isFinite(player.duration) ? player.duration : state.duration;
-  player.currentTime = Math.max(0, Math.min(total || 0, seconds));
+  return player.duration && isFinite(player.duration) ? player.duration : state.duration;
 }
+
+function seek(seconds) { $("#player").currentTime = Math.max(0, Math.min(recordingLength() || 0, seconds)); }
 
 function buildForm() {
   $("#criteria").replaceChildren(...CRITERIA.map(([name, label]) => {
@@ -199,14 +201,13 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   const player = $("#player");
   player.addEventListener("timeupdate", () => {
-    const total = player.duration && isFinite(player.duration) ? player.duration : state.duration;
+    const total = recordingLength();
     $("#playhead").style.left = `${total ? (100 * player.currentTime) / total : 0}%`;
     $("#timeline").setAttribute("aria-valuenow", String(Math.round(player.currentTime)));
   });
   $("#timeline").addEventListener("click", (e) => {
     const box = e.currentTarget.getBoundingClientRect();
-    const total = player.duration && isFinite(player.duration) ? player.duration : state.duration;
-    seek(((e.clientX - box.left) / box.width) * total);
+    seek(((e.clientX - box.left) / box.width) * recordingLength());
   });
   $("#timeline").addEventListener("keydown", (e) => {
     if (e.key === "ArrowLeft") { e.preventDefault(); seek(player.currentTime - 5); }
