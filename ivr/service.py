@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,13 +41,6 @@ async def last_step(*, session: AsyncSession, call_id: uuid.UUID) -> int:
     """The seq of the call's last path step (0: none yet)."""
     seq = await session.scalar(select(func.max(IvrStepRow.seq)).where(IvrStepRow.call_id == call_id))
     return seq or 0
-
-
-async def record_step(*, session: AsyncSession, call_id: uuid.UUID, seq: int, at: datetime,
-                      node: str, input: str, outcome: str) -> None:
-    """Append step `seq` to the call's path."""
-    session.add(IvrStepRow(call_id=call_id, seq=seq, at=at, node=node, input=input[:64],
-                           outcome=outcome[:100]))
 
 
 async def path_of(*, session: AsyncSession, call_id: uuid.UUID) -> list[IvrStepRow]:
