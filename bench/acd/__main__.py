@@ -21,7 +21,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -31,7 +30,7 @@ from pathlib import Path
 from bench.acd import figures, native, procstat
 from bench.acd.phones import AgentPhones, SippStats, start_callers
 from bench.acd.profile import PySpy
-from bench.acd.service import MENU, Service
+from bench.acd.service import MENU, Service, free_tcp_port
 from ivr import prompts as ivr_prompts
 from ivr.loader import load_menu_file
 from stack import asterisk
@@ -120,20 +119,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.work = Path(tempfile.mkdtemp(prefix="bench-acd-"))
         self.inst = asterisk.Instance(
             name=f"bench-{secrets.token_hex(4)}", root=asterisk.ensure_root(),
-            ari_password=secrets.token_urlsafe(18), ari_port=_free_tcp_port(),
-            sip_port=_free_tcp_port(), rtp_start=RTP_PORTS[0], rtp_end=RTP_PORTS[1])
+            ari_password=secrets.token_urlsafe(18), ari_port=free_tcp_port(),
+            sip_port=free_tcp_port(), rtp_start=RTP_PORTS[0], rtp_end=RTP_PORTS[1])
         self.service = Service(inst=self.inst, storage=self.work / "storage",
                                log_path=self.work / "service.log",
                                ring_cycle_seconds=args.ring_cycle_seconds)

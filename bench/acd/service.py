@@ -33,7 +33,7 @@ class Service:
     server: str = ""  # found at start (stack.postgres: the local server, or a private one)
     database: str = field(default_factory=lambda: f"hotline_bench_{secrets.token_hex(4)}")
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    port: int = field(default_factory=lambda: _free_tcp_port())
+    port: int = field(default_factory=lambda: free_tcp_port())
     proc: subprocess.Popen | None = None
 
     @property
@@ -130,7 +130,7 @@ class Service:
             postgres.drop_database(self.server, self.database)
 
 
-def _free_tcp_port() -> int:
+def free_tcp_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
