@@ -10,8 +10,9 @@
   samples' overall scores (each sample weighs the same, so a team's figure is not an average of
   its agents' averages), and `lowest` = the criterion with the lowest average (ties: the first
   in the form's order); averages of nothing are None.
-- Retention: a sampled recording is kept at least until its review deadline: its retain_until
-  becomes the later of its own and the deadline (a recording kept without limit stays so).
+- Retention: a sampled recording is kept at least until its review deadline (done in SQL by
+  `service.sample_month`: its retain_until becomes the later of its own and the deadline; a
+  recording kept without limit stays so).
 """
 
 from __future__ import annotations
@@ -44,13 +45,6 @@ def review_state(*, scored_at: datetime | None, review_due_at: datetime, now: da
 
 def review_due(sampled_at: datetime, *, review_days: int) -> datetime:
     return sampled_at + timedelta(days=review_days)
-
-
-def kept_until(retain_until: datetime | None, review_due_at: datetime) -> datetime | None:
-    """The recording's new retain_until once sampled (None: kept until changed, stays None)."""
-    if retain_until is None:
-        return None
-    return max(retain_until, review_due_at)
 
 
 @dataclass

@@ -121,6 +121,21 @@ async def test_a_month_is_sampled_n_per_agent_balanced_and_kept_until_reviewed(q
         assert kept[rec.id] == expected
 
 
+async def test_sampling_never_shortens_a_recordings_retention(sessionmaker, fast_passwords):
+    app = make_app(sessionmaker, FakeClock(NOW))
+    world = await build_world(sessionmaker)
+    await sign_in_roles(app, world, ["manager"])
+    unlimited = await recordings(sessionmaker, world.agent_a, [2], retain_until=None)
+    longer = await recordings(sessionmaker, world.agent_a, [16], retain_until=NOW + timedelta(
+        days=90))
+    resp = await post(app, world.tokens["manager"], "/api/qa/samples", {"month": "2026-10"})
+    assert resp.json()["added"] == 2
+    async with sessionmaker() as session:
+        kept = {r.id: r.retain_until for r in await session.scalars(select(Recording))}
+    assert kept[unlimited[0].id] is None  # kept without limit stays so
+    assert kept[longer[0].id] == NOW + timedelta(days=90)  # already past the review deadline
+
+
 async def test_running_again_tops_up_and_never_samples_a_recording_twice(qa, sessionmaker):
     app, world, recs = qa
     token = world.tokens["qa"]  # inspectors may run it too

@@ -44,13 +44,6 @@ def test_a_sample_is_pending_until_its_deadline_then_overdue_and_scored_once_sco
                                 now=clock.now()) == "scored"
 
 
-def test_a_sampled_recording_is_kept_at_least_until_its_review_deadline():
-    due = SAMPLED + timedelta(days=30)
-    assert scoring.kept_until(SAMPLED + timedelta(days=3), due) == due       # extended
-    assert scoring.kept_until(due + timedelta(days=90), due) == due + timedelta(days=90)  # kept
-    assert scoring.kept_until(None, due) is None                            # no limit stays so
-
-
 def test_monthly_figures_average_over_scored_samples_and_name_the_lowest_criterion():
     figs = scoring.figures([marks(5, 4, 3, 4, 2), marks(3, 4, 5, 4, 2), None,
                             {c: None for c in CRITERIA}])
