@@ -111,18 +111,15 @@ async def sync_complaints(*, session: AsyncSession, now: datetime, max_attempts:
     call_ids = {c.call_id for c in new} - {None}
     spoken = dict((await session.execute(select(Call.id, Call.language).where(
         Call.id.in_(call_ids)))).all()) if call_ids else {}
-    opened = 0
     for complaint in new:
         await open_task(
             session=session, source=CallbackSource.complaint,
             customer_number=complaint.customer_number,
             language=spoken.get(complaint.call_id) or language, call_id=complaint.call_id,
             complaint_id=complaint.id, note=f"complaint {complaint.number}",
-            due_at=getattr(complaint, "callback_due_at", None) or now + DEFAULT_DUE,
-            max_attempts=max_attempts)
-        opened += 1
+            due_at=complaint.callback_due_at or now + DEFAULT_DUE, max_attempts=max_attempts)
     await session.flush()
-    return opened
+    return len(new)
 
 
 @dataclass(frozen=True)
