@@ -136,6 +136,23 @@ async def test_sampling_never_shortens_a_recordings_retention(sessionmaker, fast
     assert kept[longer[0].id] == NOW + timedelta(days=90)  # already past the review deadline
 
 
+@pytest.mark.parametrize(("body", "where"), [
+    ({"month": "2026-13"}, "month"), ({"month": "2026-1"}, "month"), ({}, "month"),
+    ({"month": "2026-10", "per_agent": 6}, "per_agent"),
+    ({"month": "2026-10", "per_agent": 0}, "per_agent"),
+    ({"month": "2026-10", "seed": "x" * 65}, "seed"),
+])
+async def test_a_bad_sampling_request_is_refused_with_where_and_nothing_sampled(
+        qa, sessionmaker, body, where):
+    app, world, _ = qa
+    resp = await post(app, world.tokens["manager"], "/api/qa/samples", body)
+    assert (resp.status_code, resp.json()["error_id"]) == (422, "invalid-request"), resp.text
+    assert where in [str(part) for e in resp.json()["details"]["errors"] for part in e["loc"]]
+    assert await all_samples(sessionmaker) == []
+    async with sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(QaRun)) == 0
+
+
 async def test_running_again_tops_up_and_never_samples_a_recording_twice(qa, sessionmaker):
     app, world, recs = qa
     token = world.tokens["qa"]  # inspectors may run it too
