@@ -292,14 +292,20 @@ class CallFlow(QueueingMixin, SurveyMixin):
 
     def _archive(self, call: LiveCall, customer_id: uuid.UUID | None) -> None:
         """R14: every caller with a number is in the archive; the first call adds them. In the
-        background: many first calls from one number at once wait on each other's insert."""
+        background: many first calls from one number at once wait on each other's insert. A
+        known customer's link is a call row update like any other (the call log, #9)."""
+        if customer_id is not None:
+            call.customer_id = customer_id
+            if call.persisted:
+                self.call_log.update(call.id, customer_id=customer_id)
+            return
         if customers.normalise(call.caller_number) is None:
             return
 
         async def link() -> None:
             try:
                 async with self.sessions() as session, session.begin():
-                    found = customer_id or (await customers.match_or_create(
+                    found = (await customers.match_or_create(
                         session=session, number=call.caller_number, language=call.language)).id
                     await service.update_call(session=session, call_id=call.id,
                                               customer_id=found)
@@ -307,8 +313,6 @@ class CallFlow(QueueingMixin, SurveyMixin):
             except Exception as exc:  # noqa: BLE001 - the call goes on without the link
                 log.warning("call.customer_unlinked", error=repr(exc))
 
-        if customer_id is not None:
-            call.customer_id = customer_id
         self._background(link(), name=f"archive:{call.channel_id}")
 
     # -- the IVR ----------------------------------------------------------------------------

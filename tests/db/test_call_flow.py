@@ -146,6 +146,16 @@ async def test_caller_who_hangs_up_in_the_menu_is_abandoned_in_ivr_at_that_node(
     assert [e.detail.get("ivr_node") for e in call.events][-1] == "consult"
 
 
+async def test_a_first_call_adds_the_caller_to_the_archive_and_a_later_one_links_them_too(
+        stasis, fake, sessionmaker):
+    await feed(stasis, arrive(fake, "c8", number="13933334444"))  # R14: a new customer
+    await settle(stasis)  # the archive entry is made beside the call
+    first = await call_of(sessionmaker, "c8")
+    assert first.customer_id is not None
+    await feed(stasis, arrive(fake, "c9", number="13933334444"))  # known: via the call log
+    assert (await call_of(sessionmaker, "c9")).customer_id == first.customer_id
+
+
 async def test_self_service_reads_back_a_complaints_status(stasis, fake, sessionmaker):
     async with sessionmaker() as session, session.begin():
         session.add(Complaint(number="20261234", customer_number="+8613800000000",
