@@ -398,7 +398,7 @@ class Acd:
                                   wrap_up_until=agent.wrap_up_until,
                                   call_id=agent.call_id or call_id)
         return StateChange(agent.id, now, previous, state, str(event), reason, call_id,
-                       agent.misses_in_a_row)
+                           agent.misses_in_a_row)
 
     async def close(self) -> None:
         for agent in self.agents.values():
