@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import structlog
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -139,6 +140,16 @@ class OrderedWriter(Generic[T]):
     def _log_failure(self, done: asyncio.Future[None]) -> None:
         if not done.cancelled() and (exc := done.exception()) is not None:
             log.error("writer.not_stored", writer=self.name, error=repr(exc))
+
+
+async def update_rows(session: AsyncSession, table: Table,
+                      rows: dict[Any, dict[str, Any]]) -> None:
+    """Update rows by id to their merged new values: one executemany per set of columns."""
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row_id, values in rows.items():
+        by_columns.setdefault(tuple(sorted(values)), []).append({"_row_id": row_id, **values})
+    for params in by_columns.values():
+        await session.execute(update(table).where(table.c.id == bindparam("_row_id")), params)
 
 
 def _unreachable(exc: BaseException) -> bool:

@@ -139,6 +139,19 @@ async def reactivate_agent(*, session: AsyncSession, agent: AgentRow) -> AgentRo
 
 # -- agent states (R19) ---------------------------------------------------------------------
 
+def state_row_values(*, at: datetime, to_state: str, reason: str | None,
+                     misses_in_a_row: int | None) -> dict[str, Any]:
+    """The agent row's new values after a change to `to_state` (see `record_state_change`)."""
+    values: dict[str, Any] = dict(state=to_state, state_reason=reason, state_since=at)
+    if misses_in_a_row is not None:
+        values["misses_in_a_row"] = misses_in_a_row
+    if to_state == AgentState.ready:
+        values["ready_since"] = at
+    elif to_state == AgentState.logged_out:
+        values["ready_since"] = None
+    return values
+
+
 async def record_state_change(*, session: AsyncSession, agent_id: uuid.UUID, at: datetime,
                               from_state: str, to_state: str, event: str, reason: str | None,
                               call_id: uuid.UUID | None,
@@ -148,13 +161,8 @@ async def record_state_change(*, session: AsyncSession, agent_id: uuid.UUID, at:
     `ready_since` becomes `at` on entering ready (idle time for longest-idle routing), is cleared
     on logging out, and is kept otherwise; `misses_in_a_row` (R1) is stored when given.
     """
-    values: dict[str, Any] = dict(state=to_state, state_reason=reason, state_since=at)
-    if misses_in_a_row is not None:
-        values["misses_in_a_row"] = misses_in_a_row
-    if to_state == AgentState.ready:
-        values["ready_since"] = at
-    elif to_state == AgentState.logged_out:
-        values["ready_since"] = None
+    values = state_row_values(at=at, to_state=to_state, reason=reason,
+                              misses_in_a_row=misses_in_a_row)
     change = AgentStateChange(agent_id=agent_id, at=at, from_state=from_state, to_state=to_state,
                               event=str(event), reason=reason, call_id=call_id)
     session.add(change)

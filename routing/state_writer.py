@@ -13,11 +13,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.ordered_writer import OrderedWriter
+from app.ordered_writer import OrderedWriter, update_rows
 from routing import service
+from routing.models import AgentRow, AgentStateChange
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,13 @@ class StateWriter(OrderedWriter[StateChange]):
 
 
 async def _store(session: AsyncSession, changes: Sequence[StateChange]) -> None:
+    """The history rows in order (one executemany), then each agent's row as its last change
+    left it (`routing.service.record_state_change`'s values, merged in order)."""
+    await session.execute(insert(AgentStateChange.__table__), [
+        dict(agent_id=c.agent_id, at=c.at, from_state=str(c.from_state), to_state=str(c.to_state),
+             event=c.event, reason=c.reason, call_id=c.call_id) for c in changes])
+    rows: dict[uuid.UUID, dict[str, Any]] = {}
     for c in changes:
-        await service.record_state_change(
-            session=session, agent_id=c.agent_id, at=c.at, from_state=c.from_state,
-            to_state=c.to_state, event=c.event, reason=c.reason, call_id=c.call_id,
-            misses_in_a_row=c.misses_in_a_row)
+        rows.setdefault(c.agent_id, {}).update(service.state_row_values(
+            at=c.at, to_state=str(c.to_state), reason=c.reason, misses_in_a_row=c.misses_in_a_row))
+    await update_rows(session, AgentRow.__table__, rows)

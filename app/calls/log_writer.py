@@ -26,12 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.calls.models import Call, CallEvent
-from app.ordered_writer import OrderedWriter
+from app.ordered_writer import OrderedWriter, update_rows
 from ivr.models import IvrStepRow
 
 _CALL_COLUMNS = frozenset(Call.__table__.c.keys()) - {"id", "channel_id", "started_at",
@@ -126,10 +125,4 @@ async def store(session: AsyncSession, writes: Sequence[Write]) -> None:
         await session.execute(
             insert(IvrStepRow.__table__)
             .on_conflict_do_nothing(constraint="uq_ivr_steps_call_id_seq"), steps)
-    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for call_id, values in rows.items():
-        by_columns.setdefault(tuple(sorted(values)), []).append({"_call_id": call_id, **values})
-    table = Call.__table__
-    for params in by_columns.values():
-        await session.execute(
-            update(table).where(table.c.id == bindparam("_call_id")), params)
+    await update_rows(session, Call.__table__, rows)
