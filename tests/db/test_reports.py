@@ -26,9 +26,9 @@ LIMIT = 15.0  # ring limit with the default 3 x 5 s
 
 
 @pytest.fixture
-async def client(sessionmaker):
+async def client(sessionmaker, clock):
     settings = make_settings()
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)  # "now" is the test's clock, not today's date
     app.state.sessionmaker = sessionmaker
     token = settings.admin_token.get_secret_value()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
@@ -349,10 +349,10 @@ async def test_a_call_spanning_midnight_counts_on_the_day_it_started(client, ses
     assert [(d["bucket"], d["calls"], d["answered"]) for d in days] == [("2026-11-23T00:00:00", 1, 1)]
 
 
-async def test_complaint_deadlines_met_missed_and_pending(client, sessionmaker):  # R15, R17
+async def test_complaint_deadlines_met_missed_and_pending(client, sessionmaker, clock):  # R15, R17
     from app.complaints.models import Complaint
 
-    now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # the test app's clock (tests/support)
+    now = clock.now()  # the app's clock too: "pending" is judged at it, whatever today is
     t = now - timedelta(days=10)
 
     def complaint(n, **kw):
