@@ -187,10 +187,11 @@ async def claim(*, session: AsyncSession, task_id: uuid.UUID, now: datetime) -> 
 
 
 async def start_attempt(*, session: AsyncSession, task: CallbackTask, agent_id: uuid.UUID,
-                        user_id: uuid.UUID | None, call_id: uuid.UUID,
-                        at: datetime) -> CallbackAttempt:
-    attempt = CallbackAttempt(task_id=task.id, agent_id=agent_id, user_id=user_id,
-                              call_id=call_id, started_at=at)
+                        user_id: uuid.UUID | None, call_id: uuid.UUID, at: datetime,
+                        attempt_id: uuid.UUID | None = None) -> CallbackAttempt:
+    """An attempt at the task begins (its call is the outbound call, R17)."""
+    attempt = CallbackAttempt(id=attempt_id or uuid.uuid4(), task_id=task.id, agent_id=agent_id,
+                              user_id=user_id, call_id=call_id, started_at=at)
     session.add(attempt)
     await session.flush()
     return attempt
@@ -230,6 +231,27 @@ async def settle(*, session: AsyncSession, attempt_id: uuid.UUID, outcome: Attem
             task.status, task.next_attempt_at = TaskStatus.done, None
     await session.flush()
     return task
+
+
+async def agent_answered(*, session: AsyncSession, attempt_id: uuid.UUID, at: datetime) -> None:
+    """The agent picked up the call-back; the customer is dialled next."""
+    attempt = await session.get(CallbackAttempt, attempt_id)
+    if attempt is not None:
+        attempt.agent_answered_at = at
+
+
+async def lost_attempt(*, session: AsyncSession, call_id: uuid.UUID, at: datetime,
+                       ended_at: datetime) -> uuid.UUID | None:
+    """The attempt of an outbound call cut by a restart of the service: it does not count
+    (the task is open again at once); its id, if there is one."""
+    attempt = await session.scalar(select(CallbackAttempt).where(CallbackAttempt.call_id == call_id))
+    if attempt is None:
+        return None
+    if attempt.outcome is None:
+        await settle(session=session, attempt_id=attempt.id, outcome=AttemptOutcome.failed,
+                     reason="lost_track", at=at, counted=False, retry=timedelta(0))
+    attempt.ended_at = attempt.ended_at or ended_at
+    return attempt.id
 
 
 async def attempt_ended(*, session: AsyncSession, attempt_id: uuid.UUID, at: datetime,

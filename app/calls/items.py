@@ -1,5 +1,7 @@
 """What flows through a call's queue besides ARI events (our timers, results and requests), and
-the live state of a call and of an offer to an agent."""
+the live state of an inbound call and of its parts: an offer to an agent's phone, a warm
+transfer's consultation, a caller's message. Each part's own state is a small machine of
+`app.calls.state` (a StrEnum and a table), not a set of booleans (#14)."""
 
 from __future__ import annotations
 
@@ -7,10 +9,14 @@ import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from app.ari.events import AriEvent, channel_id_of
-from app.calls.state import CallState
+from app.ari.models import Channel
+from app.calls.state import (
+    CallState, ConsultEvent, ConsultState, MessageEvent, MessageState, OfferEvent, OfferState,
+    next_consult_state, next_message_state, next_offer_state, next_state,
+)
 from app.errors import AppError
 from app.surveys.rules import SurveyState
 from ivr import interpreter as ivr
@@ -89,7 +95,8 @@ class TransferRefused(AppError):
 
 @dataclass(frozen=True)
 class SurveyTimer:
-    """R17: the caller pressed no key after the survey question."""
+    """R17: the customer pressed no key after the survey question (inbound and call-backs;
+    `channel_id` is the call's key)."""
 
     channel_id: str
     token: int
@@ -111,6 +118,8 @@ OWN_ITEMS = (GraceElapsed, IvrTimer, LookupResult, RingLimit, MaxWait, Announce,
 
 @dataclass
 class LiveOffer:
+    """An agent's phone offered the call: from the queue, to a named agent, or to consult."""
+
     id: uuid.UUID
     agent_id: uuid.UUID
     channel_id: str          # the agent's leg
@@ -119,6 +128,25 @@ class LiveOffer:
     ringing_at: datetime | None = None
     met_at: float | None = None  # queue-to-ring latency's start (`routing.engine.OfferMade`)
     pop: asyncio.Task[Any] | None = field(default=None, repr=False)  # the screen pop, building
+    state: OfferState = OfferState.dialling
+
+    def step(self, event: OfferEvent) -> None:
+        self.state = next_offer_state(self.state, event)
+
+
+@dataclass
+class Consultation:
+    """A warm transfer under way (R12): the colleague's offer and where the consultation is."""
+
+    offer: LiveOffer
+    state: ConsultState = ConsultState.ringing
+
+    def step(self, event: ConsultEvent) -> None:
+        self.state = next_consult_state(self.state, event)
+
+    @property
+    def talking(self) -> bool:
+        return self.state is ConsultState.talking
 
 
 @dataclass
@@ -140,8 +168,8 @@ class LiveCall:
     ivr: ivr.IvrState | None = None
     ivr_node: str | None = None
     ivr_steps: int | None = None         # steps of the menu path stored (None: not known yet)
-    recording: str | None = None      # the voicemail being recorded (its ARI name)
-    left_message: bool = False
+    recording: str | None = None      # the message's recording (its ARI name), once started
+    message: MessageState = MessageState.none  # R8: a message left in the menu or the overflow
     overflowed: bool = False             # no agent could take it (R8: a call-back or a message)
     voicemail: ToVoicemail | None = None  # the queue's voicemail overflow the caller is in
     queue: str | None = None
@@ -154,12 +182,28 @@ class LiveCall:
     owner_id: uuid.UUID | None = None   # the first who answered: stays the owner (R12)
     agent_channel: str | None = None
     agent_hung_up: bool = False
-    consult: LiveOffer | None = None     # warm transfer: the consulted agent's leg
-    consult_answered: bool = False
+    consult: Consultation | None = None  # a warm transfer under way (R12)
     survey: SurveyState | None = None    # R17: the rating after the agent hung up
     recording_notice: bool = False       # R16: the caller was told the call may be recorded
     timers: dict[str, asyncio.Task[None]] = field(default_factory=dict, repr=False)
     lookup: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    next_state: ClassVar = staticmethod(next_state)  # the inbound call's table
+
+    @property
+    def key(self) -> str:
+        return self.channel_id
+
+    @property
+    def customer_channel(self) -> str:
+        return self.channel_id
+
+    @property
+    def left_message(self) -> bool:
+        return self.message is MessageState.saved
+
+    def message_step(self, event: MessageEvent) -> None:
+        self.message = next_message_state(self.message, event)
 
 
 def item_channel_id(item: Item) -> str | None:

@@ -18,9 +18,12 @@ else the service's `HOTLINE_RECORDING_RETENTION_DAYS`. The recording row carries
 call's id and the agent, so the recordings API, roles, retention and QA sampling are the same.
 
 The call is logged in `calls` (direction `outbound`, `channel_id` the customer's leg) with its
-timeline; every state change goes through `_fire` (`next_state` refuses anything else). Both
-legs' events reach the call's worker through `legs` (leg -> the call's key), as agents' legs
-of inbound calls do.
+timeline. It runs on the same runtime as inbound calls (`app.calls.runtime`): every state
+change goes through its `fire` (`app.calls.state.next_out_state` refuses anything else) and is
+written behind by the call log; timers, media, hang-ups and the legs map are the runtime's, the
+survey is the inbound calls' part (`app.calls.survey`). Both legs' events reach the call's
+worker through the runtime's `legs` (leg -> the call's key), as agents' legs of inbound calls
+do.
 """
 
 from __future__ import annotations
@@ -29,11 +32,9 @@ import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.ari.errors import AriError, AriNotFound
@@ -43,72 +44,23 @@ from app.ari.events import (
 )
 from app.ari.models import Channel
 from app.callbacks import service as callbacks
-from app.callbacks.models import CallbackAttempt
 from app.callbacks.rules import AttemptOutcome, customer_outcome
 from app.calls import service as calls
-from app.calls.models import Call, CallEvent
-from app.clock import Clock
+from app.calls.items import SurveyTimer
+from app.calls.models import Call
+from app.calls.runtime import CallRuntime
+from app.calls.state import OutState, OutTrigger, next_out_state
+from app.calls.survey import Survey
 from app.complaints import service as complaints
-from app.config import Settings
 from app.customers import service as customers
 from app.customers.numbers import national, normalise
 from app.desk.notifier import DeskNotifier
-from app.telephony import Telephony
 from app.surveys import rules as survey
 from routing.engine import Acd
 from routing.ring_rule import OfferOutcome
 
 log = structlog.get_logger(__name__)
 QUEUE = "callback"  # what the ACD and wrap-up see as the "queue" of a call-back
-
-
-class OutState(StrEnum):
-    ringing_agent = "ringing_agent"        # the agent's phone rings (R1)
-    dialing_customer = "dialing_customer"  # the agent answered and hears music; the customer rings
-    connected = "connected"
-    survey = "survey"                      # R17: the customer rates the call-back
-    closing = "closing"                    # over: the legs are being hung up
-    ended = "ended"
-
-
-class OutTrigger(StrEnum):
-    dialing = "dialing"                    # the timeline's first row: the agent is rung
-    agent_answered = "agent_answered"
-    agent_missed = "agent_missed"          # no answer in the ring limit, busy, rejected
-    customer_answered = "customer_answered"
-    not_reached = "not_reached"            # no answer, busy, failed
-    agent_left = "agent_left"
-    customer_left = "customer_left"
-    survey_started = "survey_started"
-    survey_done = "survey_done"
-    failed = "failed"
-    channel_gone = "channel_gone"          # both legs are gone
-    lost_track = "lost_track"
-
-
-_LIVE = [s for s in OutState if s is not OutState.ended]
-_TABLE: dict[tuple[OutState, OutTrigger], OutState] = {
-    (OutState.ringing_agent, OutTrigger.agent_answered): OutState.dialing_customer,
-    (OutState.ringing_agent, OutTrigger.agent_missed): OutState.closing,
-    (OutState.dialing_customer, OutTrigger.customer_answered): OutState.connected,
-    (OutState.dialing_customer, OutTrigger.not_reached): OutState.closing,
-    (OutState.dialing_customer, OutTrigger.agent_left): OutState.closing,
-    (OutState.connected, OutTrigger.survey_started): OutState.survey,
-    (OutState.connected, OutTrigger.agent_left): OutState.closing,
-    (OutState.connected, OutTrigger.customer_left): OutState.closing,
-    (OutState.survey, OutTrigger.survey_done): OutState.closing,
-    (OutState.survey, OutTrigger.customer_left): OutState.closing,
-    **{(s, OutTrigger.failed): OutState.closing for s in _LIVE if s is not OutState.closing},
-    **{(s, OutTrigger.channel_gone): OutState.ended for s in _LIVE},
-    **{(s, OutTrigger.lost_track): OutState.ended for s in _LIVE},
-}
-
-
-def next_state(state: OutState, trigger: OutTrigger) -> OutState:
-    try:
-        return _TABLE[(state, trigger)]
-    except KeyError:
-        raise ValueError(f"no transition from {state} on {trigger}") from None
 
 
 # -- our own items in the call's queue -------------------------------------------------------
@@ -125,12 +77,6 @@ class AgentRingLimit:
 @dataclass(frozen=True)
 class CustomerRingLimit:
     channel_id: str
-
-
-@dataclass(frozen=True)
-class SurveySilence:
-    channel_id: str
-    token: int
 
 
 @dataclass(frozen=True)
@@ -154,10 +100,12 @@ class LiveCallback:
     dial: str              # the digits dialled
     language: str
     endpoint: str          # the agent's phone, as ARI originates it
+    last_seen_at: datetime
     customer_name: str | None = None
     origin_queue: str | None = None  # the queue of the call the task came from (R16 retention)
     state: OutState = OutState.ringing_agent
     seq: int = 0
+    persisted: bool = True
     agent_ringing_at: datetime | None = None
     agent_answered: bool = False
     agent_released: bool = False   # the ACD was told the agent's offer or call is over
@@ -172,6 +120,12 @@ class LiveCallback:
     hangup_by: str | None = None
     timers: dict[str, asyncio.Task[None]] = field(default_factory=dict, repr=False)
 
+    next_state: ClassVar = staticmethod(next_out_state)  # the call-back's table
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.call_id
+
     @property
     def agent_leg(self) -> str:
         return f"cba-{self.attempt_id}"
@@ -180,21 +134,23 @@ class LiveCallback:
     def customer_leg(self) -> str:
         return f"cbc-{self.attempt_id}"
 
+    @property
+    def customer_channel(self) -> str:
+        return self.customer_leg
+
 
 class OutboundCalls:
-    def __init__(self, *, settings: Settings, telephony: Telephony,
-                 sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, acd: Acd,
-                 submit: Any, desk: DeskNotifier, legs: dict[str, str],
-                 recorder: Any = None) -> None:
-        self.settings = settings
-        self.telephony = telephony
+    def __init__(self, *, runtime: CallRuntime, sessionmaker: async_sessionmaker[AsyncSession],
+                 acd: Acd, desk: DeskNotifier, recorder: Any = None) -> None:
+        self.rt = runtime
+        self.settings = runtime.settings
+        self.telephony = runtime.telephony
+        self.clock = runtime.clock
         self.sessions = sessionmaker
-        self.clock = clock
         self.acd = acd
         self.desk = desk
-        self._submit = submit
-        self.legs = legs            # shared with the inbound flow: leg -> the call's key
         self.recorder = recorder    # R16 (app.recordings.recorder); None: never recorded
+        self.survey = Survey(runtime, finished=self._survey_finished)
         self.calls: dict[str, LiveCallback] = {}
 
     def owns(self, key: str) -> bool:
@@ -216,28 +172,25 @@ class OutboundCalls:
             view = await callbacks.get_task(session=session, task_id=task_id)
             customer = await customers.by_phone(session=session, number=task.customer_number)
             e164 = normalise(task.customer_number)
-            origin = await session.get(Call, task.call_id) if task.call_id else None
+            origin = await calls.get(session=session, call_id=task.call_id) if task.call_id else None
             live = LiveCallback(
                 key=key, attempt_id=attempt_id, task_id=task.id, call_id=call_id,
                 agent_id=agent_id, user_id=user_id, complaint_id=task.complaint_id,
                 number=task.customer_number or "",
                 dial=national(e164) if e164 else (task.customer_number or ""),
-                language=task.language, endpoint="", customer_name=view.customer_name,
+                language=task.language, endpoint="", last_seen_at=now,
+                customer_name=view.customer_name,
                 origin_queue=origin.queue if origin is not None else None)
-            session.add(Call(
-                id=call_id, channel_id=live.customer_leg, direction="outbound",
-                caller_number=live.number, caller_name=live.customer_name,
-                dialed_number=live.dial, language=live.language, state=OutState.ringing_agent,
-                started_at=now, last_seen_at=now, queue=None, agent_id=agent_id,
-                customer_id=customer.id if customer else None))
-            await session.flush()
-            session.add(CallEvent(call_id=call_id, seq=0, at=now, from_state="",
-                                  trigger=OutTrigger.dialing, to_state=OutState.ringing_agent,
-                                  detail={"task_id": str(task.id), "source": task.source,
-                                          "attempt": task.attempts + 1,
-                                          "agent_id": str(agent_id)}))
-            session.add(CallbackAttempt(id=attempt_id, task_id=task.id, agent_id=agent_id,
-                                        user_id=user_id, call_id=call_id, started_at=now))
+            await calls.open_outbound(
+                session=session, call_id=call_id, channel_id=live.customer_leg, number=live.number,
+                name=live.customer_name, dialed=live.dial, language=live.language,
+                agent_id=agent_id, customer_id=customer.id if customer else None, started_at=now,
+                state=OutState.ringing_agent, trigger=OutTrigger.dialing,
+                detail={"task_id": str(task.id), "source": task.source,
+                        "attempt": task.attempts + 1, "agent_id": str(agent_id)})
+            await callbacks.start_attempt(session=session, task=task, agent_id=agent_id,
+                                          user_id=user_id, call_id=call_id, at=now,
+                                          attempt_id=attempt_id)
         try:  # the agent must be ready (else 409 agent-busy); the ACD offers them nothing else
             made = await self.acd.reserve(agent_id, call_id=call_id, channel_id=key, queue=QUEUE)
         except BaseException:
@@ -246,10 +199,10 @@ class OutboundCalls:
             raise
         live.endpoint = made.endpoint
         self.calls[key] = live
-        self.legs[live.agent_leg] = key
-        self.legs[live.customer_leg] = key
+        self.rt.attach_leg(live.agent_leg, live)
+        self.rt.attach_leg(live.customer_leg, live)
         log.info("callback.begin", task=str(task_id), attempt=str(attempt_id), agent=str(agent_id))
-        self._submit(key, RingAgent(key))
+        self.rt.submit(key, RingAgent(key))
         return live
 
     # -- the call's worker ------------------------------------------------------------------
@@ -268,6 +221,8 @@ class OutboundCalls:
 
     async def _on_item(self, live: LiveCallback, item: Any) -> None:
         leg = getattr(getattr(item, "channel", None), "id", None)
+        if leg is not None:
+            live.last_seen_at = max(live.last_seen_at, self.clock.now())
         match item:
             case RingAgent():
                 await self._ring_agent(live)
@@ -275,9 +230,8 @@ class OutboundCalls:
                 await self._agent_missed(live, OfferOutcome.no_answer)
             case CustomerRingLimit() if live.state is OutState.dialing_customer:
                 await self._not_reached(live, AttemptOutcome.no_answer, "ring_limit")
-            case SurveySilence() if (live.state is OutState.survey and live.survey is not None
-                                     and live.survey.token == item.token):
-                await self._survey(live, *survey.on_silence(live.survey))
+            case SurveyTimer() if live.state is OutState.survey:
+                await self.survey.silence(live, item.token)
             case LegLost():
                 await self._leg_gone(live, item.leg)
             case Dial() if item.peer.id == live.customer_leg and item.dialstatus:
@@ -285,15 +239,15 @@ class OutboundCalls:
             case ChannelStateChange() if (leg == live.agent_leg and item.channel.state == "Ringing"
                                           and live.agent_ringing_at is None):
                 live.agent_ringing_at = self.clock.now()  # R1 counts from the first ring
-                self._schedule(live, "agent_ring", self.settings.ring_limit_seconds,
-                               AgentRingLimit(live.key))
+                self.rt.schedule(live, "agent_ring", self.settings.ring_limit_seconds,
+                                 AgentRingLimit(live.key))
                 self._tell(live, "ringing")
             case StasisStart() if leg == live.agent_leg:
                 await self._agent_answered(live)
             case StasisStart() if leg == live.customer_leg:
                 await self._customer_answered(live)
             case ChannelDtmfReceived() if leg == live.customer_leg and live.state is OutState.survey:
-                await self._survey_key(live, item.digit)
+                await self.survey.key(live, item.digit)
             case PlaybackFinished():
                 await self._playback_finished(live, item.playback.id)
             case ChannelHangupRequest() if leg in (live.agent_leg, live.customer_leg):
@@ -306,8 +260,8 @@ class OutboundCalls:
 
     # -- the agent first --------------------------------------------------------------------
     async def _ring_agent(self, live: LiveCallback) -> None:
-        self._schedule(live, "agent_ring", self.settings.ring_limit_seconds + 2,
-                       AgentRingLimit(live.key))  # if the phone never says it rings
+        self.rt.schedule(live, "agent_ring", self.settings.ring_limit_seconds + 2,
+                         AgentRingLimit(live.key))  # if the phone never says it rings
         try:
             await self.telephony.originate(
                 live.endpoint, channel_id=live.agent_leg,
@@ -322,13 +276,13 @@ class OutboundCalls:
     async def _agent_missed(self, live: LiveCallback, outcome: OfferOutcome) -> None:
         """The agent did not take the call-back (R1: paused after the misses allowed); it does
         not count against the customer: the task is open again."""
-        self._cancel(live, "agent_ring")
+        self.rt.cancel(live, "agent_ring")
         if not live.agent_released:
             live.agent_released = True
             await self.acd.offer_ended(live.agent_id, outcome)
         await self._settle(live, AttemptOutcome.failed, f"agent_{outcome}", counted=False)
-        await self._fire(live, OutTrigger.agent_missed, detail={"outcome": str(outcome)},
-                         end_reason="agent_unavailable")
+        self.rt.fire(live, OutTrigger.agent_missed, detail={"outcome": str(outcome)},
+                     end_reason="agent_unavailable")
         self._tell(live, "ended", outcome="failed")
         await self._hang_up(live, live.agent_leg)
         await self._maybe_end(live)
@@ -337,20 +291,18 @@ class OutboundCalls:
         if live.state is not OutState.ringing_agent:
             await self._hang_up(live, live.agent_leg)
             return
-        self._cancel(live, "agent_ring")
+        self.rt.cancel(live, "agent_ring")
         now = self.clock.now()
         live.agent_answered, live.agent_released = True, False
         await self.acd.offer_ended(live.agent_id, OfferOutcome.answered)
-        await self._safely(self.telephony.start_moh(live.agent_leg))  # music while we dial
+        await self.rt.safely(self.telephony.start_moh(live.agent_leg))  # music while we dial
         async with self.sessions() as session, session.begin():
-            attempt = await session.get(CallbackAttempt, live.attempt_id)
-            if attempt is not None:
-                attempt.agent_answered_at = now
-        await self._fire(live, OutTrigger.agent_answered, at=now,
-                         detail={"agent_id": str(live.agent_id), "dial": live.dial})
+            await callbacks.agent_answered(session=session, attempt_id=live.attempt_id, at=now)
+        self.rt.fire(live, OutTrigger.agent_answered, at=now,
+                     detail={"agent_id": str(live.agent_id), "dial": live.dial})
         self._tell(live, "dialing")
-        self._schedule(live, "customer_ring", self.settings.callback_ring_seconds,
-                       CustomerRingLimit(live.key))
+        self.rt.schedule(live, "customer_ring", self.settings.callback_ring_seconds,
+                         CustomerRingLimit(live.key))
         try:
             await self.telephony.originate(
                 self.settings.outbound_dial.format(number=live.dial), channel_id=live.customer_leg,
@@ -368,17 +320,17 @@ class OutboundCalls:
         if live.state is not OutState.dialing_customer:
             await self._hang_up(live, live.customer_leg)
             return
-        self._cancel(live, "customer_ring")
+        self.rt.cancel(live, "customer_ring")
         now = self.clock.now()
         live.customer_answered = True
-        await self._safely(self.telephony.stop_moh(live.agent_leg))
-        bridge = f"call-{live.call_id}"
+        await self.rt.safely(self.telephony.stop_moh(live.agent_leg))
+        bridge = self.rt.call_bridge(live)
         await self.telephony.create_bridge(bridge)
         await self.telephony.add_to_bridge(bridge, [live.agent_leg, live.customer_leg])
         recorded = await self._start_recording(live, bridge)
-        await self._fire(live, OutTrigger.customer_answered, at=now, answered_at=now,
-                         connected_at=now, detail={"agent_id": str(live.agent_id),
-                                                   "recorded": recorded})
+        self.rt.fire(live, OutTrigger.customer_answered, at=now, answered_at=now,
+                     connected_at=now, detail={"agent_id": str(live.agent_id),
+                                               "recorded": recorded})
         await self._settle(live, AttemptOutcome.answered, None, counted=True)
         self._tell(live, "connected", outcome="answered")
 
@@ -386,12 +338,12 @@ class OutboundCalls:
                            reason: str | None) -> None:
         """No answer, busy or failed: store it (the task is tried again later, or given up),
         tell the agent and let them go."""
-        self._cancel(live, "customer_ring")
+        self.rt.cancel(live, "customer_ring")
         await self._settle(live, outcome, reason, counted=True)
-        await self._fire(live, OutTrigger.not_reached, end_reason=str(outcome),
-                         detail={"outcome": str(outcome), "reason": reason,
-                                 "cause": live.causes.get(live.customer_leg),
-                                 "dialstatus": live.dialstatus})
+        self.rt.fire(live, OutTrigger.not_reached, end_reason=str(outcome),
+                     detail={"outcome": str(outcome), "reason": reason,
+                             "cause": live.causes.get(live.customer_leg),
+                             "dialstatus": live.dialstatus})
         self._tell(live, "ended", outcome=str(outcome))
         await self._hang_up(live, live.customer_leg)
         await self._release_agent(live)
@@ -412,10 +364,10 @@ class OutboundCalls:
                     await self._agent_missed(live, {17: OfferOutcome.busy, 21: OfferOutcome.rejected}
                                              .get(cause or 0, OfferOutcome.no_answer))
                 case OutState.dialing_customer:
-                    self._cancel(live, "customer_ring")
+                    self.rt.cancel(live, "customer_ring")
                     await self._settle(live, AttemptOutcome.failed, "agent_hung_up", counted=False)
                     live.hangup_by = "agent"
-                    await self._fire(live, OutTrigger.agent_left, end_reason="agent_hung_up")
+                    self.rt.fire(live, OutTrigger.agent_left, end_reason="agent_hung_up")
                     self._tell(live, "ended", outcome="failed")
                     await self._release_agent(live)
                     await self._hang_up(live, live.customer_leg)
@@ -423,13 +375,13 @@ class OutboundCalls:
                     live.hangup_by = "agent"
                     await self._stop_recording(live)  # the survey is not part of it
                     await self._release_agent(live)
-                    await self._safely(self.telephony.destroy_bridge(f"call-{live.call_id}"))
+                    await self.rt.safely(self.telephony.destroy_bridge(self.rt.call_bridge(live)))
                     if live.complaint_id is not None and live.customer_leg in live.up:
-                        await self._fire(live, OutTrigger.survey_started,
+                        self.rt.fire(live, OutTrigger.survey_started,
                                          detail={"complaint_id": str(live.complaint_id)})
-                        await self._survey(live, *survey.start())
+                        await self.survey.start(live)
                     else:
-                        await self._fire(live, OutTrigger.agent_left)
+                        self.rt.fire(live, OutTrigger.agent_left)
                         await self._hang_up(live, live.customer_leg)
         elif leg == live.customer_leg:
             match live.state:
@@ -439,7 +391,7 @@ class OutboundCalls:
                 case OutState.connected | OutState.survey:
                     live.hangup_by = live.hangup_by or "customer"
                     await self._stop_recording(live)
-                    await self._fire(live, OutTrigger.customer_left)
+                    self.rt.fire(live, OutTrigger.customer_left)
                     await self._release_agent(live)
                     await self._hang_up(live, live.agent_leg)
         await self._maybe_end(live)
@@ -457,7 +409,7 @@ class OutboundCalls:
         updates: dict[str, Any] = {"ended_at": now, "hangup_by": live.hangup_by or "system"}
         if end_reason:
             updates["end_reason"] = end_reason
-        await self._fire(live, OutTrigger.channel_gone, at=now, best_effort=True, **updates)
+        self.rt.fire(live, OutTrigger.channel_gone, at=now, **updates)
         async with self.sessions() as session, session.begin():
             await callbacks.attempt_ended(session=session, attempt_id=live.attempt_id, at=now)
         self._tell(live, "ended", outcome=str(live.outcome) if live.outcome else None)
@@ -473,52 +425,32 @@ class OutboundCalls:
             return False
         active = await self.recorder.start(call_id=live.call_id, agent_id=live.agent_id,
                                            queue=live.origin_queue, bridge_id=bridge)
-        await self._safely(self.telephony.play_on_bridge(
-            bridge, self._media(live, ("recording_notice",)),
-            playback_id=f"{live.call_id}.recording_notice", lang=live.language))
+        await self.rt.safely(self.rt.play_on_bridge(
+            live, bridge, ("recording_notice",), playback_id=f"{live.call_id}.recording_notice"))
         return active is not None
 
     async def _stop_recording(self, live: LiveCallback) -> None:
         """The agent conversation is over (no-op if it was not recorded or is stopped)."""
         if self.recorder is not None:
-            await self._safely(self.recorder.stop(live.call_id))
+            await self.rt.safely(self.recorder.stop(live.call_id))
 
     # -- the survey at the end of a complaint call-back (R17) -------------------------------
-    async def _survey(self, live: LiveCallback, state: survey.SurveyState,
-                      action: survey.Action) -> None:
-        live.survey = state
-        match action:
-            case survey.Ask(prompts=prompts, token=token):
-                await self.telephony.play(live.customer_leg, self._media(live, prompts),
-                                          playback_id=f"{live.call_id}.survey{token}",
-                                          lang=live.language)
-            case survey.Finish(score=score, prompts=prompts):
-                self._cancel(live, "survey")
-                now = self.clock.now()
-                if score is not None:
-                    async with self.sessions() as session, session.begin():
-                        await calls.update_call(session=session, call_id=live.call_id,
-                                                satisfaction=score, satisfaction_at=now)
-                        if live.complaint_id is not None:
-                            await complaints.record_satisfaction(
-                                session=session, complaint_id=live.complaint_id, score=score,
-                                at=now)
-                await self._fire(live, OutTrigger.survey_done, at=now, detail={"score": score})
-                await self.telephony.play(live.customer_leg, self._media(live, prompts),
-                                          playback_id=f"{live.call_id}.thanks", lang=live.language)
-
-    async def _survey_key(self, live: LiveCallback, digit: str) -> None:
-        assert live.survey is not None
-        self._cancel(live, "survey")
-        await self._safely(self.telephony.stop_playback(f"{live.call_id}.survey{live.survey.token}"))
-        await self._survey(live, *survey.on_key(live.survey, digit))
+    async def _survey_finished(self, live: LiveCallback, score: int | None,
+                               prompts: tuple[str, ...]) -> None:
+        """The score goes on the call and on the complaint; the customer is thanked."""
+        now = self.clock.now()
+        if score is not None and live.complaint_id is not None:
+            async with self.sessions() as session, session.begin():
+                await complaints.record_satisfaction(
+                    session=session, complaint_id=live.complaint_id, score=score, at=now)
+        scored = {"satisfaction": score, "satisfaction_at": now} if score is not None else {}
+        self.rt.fire(live, OutTrigger.survey_done, at=now, detail={"score": score}, **scored)
+        await self.rt.play(live, live.customer_leg, prompts, playback_id=f"{live.call_id}.thanks")
 
     async def _playback_finished(self, live: LiveCallback, playback_id: str) -> None:
-        if (live.state is OutState.survey and live.survey is not None
-                and playback_id == f"{live.call_id}.survey{live.survey.token}"):
-            self._schedule(live, "survey", self.settings.survey_timeout_seconds,
-                           SurveySilence(live.key, live.survey.token))
-        elif playback_id == f"{live.call_id}.thanks":
+        if live.state is OutState.survey and self.survey.asked(live, playback_id):
+            return
+        if playback_id == f"{live.call_id}.thanks":
             await self._hang_up(live, live.customer_leg)
 
     # -- helpers ----------------------------------------------------------------------------
@@ -547,24 +479,6 @@ class OutboundCalls:
         else:
             await self.acd.offer_ended(live.agent_id, OfferOutcome.cancelled)
 
-    async def _fire(self, live: LiveCallback, trigger: OutTrigger, *, at: datetime | None = None,
-                    detail: dict[str, Any] | None = None, best_effort: bool = False,
-                    **updates: Any) -> None:
-        to = next_state(live.state, trigger)
-        at = at or self.clock.now()
-        seq = live.seq + 1
-        log.info("callback.transition", from_state=live.state, trigger=trigger, to_state=to)
-        try:
-            async with self.sessions() as session, session.begin():
-                await calls.record_transition(session=session, call_id=live.call_id, seq=seq,
-                                              at=at, from_state=live.state, trigger=trigger,
-                                              to_state=to, detail=detail, **updates)
-        except Exception as exc:
-            if not best_effort:
-                raise
-            log.error("callback.persist_failed", trigger=trigger, error=repr(exc))
-        live.seq, live.state = seq, to
-
     async def _fail(self, live: LiveCallback, exc: BaseException) -> None:
         log.error("callback.failed", state=live.state, error=repr(exc), exc_info=exc)
         if live.state in (OutState.closing, OutState.ended):
@@ -572,58 +486,26 @@ class OutboundCalls:
                 await self._hang_up(live, leg)
             return
         await self._stop_recording(live)
-        await self._safely(self._settle(live, AttemptOutcome.failed, "error", counted=False))
-        await self._safely(self._fire(live, OutTrigger.failed, best_effort=True,
-                                      detail={"error": repr(exc)[:300]}))
-        await self._safely(self._release_agent(live))
+        await self.rt.safely(self._settle(live, AttemptOutcome.failed, "error", counted=False))
+        self.rt.fire(live, OutTrigger.failed, detail={"error": repr(exc)[:300]})
+        await self.rt.safely(self._release_agent(live))
         for leg in list(live.up):
             await self._hang_up(live, leg)
-        await self._safely(self._maybe_end(live))
+        await self.rt.safely(self._maybe_end(live))
 
     def _tell(self, live: LiveCallback, stage: str, outcome: str | None = None) -> None:
         self.desk.callback(live.agent_id, attempt_id=live.attempt_id, task_id=live.task_id,
                            call_id=live.call_id, stage=stage, outcome=outcome,
                            customer_name=live.customer_name, customer_number=live.number)
 
-    def _media(self, live: LiveCallback, names: tuple[str, ...]) -> list[str]:
-        language = live.language if live.language in ("zh", "en") else self.settings.default_language
-        base = self.settings.prompt_dir.rstrip("/")
-        return [f"sound:{base}/{language}/{name}" for name in names]
-
     async def _hang_up(self, live: LiveCallback, leg: str) -> None:
-        if leg not in live.up:
-            return
-        try:
-            await self.telephony.hangup(leg)
-        except AriNotFound:
+        if leg in live.up and not await self.rt.hang_up(leg):
             live.up.discard(leg)  # gone already: no event will tell us
-        except AriError as exc:
-            log.warning("callback.hangup_failed", leg=leg, error=str(exc))
-
-    async def _safely(self, coro: Any) -> None:
-        try:
-            await coro
-        except Exception as exc:  # noqa: BLE001
-            log.warning("callback.cleanup_failed", error=repr(exc))
-
-    def _schedule(self, live: LiveCallback, name: str, seconds: float, item: Any) -> None:
-        async def fire() -> None:
-            await asyncio.sleep(seconds)
-            self._submit(live.key, item)
-
-        self._cancel(live, name)
-        live.timers[name] = asyncio.create_task(fire(), name=f"{name}:{live.key}")
-
-    def _cancel(self, live: LiveCallback, name: str) -> None:
-        task = live.timers.pop(name, None)
-        if task is not None and not task.done():
-            task.cancel()
 
     def _forget(self, live: LiveCallback) -> None:
-        for name in list(live.timers):
-            self._cancel(live, name)
-        self.legs.pop(live.agent_leg, None)
-        self.legs.pop(live.customer_leg, None)
+        self.rt.cancel_all(live)
+        self.rt.detach_leg(live.agent_leg)
+        self.rt.detach_leg(live.customer_leg)
         self.calls.pop(live.key, None)
 
     # -- after a (re)connect ----------------------------------------------------------------
@@ -634,7 +516,7 @@ class OutboundCalls:
         for live in list(self.calls.values()):
             for leg in list(live.up):
                 if leg not in channels:
-                    self._submit(live.key, LegLost(live.key, leg))
+                    self.rt.submit(live.key, LegLost(live.key, leg))
         known = {live.call_id for live in self.calls.values()}
         for row in rows:
             if row.id in known:
@@ -642,28 +524,20 @@ class OutboundCalls:
             now = self.clock.now()
             try:
                 async with self.sessions() as session, session.begin():
-                    attempt = await session.scalar(select(CallbackAttempt).where(
-                        CallbackAttempt.call_id == row.id))
                     seq = await calls.last_seq(session=session, call_id=row.id)
                     await calls.record_transition(
                         session=session, call_id=row.id, seq=seq + 1, at=now,
                         from_state=row.state, trigger=OutTrigger.lost_track,
                         to_state=OutState.ended, ended_at=row.last_seen_at, end_reason="lost_track")
-                    if attempt is not None:
-                        if attempt.outcome is None:
-                            await callbacks.settle(
-                                session=session, attempt_id=attempt.id,
-                                outcome=AttemptOutcome.failed, reason="lost_track", at=now,
-                                counted=False, retry=timedelta(0))
-                        attempt.ended_at = attempt.ended_at or row.last_seen_at
-                if attempt is not None:
-                    for leg in (f"cba-{attempt.id}", f"cbc-{attempt.id}"):
+                    attempt_id = await callbacks.lost_attempt(
+                        session=session, call_id=row.id, at=now, ended_at=row.last_seen_at)
+                if attempt_id is not None:
+                    for leg in (f"cba-{attempt_id}", f"cbc-{attempt_id}"):
                         if leg in channels:
-                            await self._safely(self.telephony.hangup(leg))
+                            await self.rt.safely(self.telephony.hangup(leg))
             except Exception as exc:  # noqa: BLE001
                 log.warning("callback.reconcile_failed", call_id=str(row.id), error=repr(exc))
 
     async def close(self) -> None:
         for live in self.calls.values():
-            for name in list(live.timers):
-                self._cancel(live, name)
+            self.rt.cancel_all(live)

@@ -40,6 +40,23 @@ async def open_call(*, session: AsyncSession, channel_id: str, caller_number: st
     return call, await last_seq(session=session, call_id=call.id)
 
 
+async def open_outbound(*, session: AsyncSession, call_id: uuid.UUID, channel_id: str,
+                        number: str | None, name: str | None, dialed: str, language: str,
+                        agent_id: uuid.UUID, customer_id: uuid.UUID | None, started_at: datetime,
+                        state: str, trigger: str, detail: dict[str, Any]) -> None:
+    """An outbound call (a call-back, R17) with the first row of its timeline; later rows go
+    through the call log like an inbound call's."""
+    session.add(Call(id=call_id, channel_id=channel_id, direction="outbound",
+                     caller_number=number, caller_name=name, dialed_number=dialed,
+                     language=language, state=state, started_at=started_at,
+                     last_seen_at=started_at, queue=None, agent_id=agent_id,
+                     customer_id=customer_id))
+    await session.flush()
+    session.add(CallEvent(call_id=call_id, seq=0, at=started_at, from_state="", trigger=trigger,
+                          to_state=state, detail=detail))
+    await session.flush()
+
+
 async def record_transition(*, session: AsyncSession, call_id: uuid.UUID, seq: int, at: datetime,
                             from_state: str, trigger: str, to_state: str,
                             detail: dict[str, Any] | None = None, **updates: Any) -> None:

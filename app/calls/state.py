@@ -1,8 +1,15 @@
-"""The call's state machine: pure data, no I/O.
+"""The calls' state machines: pure data, no I/O.
 
-Each inbound call moves through these states; `next_state(state, trigger)` is the only place that
-decides what follows what, and refuses anything else (`InvalidTransition`). The flow in
-`app.calls.flow` fires triggers and persists every `from -> trigger -> to` as the call's timeline.
+- `CallState`: an inbound call; `next_state(state, trigger)` decides what follows what.
+- `OutState`: an outbound call-back (R17); `next_out_state`.
+- The parts' own machines, each a `StrEnum` and a table: an offer to an agent's phone
+  (`OfferState`, R1), a warm transfer's consultation (`ConsultState`, R12), a caller's message
+  (`MessageState`, R8).
+
+Each table is the only place that decides what follows what and refuses anything else
+(`InvalidTransition`). The runtime (`app.calls.runtime.CallRuntime.fire`) fires a call's
+triggers and persists every `from -> trigger -> to` as the call's timeline; the parts step
+their own machines.
 """
 
 from __future__ import annotations
@@ -71,7 +78,7 @@ class HangupBy(StrEnum):
 
 
 class InvalidTransition(ValueError):
-    def __init__(self, state: CallState, trigger: Trigger) -> None:
+    def __init__(self, state: StrEnum, trigger: StrEnum) -> None:
         super().__init__(f"no transition from {state} on {trigger}")
         self.state, self.trigger = state, trigger
 
@@ -142,3 +149,147 @@ def ending(state: CallState, *, failed_before: bool, left_message: bool = False,
     if state is CallState.in_queue:
         return EndReason.abandoned_in_queue, hangup_by
     return EndReason.caller_hangup, hangup_by
+
+
+# -- outbound call-backs (R17): the second kind of call on the same runtime --------------------
+class OutState(StrEnum):
+    ringing_agent = "ringing_agent"        # the agent's phone rings (R1)
+    dialing_customer = "dialing_customer"  # the agent answered and hears music; the customer rings
+    connected = "connected"
+    survey = "survey"                      # R17: the customer rates the call-back
+    closing = "closing"                    # over: the legs are being hung up
+    ended = "ended"
+
+
+class OutTrigger(StrEnum):
+    dialing = "dialing"                    # the timeline's first row: the agent is rung
+    agent_answered = "agent_answered"
+    agent_missed = "agent_missed"          # no answer in the ring limit, busy, rejected
+    customer_answered = "customer_answered"
+    not_reached = "not_reached"            # no answer, busy, failed
+    agent_left = "agent_left"
+    customer_left = "customer_left"
+    survey_started = "survey_started"
+    survey_done = "survey_done"
+    failed = "failed"
+    channel_gone = "channel_gone"          # both legs are gone
+    lost_track = "lost_track"
+
+
+_OUT_LIVE = [s for s in OutState if s is not OutState.ended]
+_OUT_TABLE: dict[tuple[OutState, OutTrigger], OutState] = {
+    (OutState.ringing_agent, OutTrigger.agent_answered): OutState.dialing_customer,
+    (OutState.ringing_agent, OutTrigger.agent_missed): OutState.closing,
+    (OutState.dialing_customer, OutTrigger.customer_answered): OutState.connected,
+    (OutState.dialing_customer, OutTrigger.not_reached): OutState.closing,
+    (OutState.dialing_customer, OutTrigger.agent_left): OutState.closing,
+    (OutState.connected, OutTrigger.survey_started): OutState.survey,
+    (OutState.connected, OutTrigger.agent_left): OutState.closing,
+    (OutState.connected, OutTrigger.customer_left): OutState.closing,
+    (OutState.survey, OutTrigger.survey_done): OutState.closing,
+    (OutState.survey, OutTrigger.customer_left): OutState.closing,
+    **{(s, OutTrigger.failed): OutState.closing for s in _OUT_LIVE if s is not OutState.closing},
+    **{(s, OutTrigger.channel_gone): OutState.ended for s in _OUT_LIVE},
+    **{(s, OutTrigger.lost_track): OutState.ended for s in _OUT_LIVE},
+}
+
+
+def next_out_state(state: OutState, trigger: OutTrigger) -> OutState:
+    try:
+        return _OUT_TABLE[(state, trigger)]
+    except KeyError:
+        raise InvalidTransition(state, trigger) from None
+
+
+# -- the parts' own small machines, where booleans used to hide them (#14) -------------------
+def _step(table: dict, state: StrEnum, event: StrEnum) -> StrEnum:
+    try:
+        return table[(state, event)]
+    except KeyError:
+        raise InvalidTransition(state, event) from None
+
+
+class OfferState(StrEnum):
+    """An agent's phone offered a call (a queue offer, a named agent, a consultation; R1)."""
+
+    dialling = "dialling"    # originated; the phone has not said it rings yet
+    ringing = "ringing"      # R1 counts rings from here
+    answered = "answered"
+    ended = "ended"          # not answered: no answer in the ring limit, busy, rejected, cancelled
+
+
+class OfferEvent(StrEnum):
+    rings = "rings"
+    answer = "answer"
+    end = "end"
+
+
+_OFFER_TABLE = {
+    (OfferState.dialling, OfferEvent.rings): OfferState.ringing,
+    (OfferState.dialling, OfferEvent.answer): OfferState.answered,  # answered before a 180
+    (OfferState.ringing, OfferEvent.answer): OfferState.answered,
+    (OfferState.dialling, OfferEvent.end): OfferState.ended,
+    (OfferState.ringing, OfferEvent.end): OfferState.ended,
+}
+
+
+def next_offer_state(state: OfferState, event: OfferEvent) -> OfferState:
+    return _step(_OFFER_TABLE, state, event)
+
+
+class ConsultState(StrEnum):
+    """A warm transfer (R12): the caller holds while the agent briefs a colleague."""
+
+    ringing = "ringing"      # the colleague's phone rings (R1 applies to them too)
+    talking = "talking"      # the two agents talk; the caller holds with music
+    completed = "completed"  # the caller went to the colleague
+    cancelled = "cancelled"  # back to the first agent (cancelled, missed, the colleague left)
+
+
+class ConsultEvent(StrEnum):
+    answer = "answer"
+    complete = "complete"
+    cancel = "cancel"
+
+
+_CONSULT_TABLE = {
+    (ConsultState.ringing, ConsultEvent.answer): ConsultState.talking,
+    (ConsultState.ringing, ConsultEvent.cancel): ConsultState.cancelled,
+    (ConsultState.talking, ConsultEvent.complete): ConsultState.completed,
+    (ConsultState.talking, ConsultEvent.cancel): ConsultState.cancelled,
+}
+
+
+def next_consult_state(state: ConsultState, event: ConsultEvent) -> ConsultState:
+    return _step(_CONSULT_TABLE, state, event)
+
+
+class MessageState(StrEnum):
+    """A caller's message (R8), in the menu's voicemail node or a queue's voicemail overflow."""
+
+    none = "none"            # no message under way
+    prompting = "prompting"  # the overflow's prompt plays; the beep and recording follow
+    recording = "recording"  # Asterisk records the caller
+    saved = "saved"          # kept in our storage with a call-back task
+    empty = "empty"          # the recording ended with nothing said
+
+
+class MessageEvent(StrEnum):
+    prompt = "prompt"
+    record = "record"
+    saved = "saved"
+    empty = "empty"
+
+
+_MESSAGE_TABLE = {
+    (MessageState.none, MessageEvent.prompt): MessageState.prompting,
+    (MessageState.none, MessageEvent.record): MessageState.recording,
+    (MessageState.empty, MessageEvent.record): MessageState.recording,  # a menu's retry
+    (MessageState.prompting, MessageEvent.record): MessageState.recording,
+    (MessageState.recording, MessageEvent.saved): MessageState.saved,
+    (MessageState.recording, MessageEvent.empty): MessageState.empty,
+}
+
+
+def next_message_state(state: MessageState, event: MessageEvent) -> MessageState:
+    return _step(_MESSAGE_TABLE, state, event)
