@@ -99,3 +99,63 @@ def test_a_call_passed_on_to_the_overflow_queue_stays_in_queue():
 def test_a_voicemail_overflow_ends_as_such_when_a_message_was_left(state, left_message, expected):
     assert ending(state, failed_before=False, left_message=left_message,
                   overflowed=True)[0] is expected
+
+
+# -- the call-back's table and the parts' own machines (#14) ---------------------------------
+from app.calls.state import (  # noqa: E402
+    ConsultEvent, ConsultState, MessageEvent, MessageState, OfferEvent, OfferState, OutState,
+    OutTrigger, next_consult_state, next_message_state, next_offer_state, next_out_state,
+)
+
+
+def test_a_call_back_rings_the_agent_then_dials_the_customer_then_surveys():  # R17
+    state = OutState.ringing_agent
+    for trigger in (OutTrigger.agent_answered, OutTrigger.customer_answered,
+                    OutTrigger.survey_started, OutTrigger.survey_done, OutTrigger.channel_gone):
+        state = next_out_state(state, trigger)
+    assert state is OutState.ended
+
+
+@pytest.mark.parametrize(("state", "trigger"), [
+    (OutState.ringing_agent, OutTrigger.customer_answered),  # the agent first, always
+    (OutState.dialing_customer, OutTrigger.survey_started),
+    (OutState.closing, OutTrigger.failed),
+    (OutState.ended, OutTrigger.channel_gone),
+])
+def test_a_call_back_refuses_what_its_table_does_not_have(state, trigger):
+    with pytest.raises(InvalidTransition):
+        next_out_state(state, trigger)
+
+
+def test_an_offer_rings_then_is_answered_or_ends_but_never_both():  # R1
+    assert next_offer_state(OfferState.dialling, OfferEvent.rings) is OfferState.ringing
+    assert next_offer_state(OfferState.ringing, OfferEvent.answer) is OfferState.answered
+    assert next_offer_state(OfferState.dialling, OfferEvent.answer) is OfferState.answered
+    assert next_offer_state(OfferState.ringing, OfferEvent.end) is OfferState.ended
+    for state, event in [(OfferState.answered, OfferEvent.end), (OfferState.ended, OfferEvent.answer),
+                         (OfferState.ringing, OfferEvent.rings), (OfferState.ended, OfferEvent.end)]:
+        with pytest.raises(InvalidTransition):
+            next_offer_state(state, event)
+
+
+def test_a_consultation_is_completed_only_once_the_colleague_talks():  # R12
+    assert next_consult_state(ConsultState.ringing, ConsultEvent.answer) is ConsultState.talking
+    assert next_consult_state(ConsultState.talking, ConsultEvent.complete) is ConsultState.completed
+    assert next_consult_state(ConsultState.talking, ConsultEvent.cancel) is ConsultState.cancelled
+    assert next_consult_state(ConsultState.ringing, ConsultEvent.cancel) is ConsultState.cancelled
+    with pytest.raises(InvalidTransition):
+        next_consult_state(ConsultState.ringing, ConsultEvent.complete)
+    with pytest.raises(InvalidTransition):
+        next_consult_state(ConsultState.completed, ConsultEvent.cancel)
+
+
+def test_a_message_is_recorded_after_its_prompt_and_saved_or_empty():  # R8
+    assert next_message_state(MessageState.none, MessageEvent.prompt) is MessageState.prompting
+    assert next_message_state(MessageState.prompting, MessageEvent.record) is MessageState.recording
+    assert next_message_state(MessageState.recording, MessageEvent.saved) is MessageState.saved
+    assert next_message_state(MessageState.recording, MessageEvent.empty) is MessageState.empty
+    assert next_message_state(MessageState.empty, MessageEvent.record) is MessageState.recording
+    with pytest.raises(InvalidTransition):  # a message kept is never recorded over
+        next_message_state(MessageState.saved, MessageEvent.record)
+    with pytest.raises(InvalidTransition):
+        next_message_state(MessageState.none, MessageEvent.saved)
