@@ -135,7 +135,7 @@ class Acd:
     # -- loading ----------------------------------------------------------------------------
     async def start(self) -> None:
         await self.reload_queues()
-        await self.reload_agents(resume=True)
+        await self.reload_agents()
 
     async def reload_queues(self) -> None:
         async with self.sessions() as session:
@@ -148,10 +148,11 @@ class Acd:
             record_calls=r.record_calls) for r in rows}
         await self.dispatch()
 
-    async def reload_agents(self, *, resume: bool = False) -> None:
-        """Take in agents added or changed through the API; live states are kept. At start
-        (`resume`), agents come back in the states they had; one left ringing or on a call by a
-        stopped service goes to ready, as its call is gone."""
+    async def reload_agents(self) -> None:
+        """Take in agents added or changed through the API; live states are kept. At start,
+        agents come back in the states they had, ringing and on a call included:
+        whether their call is still live is known once the service has lined its calls up with
+        Asterisk (`line_up`, R21), not before."""
         async with self.sessions() as session:
             rows = list(await session.scalars(select(AgentRow).where(AgentRow.is_active)))
         async with self._lock:
@@ -173,10 +174,6 @@ class Acd:
                     wrap_up=None if live is None else live.wrap_up)
                 fresh[row.id] = agent
             self.agents = fresh
-            if resume:
-                for agent in fresh.values():
-                    if agent.state in (AgentState.ringing, AgentState.on_call, AgentState.wrap_up):
-                        await self._set(agent, AgentState.ready, "resumed", None)
         await self.dispatch()
 
     def queue(self, name: str) -> QueueConfig | None:
@@ -348,19 +345,48 @@ class Acd:
             agent = self.agents.get(agent_id)
             if agent is None or agent.state is not AgentState.on_call:
                 return
-            call_id, agent.call_id = agent.call_id, None
-            config = self.queues.get(queue or "")
-            seconds = config.wrap_up_seconds if config else self.settings.wrap_up_seconds
-            agent.wrap_up_until = self.clock.now() + timedelta(seconds=seconds)
-            await self._set(agent, AgentState.wrap_up, AgentEvent.call_ended, None, call_id,
-                            wait=False)
-            agent.wrap_up = asyncio.create_task(self._wrap_up(agent, seconds))
+            self._start_wrap_up(agent, queue)
+
+    def _start_wrap_up(self, agent: LiveAgent, queue: str | None, *,
+                       reason: str | None = None) -> None:
+        call_id, agent.call_id = agent.call_id, None
+        config = self.queues.get(queue or "")
+        seconds = config.wrap_up_seconds if config else self.settings.wrap_up_seconds
+        agent.wrap_up_until = self.clock.now() + timedelta(seconds=seconds)
+        self._writer.put_nowait([self._change(agent, AgentState.wrap_up, AgentEvent.call_ended,
+                                              reason, call_id)])
+        agent.wrap_up = asyncio.create_task(self._wrap_up(agent, seconds))
 
     async def _wrap_up(self, agent: LiveAgent, seconds: float) -> None:
         await asyncio.sleep(seconds)
         async with self._lock:
             if agent.state is AgentState.wrap_up:  # a waiting call is offered at once
                 await self._set(agent, AgentState.ready, AgentEvent.wrap_up_done, None, wait=False)
+        await self.dispatch()
+
+    async def line_up(self, busy: dict[uuid.UUID, uuid.UUID]) -> None:
+        """After a reconnect or a restart (R21): the agents follow the calls Asterisk still has.
+        `busy`: agents whose phone rings or who talk on a live call -> that call. An agent left
+        ringing or on a call that is gone is let go (ringing: ready again; on a call: wrap-up,
+        then ready, R13); one in wrap-up without its timer (the service restarted) gets it
+        again; one on a live call stays on it."""
+        async with self._lock:
+            for agent in self.agents.values():
+                call_id = busy.get(agent.id)
+                if call_id is not None:
+                    if agent.state in (AgentState.ringing, AgentState.on_call):
+                        agent.call_id = call_id
+                    continue
+                if agent.state is AgentState.ringing:
+                    lost, agent.call_id = agent.call_id, None
+                    await self._set(agent, AgentState.ready, AgentEvent.offer_cancelled,
+                                    "call_gone", lost, wait=False)
+                elif agent.state is AgentState.on_call:
+                    self._start_wrap_up(agent, None, reason="call_gone")
+                elif agent.state is AgentState.wrap_up and agent.wrap_up is None:
+                    left = (agent.wrap_up_until - self.clock.now()).total_seconds() if (
+                        agent.wrap_up_until is not None) else 0.0
+                    agent.wrap_up = asyncio.create_task(self._wrap_up(agent, max(left, 0.0)))
         await self.dispatch()
 
     # -- helpers ----------------------------------------------------------------------------

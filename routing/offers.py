@@ -25,3 +25,9 @@ async def update_offer(*, session: AsyncSession, offer_id: uuid.UUID, **values: 
 async def of_call(*, session: AsyncSession, call_id: uuid.UUID) -> list[OfferRow]:
     return list(await session.scalars(select(OfferRow).where(OfferRow.call_id == call_id)
                                       .order_by(OfferRow.offered_at)))
+
+
+async def agent_of(*, session: AsyncSession, offer_id: uuid.UUID) -> uuid.UUID | None:
+    """The agent an offer rang (after a restart: who is on the leg `agent-<offer id>`)."""
+    row = await session.get(OfferRow, offer_id)
+    return row.agent_id if row is not None else None

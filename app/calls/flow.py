@@ -140,6 +140,8 @@ class CallFlow:
                     await self.acd.offer_ended(item.agent_id, OfferOutcome.cancelled)
                 if isinstance(item, Transfer) and not item.done.done():
                     item.done.set_exception(TransferRefused("the call has ended"))
+                if isinstance(item, Resync) and item.done is not None and not item.done.done():
+                    item.done.set_result(None)
                 log.debug("call.item_for_unknown_channel", item=type(item).__name__)
                 return
             if not isinstance(item, OWN_ITEMS):  # a sighting of the channel
@@ -206,7 +208,11 @@ class CallFlow:
                     self.runtime.fire(call, Trigger.grace_elapsed)
                     await self.runtime.hang_up(call.channel_id)
             case Resync():
-                await self._resync(call, item.channel)
+                try:
+                    await self._resync(call, item.channel)
+                finally:
+                    if item.done is not None and not item.done.done():
+                        item.done.set_result(None)
             case _:
                 log.debug("call.item_ignored", item=type(item).__name__)
 
@@ -337,12 +343,18 @@ class CallFlow:
         self.runtime.fire(call, Trigger.survey_done, at=now, detail={"score": score}, **scored)
         await self.runtime.say(call, prompts)
 
+    async def _release(self, call: LiveCall) -> None:
+        """The caller is gone: each part lets go of what it holds (a message being recorded is
+        kept; the ACD's queue entry, an offer ringing, a consultation, the agent's leg and the
+        conversation's bridge; the agent goes to wrap-up). Each part on its own: one failing
+        never keeps the next from letting go (R21: no agent stuck)."""
+        for release in (self.voicemail.release, self.transfers.release, self.waiting.release,
+                        self.offers.release):
+            await self.runtime.safely(release(call))
+
     async def _gone(self, call: LiveCall, at: datetime | None) -> None:
         """The caller's channel left us: each part releases what it holds, the call ends."""
-        await self.voicemail.release(call)
-        await self.transfers.release(call)
-        await self.waiting.release(call)
-        await self.offers.release(call)
+        await self._release(call)
         state = call.state
         if state is CallState.in_ivr and self.menu.saying_goodbye(call):
             state = CallState.closing  # the menu's own thanks (R2): the call ran its course
@@ -360,11 +372,12 @@ class CallFlow:
     # -- reconciliation ---------------------------------------------------------------------
     async def _resync(self, call: LiveCall, channel: Channel | None) -> None:
         """Bring a call we may have missed events of back in line with Asterisk."""
-        if channel is None:
+        if channel is None:  # it ended while we were away: everything it held is let go (R21)
+            self.recorder.finish_open(call.id)  # R16: keep what Asterisk recorded of it
+            await self._release(call)
             self.runtime.fire(call, Trigger.lost_track, at=call.last_seen_at,
                               detail={"last_seen_at": call.last_seen_at.isoformat()},
                               ended_at=call.last_seen_at, end_reason=EndReason.lost_track)
-            self.recorder.finish_open(call.id)  # R16: keep what Asterisk recorded of it
             self._forget(call)
             log.warning("call.lost_track", last_seen_at=call.last_seen_at.isoformat())
             return
@@ -396,6 +409,20 @@ class CallFlow:
                                       GraceElapsed(call.channel_id))
             case CallState.hanging_up:
                 await self.runtime.hang_up(call.channel_id)
+
+    def busy_agents(self) -> dict[uuid.UUID, uuid.UUID]:
+        """Agents whose phone rings or who talk on a live call now -> that call (after a
+        reconnect or restart the ACD lines its agents up with these, R21)."""
+        busy: dict[uuid.UUID, uuid.UUID] = {}
+        for call in self.calls.values():
+            if call.offer is not None:
+                busy[call.offer.agent_id] = call.id
+            if call.consult is not None:
+                busy[call.consult.offer.agent_id] = call.id
+            if call.agent_id is not None and call.state is CallState.connected:
+                busy[call.agent_id] = call.id
+        busy |= self.outbound.busy_agents()
+        return busy
 
     def adopt(self, row: Any, seq: int) -> LiveCall:
         """Take over an open call from its database row (after a restart of the service)."""

@@ -104,10 +104,12 @@ class SurveyTimer:
 
 @dataclass(frozen=True)
 class Resync:
-    """After a (re)connect: the channel as Asterisk has it now (None: gone)."""
+    """After a (re)connect: the channel as Asterisk has it now (None: gone). `done` is set once
+    the call has been lined up with it (reconciliation waits for every call's)."""
 
     channel_id: str
     channel: Channel | None
+    done: asyncio.Future[None] | None = field(default=None, compare=False, repr=False)
 
 
 Item = (AriEvent | GraceElapsed | IvrTimer | LookupResult | RingLimit | MaxWait | Announce

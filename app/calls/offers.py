@@ -15,6 +15,7 @@ What follows a miss (the next agent) is queue waiting's (`app.calls.waiting`), a
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -212,11 +213,20 @@ class Offers:
                 if c != call.channel_id and c.startswith(("agent-", "consult-"))]
         # R16: the recording Asterisk is still writing is the call's again (else it is kept now)
         await self.rt.safely(self.recorder.reattach(call_id=call.id))
-        if not legs:  # the agent is gone: end the call cleanly
+        if not legs:  # the agent is gone: end the call cleanly (the ACD hears it at the end)
             call.agent_hung_up = True
             await self.rt.hang_up(call.channel_id)
             return
         call.agent_channel = legs[0]
+        # The agent talking now (after a transfer, not the owner the row names): the offer
+        # whose leg it is, `agent-<offer id>` or `consult-<offer id>`.
+        try:
+            async with self.sessions() as session:
+                agent = await offer_store.agent_of(
+                    session=session, offer_id=uuid.UUID(legs[0].split("-", 1)[1]))
+            call.agent_id = agent or call.agent_id
+        except Exception as exc:  # noqa: BLE001 - the owner is the best guess left
+            log.warning("call.agent_of_leg_unknown", leg=legs[0], error=repr(exc))
         self.rt.attach_leg(legs[0], call)
         await self.rt.safely(self.rt.telephony.subscribe(f"channel:{legs[0]}"))
 

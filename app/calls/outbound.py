@@ -156,6 +156,11 @@ class OutboundCalls:
     def owns(self, key: str) -> bool:
         return key in self.calls
 
+    def busy_agents(self) -> dict[uuid.UUID, uuid.UUID]:
+        """Agents rung for, or talking on, a live call-back -> its call."""
+        return {live.agent_id: live.call_id for live in self.calls.values()
+                if not live.agent_released}
+
     def live_attempt(self, task_id: uuid.UUID) -> LiveCallback | None:
         return next((c for c in self.calls.values() if c.task_id == task_id), None)
 

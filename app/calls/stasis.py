@@ -34,6 +34,9 @@ from ivr.runtime import MenuRuntime
 from routing.engine import Acd
 
 log = structlog.get_logger(__name__)
+# Our own legs: agents' phones for a queue offer or a consultation, call-backs' two legs.
+LEG_PREFIXES = ("agent-", "consult-", "cba-", "cbc-")
+RESYNC_WAIT_SECONDS = 10.0  # how long reconciliation waits for the calls to line up
 
 
 class CallStasis:
@@ -110,18 +113,25 @@ class CallStasis:
         except Exception as exc:  # noqa: BLE001 - the in-memory stamp is still there
             log.warning("stasis.mark_seen_failed", error=repr(exc))
 
-    async def reconcile(self, *, attempts: int = 5) -> None:
-        """After a (re)connect: line our open calls up with the channels Asterisk has."""
-        for attempt in range(1, attempts + 1):
+    async def reconcile(self, *, retry_seconds: float = 2.0) -> None:
+        """After a (re)connect: line our open calls up with the channels Asterisk has, then the
+        ACD's agents with the calls still live, and hang up agents' legs nobody owns (R21).
+        Retried until it has succeeded (it runs while the stream is connected; a drop cancels
+        it and the next connect starts it again)."""
+        attempt = 0
+        while True:
+            attempt += 1
             try:
-                channels = {c.id: c for c in await self.telephony.list_channels()}
-                break
-            except AriError as exc:
-                log.warning("stasis.reconcile_retry", attempt=attempt, error=str(exc))
-                await asyncio.sleep(min(2.0, 0.2 * 2 ** attempt))
-        else:
-            log.error("stasis.reconcile_gave_up")
-            return
+                await self._reconcile()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - Asterisk or Postgres not answering yet
+                log.warning("stasis.reconcile_retry", attempt=attempt, error=repr(exc))
+                await asyncio.sleep(min(retry_seconds, 0.2 * 2 ** attempt))
+
+    async def _reconcile(self) -> None:
+        channels = {c.id: c for c in await self.telephony.list_channels()}
         await self.call_log.drain()  # what follows reads the call log back
         async with self.sessions() as session:
             rows = await service.open_calls(session=session)
@@ -134,12 +144,16 @@ class CallStasis:
             if row.channel_id not in self.flow.calls:
                 self.flow.adopt(row, seqs[row.id])
         known = list(self.flow.calls)
+        loop = asyncio.get_running_loop()
+        lined_up = []
         for channel_id in known:
-            self.dispatcher.submit(channel_id, Resync(channel_id, channels.get(channel_id)))
+            done = loop.create_future()
+            lined_up.append(done)
+            self.dispatcher.submit(channel_id, Resync(channel_id, channels.get(channel_id), done))
         adopted = 0
         for channel in channels.values():
             if (channel.id in self.flow.calls or channel.id in self.flow.legs
-                    or channel.id.startswith(("agent-", "cba-", "cbc-"))
+                    or channel.id.startswith(LEG_PREFIXES)
                     or not self._in_our_app(channel.dialplan.app_name, channel.dialplan.app_data)):
                 continue
             # In our app but never recorded (we died between StasisStart and the insert).
@@ -149,12 +163,21 @@ class CallStasis:
                                                            application=self.app_name))
             adopted += 1
         await self.flow.outbound.reconcile(outbound, channels)
+        # Every call lined up (its agent's leg found again, or let go) before what is left over
+        # is judged: an agent's leg nobody owns now is hung up, and the agents follow the calls.
+        if lined_up:
+            await asyncio.wait(lined_up, timeout=RESYNC_WAIT_SECONDS)
+        orphans = [c for c in channels if c.startswith(LEG_PREFIXES) and c not in self.flow.legs]
+        for leg in orphans:
+            log.warning("stasis.orphan_leg_hung_up", leg=leg)
+            await self.flow.runtime.safely(self.flow.runtime.hang_up(leg))
+        await self.acd.line_up(self.flow.busy_agents())
         try:  # R16: recordings of calls that ended while we were away are kept now
             await self.recorder.recover()
         except Exception as exc:  # noqa: BLE001 - the next connect tries again
             log.error("stasis.recordings_recovery_failed", error=repr(exc))
         log.info("stasis.reconciled", channels=len(channels), open_calls=len(known),
-                 adopted=adopted)
+                 adopted=adopted, orphan_legs=len(orphans))
 
     def _in_our_app(self, app_name: str, app_data: str) -> bool:
         return app_name.lower() == "stasis" and app_data.split(",")[0] == self.app_name

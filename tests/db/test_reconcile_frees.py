@@ -1,0 +1,150 @@
+"""R21: reconciliation frees everything a lost call held, and agents follow the calls Asterisk
+still has, after a reconnect or a restart of the service (#15). Real Postgres and the recording
+fake of the telephony port; tests/e2e does the same faults with the real Asterisk."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app.ari.models import Bridge, Channel
+from routing.models import AgentRow
+from tests.db.test_acd import CYCLE, add_agents, agent_answers, offered_legs, to_queue
+from tests.db.test_call_flow import DEMO, feed, make_stasis
+from tests.support import events as ev
+
+pytestmark = pytest.mark.committing
+
+
+@pytest.fixture
+async def stasis(fake, sessionmaker, clock, tmp_path):
+    stasis = await make_stasis(fake, sessionmaker, clock, tmp_path, DEMO, ring_cycle_seconds=CYCLE)
+    yield stasis
+    await stasis.close()
+
+
+async def talking(stasis, fake, sessionmaker, clock, cid: str):
+    agents = await add_agents(sessionmaker, clock, "wang", "zhao")
+    await stasis.acd.start()
+    await to_queue(stasis, fake, cid)
+    call = stasis.flow.calls[cid]
+    leg = offered_legs(fake)[0]
+    await agent_answers(stasis, fake, leg, call.id)
+    assert stasis.acd.agents[agents["wang"]].state == "on_call"
+    return agents, call, leg
+
+
+async def test_a_call_that_ended_while_disconnected_frees_its_agent_its_leg_and_its_bridge(
+        stasis, fake, sessionmaker, clock):
+    agents, call, leg = await talking(stasis, fake, sessionmaker, clock, "f1")
+    await stasis.on_disconnect()
+    fake.channels.pop("f1")  # Asterisk restarted: the caller's channel is gone, the agent's not
+    await stasis.reconcile()
+    await stasis.drain()
+    await asyncio.sleep(0.02)  # the queue's wrap-up of 0 s
+    assert "f1" not in stasis.flow.calls and leg not in stasis.flow.legs
+    assert ("hangup", leg) in fake.commands
+    assert ("destroy_bridge", f"call-{call.id}") in fake.commands
+    assert stasis.acd.agents[agents["wang"]].state == "ready"  # not on_call for ever
+
+
+async def test_a_caller_waiting_when_the_channel_vanished_leaves_the_acds_queue(
+        stasis, fake, sessionmaker, clock):
+    agents = await add_agents(sessionmaker, clock, "wang", state="paused")
+    await stasis.acd.start()
+    await to_queue(stasis, fake, "f2")
+    call = stasis.flow.calls["f2"]
+    assert call.id in stasis.acd.waiting
+    fake.channels.pop("f2")
+    await stasis.reconcile()
+    await stasis.drain()
+    assert call.id not in stasis.acd.waiting  # no ghost in announcements and the wallboard
+    assert ("destroy_bridge", f"hold-{call.id}") in fake.commands
+    assert stasis.acd.agents[agents["wang"]].state == "paused"
+
+
+async def test_after_a_restart_an_agent_still_talking_stays_on_call_with_that_call(
+        stasis, fake, sessionmaker, clock, tmp_path):
+    agents, call, leg = await talking(stasis, fake, sessionmaker, clock, "f3")
+    await stasis.drain()
+    await stasis.close()  # the service stops (kill -9 would lose at most the last 20 ms)
+    fake.bridges[f"call-{call.id}"] = Bridge(id=f"call-{call.id}", bridge_type="mixing",
+                                             channels=["f3", leg])
+    second = await make_stasis(fake, sessionmaker, clock, tmp_path, DEMO, ring_cycle_seconds=CYCLE)
+    try:
+        await second.acd.start()
+        assert second.acd.agents[agents["wang"]].state == "on_call"  # not made ready blindly
+        await second.reconcile()
+        await second.drain()
+        wang = second.acd.agents[agents["wang"]]
+        assert (wang.state, wang.call_id) == ("on_call", call.id)
+        assert second.flow.calls["f3"].agent_channel == leg
+        offered = len(offered_legs(fake))
+        await feed(second, ev.hangup_request("f3"), ev.stasis_end("f3"))  # the caller hangs up
+        await asyncio.sleep(0.02)
+        assert ("hangup", leg) in fake.commands
+        assert second.acd.agents[agents["wang"]].state == "ready"  # after wrap-up (R13)
+        assert len(offered_legs(fake)) == offered  # never offered a call while talking
+    finally:
+        await second.close()
+
+
+async def test_after_a_restart_an_agent_whose_call_is_gone_goes_to_wrap_up_then_ready(
+        stasis, fake, sessionmaker, clock, tmp_path):
+    agents, call, leg = await talking(stasis, fake, sessionmaker, clock, "f4")
+    await stasis.drain()
+    await stasis.close()
+    fake.channels.pop("f4")  # both ended while no service ran
+    fake.channels.pop(leg)
+    second = await make_stasis(fake, sessionmaker, clock, tmp_path, DEMO, ring_cycle_seconds=CYCLE)
+    try:
+        await second.acd.start()
+        await second.reconcile()
+        await second.drain()
+        await asyncio.sleep(0.02)
+        assert second.acd.agents[agents["wang"]].state == "ready"
+        assert "f4" not in second.flow.calls
+    finally:
+        await second.close()
+
+
+async def test_an_agents_leg_nobody_owns_after_a_restart_is_hung_up(
+        stasis, fake, sessionmaker, clock, tmp_path):
+    agents = await add_agents(sessionmaker, clock, "wang")
+    await stasis.acd.start()
+    await to_queue(stasis, fake, "f5")
+    [leg] = offered_legs(fake)  # ringing when the service stops
+    await stasis.drain()
+    await stasis.close()
+    second = await make_stasis(fake, sessionmaker, clock, tmp_path, DEMO, ring_cycle_seconds=CYCLE)
+    try:
+        await second.acd.start()
+        assert second.acd.agents[agents["wang"]].state == "ringing"
+        await second.reconcile()
+        await second.drain()
+        assert ("hangup", leg) in fake.commands  # the old offer's phone stops ringing
+        # The caller waits again and is offered afresh (to the agent now free).
+        new = [x for x in offered_legs(fake) if x != leg]
+        assert len(new) == 1 and second.flow.calls["f5"].offer.channel_id == new[0]
+    finally:
+        await second.close()
+
+
+async def test_reconcile_keeps_trying_until_asterisk_and_postgres_answer(
+        stasis, fake, sessionmaker, clock, monkeypatch):
+    await stasis.acd.start()
+    fails = {"list": 7}  # more than the five tries reconciliation used to give up after
+    listed = fake.list_channels
+
+    async def flaky():
+        if fails["list"]:
+            fails["list"] -= 1
+            from app.ari.errors import AriUnavailable
+            raise AriUnavailable("Asterisk is starting")
+        return await listed()
+
+    monkeypatch.setattr(fake, "list_channels", flaky)
+    fake.channels["late"] = Channel.model_validate(ev.channel("late", state="Up"))
+    await asyncio.wait_for(stasis.reconcile(retry_seconds=0.01), timeout=10)
+    assert fails["list"] == 0
