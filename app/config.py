@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, Field, SecretStr, field_validator,
-                      model_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, Field, SecretStr, ValidationError,
+                      field_validator, model_validator)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.complaints.deadlines import Calendar
@@ -88,11 +88,83 @@ class AriSettings(BaseModel):
     reconnect_max_seconds: float = Field(30.0, gt=0)
 
 
+class DbTimeouts(BaseModel):
+    """How long a database access may take (R21: a hung Postgres fails fast, never hangs us).
+
+    `connect` bounds opening a connection (asyncpg's `timeout`); `command` is asyncpg's client-side
+    limit on one statement (it also catches a network that silently drops packets, which no
+    server-side limit can); `statement`, `lock` and `idle_in_transaction` are the server's
+    `statement_timeout`, `lock_timeout` and `idle_in_transaction_session_timeout`, set on every
+    connection; `pool` bounds the wait for a pooled connection. The command limit is a little
+    longer than the statement one, so that a slow statement ends with Postgres's own error and
+    only a silent network with the client's. The lock limit defaults to the statement one: the
+    service queues on purpose behind advisory locks (sign-in throttling, call-back sync), and a
+    tighter limit fails those queues under load; set it lower to make lock waits fail first."""
+
+    connect: float = Field(3.0, gt=0, le=60)
+    command: float = Field(6.0, gt=0, le=7200)
+    statement: float = Field(5.0, gt=0, le=3600)
+    lock: float = Field(5.0, gt=0, le=3600)
+    idle_in_transaction: float = Field(30.0, gt=0, le=3600)
+    pool: float = Field(5.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "DbTimeouts":
+        if self.command < self.statement:
+            raise ValueError("the command timeout must be at least the statement timeout")
+        if self.lock > self.statement:
+            raise ValueError("the lock timeout must be at most the statement timeout")
+        return self
+
+
+class WriterSettings(BaseModel):
+    """The write-behind writers' limits during a Postgres outage (`app.ordered_writer`)."""
+
+    # Writes kept in memory per writer while Postgres cannot be reached; past it new writes are
+    # refused (logged, counted). 200,000 is 11-14 minutes of the call log at 20 calls/s
+    # (12-15 writes a call), ~1 KB a write (app/ordered_writer.py).
+    max_pending: int = Field(200_000, ge=1, le=5_000_000)
+    # Retrying a batch that could not be stored: exponential backoff between these.
+    retry_min_seconds: float = Field(0.5, gt=0, le=60)
+    retry_max_seconds: float = Field(10.0, gt=0, le=300)
+    # How long a caller that awaits its write being stored waits (the write stays queued).
+    wait_seconds: float = Field(5.0, gt=0, le=300)
+    # How long `drain()` waits before it returns with writes still pending.
+    drain_seconds: float = Field(10.0, gt=0, le=600)
+    # `/ready` reports a writer as behind when its oldest pending write is older than this.
+    behind_seconds: float = Field(30.0, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "WriterSettings":
+        if self.retry_max_seconds < self.retry_min_seconds:
+            raise ValueError("writer_retry_max_seconds must be at least writer_retry_min_seconds")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOTLINE_", env_file=None, extra="ignore")
 
     env: Environment = Environment.development
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/hotline"
+    # R21: every database access is bounded (`DbTimeouts`); the service's work uses these.
+    db_connect_timeout_seconds: float = Field(3.0, gt=0, le=60)
+    db_command_timeout_seconds: float = Field(6.0, gt=0, le=600)
+    db_statement_timeout_seconds: float = Field(5.0, gt=0, le=600)
+    db_lock_timeout_seconds: float = Field(5.0, gt=0, le=600)
+    db_idle_in_transaction_timeout_seconds: float = Field(30.0, gt=0, le=3600)
+    db_pool_timeout_seconds: float = Field(5.0, gt=0, le=60)
+    # Reports and the background jobs (rollups, retention, QA sampling) run on an engine of
+    # their own whose statements may take this long (the first rollup of ten million calls
+    # takes ~6.5 minutes, docs/benchmarks.md); its client-side limit is this plus the margin
+    # the limits above leave between the command and the statement timeout.
+    db_long_statement_timeout_seconds: float = Field(900.0, gt=0, le=3600)
+    # R21: the write-behind writers during a Postgres outage (`WriterSettings`).
+    writer_max_pending: int = Field(200_000, ge=1, le=5_000_000)
+    writer_retry_min_seconds: float = Field(0.5, gt=0, le=60)
+    writer_retry_max_seconds: float = Field(10.0, gt=0, le=300)
+    writer_wait_seconds: float = Field(5.0, gt=0, le=300)
+    writer_drain_seconds: float = Field(10.0, gt=0, le=600)
+    writer_behind_seconds: float = Field(30.0, gt=0, le=3600)
     ari_url: str = "http://127.0.0.1:8088"
     ari_user: str = "hotline"
     ari_password: SecretStr = SecretStr("")
@@ -205,6 +277,15 @@ class Settings(BaseSettings):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _limits_consistent(self) -> "Settings":
+        """The database and writer limits together (command >= statement >= lock, ...)."""
+        try:
+            self.db_timeouts, self.db_long_timeouts, self.writers  # noqa: B018 - built to check
+        except ValidationError as exc:
+            raise ValueError(str(exc)) from exc
+        return self
+
     @field_validator("shifts")
     @classmethod
     def _shifts(cls, value: str) -> str:
@@ -238,6 +319,37 @@ class Settings(BaseSettings):
     def ring_limit_seconds(self) -> float:
         """R1: how long an offered phone may ring before the call moves on."""
         return self.max_rings * self.ring_cycle_seconds
+
+    @property
+    def db_timeouts(self) -> DbTimeouts:
+        """The service's database limits (calls, the ACD, the API)."""
+        return DbTimeouts(connect=self.db_connect_timeout_seconds,
+                          command=self.db_command_timeout_seconds,
+                          statement=self.db_statement_timeout_seconds,
+                          lock=self.db_lock_timeout_seconds,
+                          idle_in_transaction=self.db_idle_in_transaction_timeout_seconds,
+                          pool=self.db_pool_timeout_seconds)
+
+    @property
+    def db_long_timeouts(self) -> DbTimeouts:
+        """The limits of reports and background jobs: long statements (and lock waits: a
+        second instance's rollup or QA run waits for the first), the same connect, idle and
+        pool limits."""
+        short = self.db_timeouts
+        margin = short.command - short.statement
+        return DbTimeouts(**{**short.model_dump(),
+                             "statement": self.db_long_statement_timeout_seconds,
+                             "lock": self.db_long_statement_timeout_seconds,
+                             "command": self.db_long_statement_timeout_seconds + margin})
+
+    @property
+    def writers(self) -> WriterSettings:
+        return WriterSettings(max_pending=self.writer_max_pending,
+                              retry_min_seconds=self.writer_retry_min_seconds,
+                              retry_max_seconds=self.writer_retry_max_seconds,
+                              wait_seconds=self.writer_wait_seconds,
+                              drain_seconds=self.writer_drain_seconds,
+                              behind_seconds=self.writer_behind_seconds)
 
     @property
     def ari(self) -> AriSettings:

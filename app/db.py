@@ -1,4 +1,12 @@
-"""Database plumbing: the declarative base, engine and session factory, and the schema check."""
+"""Database plumbing: the declarative base, engine and session factory, and the schema check.
+
+Every access is bounded (R21, #15): `make_engine` sets asyncpg's connect and command timeouts,
+the server's statement, lock and idle-in-transaction timeouts and the pool's wait, so a hung
+or partitioned Postgres makes a query fail within seconds instead of hanging whoever awaits it.
+The service runs two engines: one with the short limits for calls, the ACD and the API, and
+one with long statement limits (`Settings.db_long_timeouts`, a small pool) for the reports and
+the background jobs (rollups, retention, QA sampling) and the command-line tools. Migrations
+(`migrations/env.py`) build their own engine with no statement limit."""
 
 from __future__ import annotations
 
@@ -12,6 +20,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+
+from app.config import DbTimeouts
 
 log = structlog.get_logger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,8 +39,23 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-def make_engine(url: str) -> AsyncEngine:
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+def make_engine(url: str, timeouts: DbTimeouts | None = None, *, pool_size: int = 10,
+                max_overflow: int = 20) -> AsyncEngine:
+    """An engine whose every access is bounded (R21): connecting, each statement on the client
+    and on the server, lock waits, a transaction left idle and the wait for a pooled
+    connection (`DbTimeouts`, defaults when not given). A pooled connection is pinged before
+    use, so one that a failover or a partition broke is replaced rather than handed out."""
+    t = timeouts or DbTimeouts()
+    server_settings = {  # milliseconds, as Postgres reads a bare number
+        "statement_timeout": str(round(t.statement * 1000)),
+        "lock_timeout": str(round(t.lock * 1000)),
+        "idle_in_transaction_session_timeout": str(round(t.idle_in_transaction * 1000)),
+    }
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True,
+        pool_timeout=t.pool,
+        connect_args={"timeout": t.connect, "command_timeout": t.command,
+                      "server_settings": server_settings})
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

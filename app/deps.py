@@ -26,6 +26,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_report_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session on the engine for long statements (reports; `app.db`, R21)."""
+    async with request.app.state.report_sessionmaker() as session:
+        yield session
+
+
 def get_ari(request: Request) -> AriClient:
     return request.app.state.ari
 
@@ -77,5 +83,6 @@ async def socket_session(ws: WebSocket, token: str | None) -> Principal | None:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ReportSessionDep = Annotated[AsyncSession, Depends(get_report_session)]
 AriDep = Annotated[AriClient, Depends(get_ari)]
 CurrentUser = Annotated[Principal, Depends(current_principal)]

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from app import ordered_writer
+
 router = APIRouter(tags=["health"])
 
 
@@ -18,7 +20,12 @@ async def health() -> dict[str, str]:
 
 @router.get("/ready")
 async def ready(request: Request) -> JSONResponse:
-    """200 only when Postgres answers and the ARI event stream is connected."""
+    """200 only when Postgres answers and the ARI event stream is connected.
+
+    `writers` shows the write-behind writers' backlog (R21): writes pending, the oldest one's
+    age, and `behind` once that age passes `HOTLINE_WRITER_BEHIND_SECONDS`. A backlog alone does
+    not make the service unready: the writes are kept in order and stored when Postgres takes
+    them, and calls are served meanwhile; an outage already shows as `database`."""
     state = request.app.state
     checks: dict[str, str] = {}
     try:
@@ -30,5 +37,6 @@ async def ready(request: Request) -> JSONResponse:
         checks["database"] = f"unavailable: {type(exc).__name__}"
     checks["asterisk"] = "ok" if state.stream.connected else "unavailable: event stream not connected"
     ok = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ready" if ok else "not-ready", **checks},
+    return JSONResponse({"status": "ready" if ok else "not-ready", **checks,
+                         "writers": ordered_writer.backlog()},
                         status_code=200 if ok else 503)

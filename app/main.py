@@ -56,10 +56,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, settings.db_timeouts)
         await wait_for_database(engine)
         await check_schema(engine)
         sessionmaker = make_sessionmaker(engine)
+        # R21: reports and background jobs may run long statements: their own small pool with
+        # long limits, so the calls' short ones stay short (app.db)
+        long_engine = make_engine(settings.database_url, settings.db_long_timeouts,
+                                  pool_size=2, max_overflow=4)
+        long_sessionmaker = make_sessionmaker(long_engine)
         if settings.prompt_build_dir is not None:
             await asyncio.to_thread(build_system_prompts, settings.prompt_build_dir)
         menus = MenuRuntime(settings=settings, sessionmaker=sessionmaker)
@@ -86,18 +91,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         stream = EventStream(settings.ari, on_event=stasis.on_event, on_connect=connected,
                              on_disconnect=disconnected)
         app.state.engine, app.state.sessionmaker = engine, sessionmaker
+        app.state.report_sessionmaker = long_sessionmaker
         app.state.ari, app.state.stasis, app.state.stream = ari, stasis, stream
         app.state.menus, app.state.acd = menus, stasis.acd
         app.state.storage, app.state.recorder = storage, stasis.recorder
         stream.start()
         rollups = asyncio.create_task(rollup.run_forever(
-            sessionmaker=sessionmaker, settings=settings, clock=clock), name="report-rollups")
+            sessionmaker=long_sessionmaker, settings=settings, clock=clock), name="report-rollups")
         retention = asyncio.create_task(recording_retention.run_forever(
-            sessionmaker=sessionmaker, storage=storage, settings=settings, clock=clock),
+            sessionmaker=long_sessionmaker, storage=storage, settings=settings, clock=clock),
             name="recording-retention")
         # R16: samples last month for quality inspection once it is over (in settings.zone)
         qa_job = asyncio.create_task(qa.run_forever(
-            sessionmaker=sessionmaker, settings=settings, clock=clock), name="qa-sampling")
+            sessionmaker=long_sessionmaker, settings=settings, clock=clock), name="qa-sampling")
         _reload_menu_on_sighup(menus)
         gc.freeze()  # what start made lives on: full collections under load skip it (#9)
         log.info("service.started", ari=settings.ari_url, app=settings.ari_app)
@@ -112,6 +118,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             await lookups.aclose()
             await ari.aclose()
             await engine.dispose()
+            await long_engine.dispose()
             log.info("service.stopped")
 
     app = FastAPI(title="Hotline", version="0.1.0", lifespan=lifespan)

@@ -29,3 +29,15 @@ QUEUE_TO_RING_SECONDS = Histogram(
     "agent becoming ready) to: the ACD's offer, our originate to the agent's phone answered by "
     "Asterisk, the agent's phone ringing as we hear of it",
     ["stage"], buckets=LATENCY_BUCKETS)
+# R21 (#15): the write-behind writers (app/ordered_writer.py) during a Postgres outage; their
+# backlog (hotline_writer_pending_writes, hotline_writer_oldest_pending_seconds) is read from
+# the writers when scraped.
+WRITER_REFUSED = Counter("hotline_writer_refused_writes_total",
+                         "Writes refused because a writer already held its maximum pending",
+                         ["writer"])
+WRITER_LOST = Counter("hotline_writer_lost_writes_total",
+                      "Writes never stored: a bad row, or pending when the writer closed",
+                      ["writer"])
+WRITER_RETRIES = Counter("hotline_writer_retries_total",
+                         "Attempts to store that failed because Postgres could not be reached "
+                         "(the writes are kept and tried again)", ["writer"])

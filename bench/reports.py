@@ -40,8 +40,8 @@ REPORTS = {
 async def run(url: str, runs: int, end: datetime, seed: int) -> None:
     settings = make_settings(database_url=url)
     app = create_app(settings)
-    engine = make_engine(url)
-    app.state.sessionmaker = make_sessionmaker(engine)
+    engine = make_engine(url, settings.db_long_timeouts)  # as the service's reports (app.db)
+    app.state.sessionmaker = app.state.report_sessionmaker = make_sessionmaker(engine)
     rng = random.Random(seed)
     months = []
     for _ in range(runs):

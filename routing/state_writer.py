@@ -4,7 +4,11 @@ The ACD changes an agent's state in memory under its lock and hands the change h
 writes changes in arrival order, and whatever queued up meanwhile goes into one transaction.
 An offer therefore goes out without waiting for Postgres (#9: queue-to-ring latency), while a
 caller that must know the change is stored (an agent's own request) awaits it; every later
-write of the same agent comes after it. The batching and ordering are `app.ordered_writer`'s.
+write of the same agent comes after it. The batching and ordering are `app.ordered_writer`'s,
+and so is what happens while Postgres cannot be reached (R21, #15): the changes wait in memory,
+in order, and are stored when it returns, so the history (R19's busy/idle reports) is whole
+afterwards; an awaiting request gets `NotStoredYet` after `wait_seconds` (default 5 s) while its
+change stays queued.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.config import WriterSettings
 from app.ordered_writer import OrderedWriter, update_rows
 from routing import service
 from routing.models import AgentRow, AgentStateChange
@@ -41,8 +46,9 @@ class StateWriter(OrderedWriter[StateChange]):
     """Stores agents' state changes at once (no flush delay: an agent's own request waits for
     it), whatever queued up meanwhile in one transaction (`app.ordered_writer`)."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        super().__init__(sessionmaker, _store, name="agent-state-writer")
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *,
+                 limits: WriterSettings | None = None) -> None:
+        super().__init__(sessionmaker, _store, name="agent-state-writer", limits=limits)
 
 
 async def _store(session: AsyncSession, changes: Sequence[StateChange]) -> None:

@@ -84,7 +84,7 @@ def main() -> None:
     settings = Settings()
 
     async def go() -> Swept:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, settings.db_long_timeouts)
         try:
             return await sweep(sessionmaker=make_sessionmaker(engine),
                                storage=LocalStorage(settings.storage_dir),

@@ -18,7 +18,7 @@ from fastapi.responses import StreamingResponse
 from app.auth.models import RoleName
 from app.auth.service import require_role
 from app.customers.numbers import national
-from app.deps import CurrentUser, SessionDep, SettingsDep, socket_principal
+from app.deps import CurrentUser, ReportSessionDep, SettingsDep, socket_principal
 from app.errors import AppError
 from app.reports import queries, wallboard
 from app.reports.queries import Bucket, Filters
@@ -67,7 +67,7 @@ TypeQ = Annotated[str | None, Query(pattern=r"^(consultation|inquiry|complaint|o
 
 
 @router.get("/summary")
-async def summary(request: Request, principal: CurrentUser, session: SessionDep,
+async def summary(request: Request, principal: CurrentUser, session: ReportSessionDep,
                   settings: SettingsDep, since: Since = None, until: Until = None,
                   queue: QueueQ = None, call_type: TypeQ = None,
                   format: Format = "json") -> Any:
@@ -91,7 +91,7 @@ async def summary(request: Request, principal: CurrentUser, session: SessionDep,
 
 
 @router.get("/volume")
-async def volume(request: Request, principal: CurrentUser, session: SessionDep,
+async def volume(request: Request, principal: CurrentUser, session: ReportSessionDep,
                  settings: SettingsDep, bucket: Bucket = "hour", since: Since = None,
                  until: Until = None, queue: QueueQ = None, call_type: TypeQ = None,
                  format: Format = "json") -> Any:
@@ -107,7 +107,7 @@ async def volume(request: Request, principal: CurrentUser, session: SessionDep,
 
 
 @router.get("/agents")
-async def agents(request: Request, principal: CurrentUser, session: SessionDep,
+async def agents(request: Request, principal: CurrentUser, session: ReportSessionDep,
                  settings: SettingsDep, since: Since = None, until: Until = None,
                  queue: QueueQ = None, call_type: TypeQ = None, format: Format = "json") -> Any:
     require_role(principal, *READERS)
@@ -124,7 +124,7 @@ async def agents(request: Request, principal: CurrentUser, session: SessionDep,
 
 
 @router.get("/occupancy")
-async def occupancy(request: Request, principal: CurrentUser, session: SessionDep,
+async def occupancy(request: Request, principal: CurrentUser, session: ReportSessionDep,
                     settings: SettingsDep, bucket: Literal["hour", "shift"] = "hour",
                     since: Since = None, until: Until = None, format: Format = "json") -> Any:
     """R19: busy and idle per local hour or per shift (HOTLINE_SHIFTS), for staffing seats."""
@@ -143,7 +143,7 @@ async def occupancy(request: Request, principal: CurrentUser, session: SessionDe
 
 
 @router.get("/complaints")
-async def complaints(request: Request, principal: CurrentUser, session: SessionDep,
+async def complaints(request: Request, principal: CurrentUser, session: ReportSessionDep,
                      since: Since = None, until: Until = None, format: Format = "json") -> Any:
     """R15 deadlines met and missed for the complaints received in the range, and R17's
     satisfaction of their call-backs."""
@@ -163,7 +163,7 @@ async def complaints(request: Request, principal: CurrentUser, session: SessionD
 
 
 @router.get("/abandoned")
-async def abandoned(request: Request, principal: CurrentUser, session: SessionDep,
+async def abandoned(request: Request, principal: CurrentUser, session: ReportSessionDep,
                     since: Since = None, until: Until = None, queue: QueueQ = None,
                     call_type: TypeQ = None, limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
                     format: Format = "json") -> Any:

@@ -227,7 +227,7 @@ def main() -> None:
     settings = Settings()
 
     async def go() -> None:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, settings.db_long_timeouts)
         t0 = time.monotonic()
         async with make_sessionmaker(engine)() as session, session.begin():
             done = await refresh(session=session, params=params_of(settings),

@@ -1,5 +1,5 @@
 """The call log written behind (#9): order per call, many calls per transaction, a failed write
-losing only itself, nothing lost on close."""
+losing only itself, nothing lost on close; nothing lost while Postgres is unreachable (R21, #15)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from sqlalchemy import select
 from app.calls import service
 from app.calls.log_writer import CallLogWriter
 from app.calls.models import Call, CallEvent
+from app.config import WriterSettings
+from app.db import make_sessionmaker
 from ivr import service as ivr_store
+from tests.support.pg_proxy import proxied_engine
 
 pytestmark = pytest.mark.committing
 
@@ -151,3 +154,39 @@ async def test_writes_are_checked_when_made(sessionmaker) -> None:
         CallLogWriter(sessionmaker, flush_seconds=-1)
     with pytest.raises(ValueError, match="max_batch"):
         CallLogWriter(sessionmaker, max_batch=0)
+
+
+async def test_what_is_written_while_postgres_is_unreachable_is_stored_in_order_when_it_returns(
+        sessionmaker, database_url) -> None:
+    calls = [await open_call(sessionmaker, f"log-writer-outage-{n}") for n in range(2)]
+    async with proxied_engine(database_url) as (engine, proxy):
+        writer = CallLogWriter(make_sessionmaker(engine), flush_seconds=0.01, limits=FAST)
+        writer.transition(call_id=calls[0], seq=1, at=T0, from_state="ringing",
+                          trigger="answered", to_state="answered")
+        assert await writer.drain()
+        proxy.cut()  # Postgres unreachable: connections dropped, new ones refused
+        transitions(writer, calls[1])
+        for seq, (trigger, state) in enumerate([("ivr_started", "in_ivr"),
+                                                ("enqueued", "in_queue"),
+                                                ("channel_gone", "ended")], start=2):
+            writer.transition(call_id=calls[0], seq=seq, at=T0 + timedelta(seconds=seq),
+                              from_state="x", trigger=trigger, to_state=state)
+            await asyncio.sleep(0.05)  # the writer tries, fails and keeps them meanwhile
+        assert writer.pending == 9
+        assert len(await timeline(sessionmaker, calls[0])) == 2  # nothing got through
+        proxy.restore()
+        assert await writer.drain()
+        await writer.close()
+    assert await timeline(sessionmaker, calls[0]) == [
+        (0, "arrived", "ringing"), (1, "answered", "answered"), (2, "ivr_started", "in_ivr"),
+        (3, "enqueued", "in_queue"), (4, "channel_gone", "ended")]
+    assert (await row(sessionmaker, calls[0])).state == "ended"
+    assert await timeline(sessionmaker, calls[1]) == [
+        (0, "arrived", "ringing"), (1, "answered", "answered"), (2, "ivr_started", "in_ivr"),
+        (3, "enqueued", "in_queue")]
+    stored = await row(sessionmaker, calls[1])
+    assert (stored.state, stored.ivr_node, stored.language) == ("in_queue", "queue", "en")
+
+
+# Retries within milliseconds, so that an outage of a fraction of a second is over quickly.
+FAST = WriterSettings(retry_min_seconds=0.02, retry_max_seconds=0.1, drain_seconds=20.0)

@@ -29,7 +29,7 @@ LIMIT = 15.0  # ring limit with the default 3 x 5 s
 async def client(sessionmaker, clock):
     settings = make_settings()
     app = create_app(settings, clock=clock)  # "now" is the test's clock, not today's date
-    app.state.sessionmaker = sessionmaker
+    app.state.sessionmaker = app.state.report_sessionmaker = sessionmaker
     token = settings.admin_token.get_secret_value()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
                                  headers={"Authorization": f"Bearer {token}"}) as c:

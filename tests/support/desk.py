@@ -37,7 +37,7 @@ def fast_passwords(monkeypatch):
 def make_app(sessionmaker, clock: FakeClock | None = None, **settings: Any):
     settings = make_settings(**settings)
     app = create_app(settings, clock=clock or FakeClock(T0))
-    app.state.sessionmaker = sessionmaker  # the lifespan (ARI, stream, ACD) is not needed here
+    app.state.sessionmaker = app.state.report_sessionmaker = sessionmaker  # no lifespan needed
     return app
 
 

@@ -1,5 +1,7 @@
-"""A TCP proxy between the service and Asterisk's ARI port that a test can cut and restore,
-like a network that drops: existing connections are closed and new ones refused while cut."""
+"""A TCP proxy between the service and Asterisk's ARI port (or Postgres) that a test can cut,
+hang and restore: cut is a network that drops (existing connections are closed and new ones
+refused), hung one that goes silent (connections stay open, but no byte passes either way, and
+new ones are accepted and left waiting)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ class CuttableProxy:
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.cut_off = False
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
@@ -27,6 +31,10 @@ class CuttableProxy:
         if self.cut_off:
             writer.close()
             return
+        await self._flowing.wait()
+        if self.cut_off:
+            writer.close()
+            return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
@@ -37,6 +45,7 @@ class CuttableProxy:
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             with contextlib.suppress(OSError, asyncio.CancelledError):
                 while data := await src.read(65536):
+                    await self._flowing.wait()
                     dst.write(data)
                     await dst.drain()
             dst.close()
@@ -51,11 +60,19 @@ class CuttableProxy:
             writer.transport.abort()
         self._writers.clear()
 
+    def hang(self) -> None:
+        """Let no byte through, in either direction, until `restore` (nothing is closed)."""
+        self._flowing.clear()
+
     def restore(self) -> None:
         self.cut_off = False
+        self._flowing.set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
 
     async def close(self) -> None:
         self.cut()
+        self._flowing.set()  # what waited sees the cut
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()

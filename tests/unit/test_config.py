@@ -47,3 +47,28 @@ def test_production_refuses_default_or_weak_secrets(weak):
 def test_bad_values_are_refused(field, value):
     with pytest.raises(ValidationError):
         Settings(**GOOD, **{field: value})
+
+
+def test_database_and_writer_limits_default_to_the_documented_ones():
+    s = Settings(**GOOD)
+    t = s.db_timeouts
+    assert (t.connect, t.command, t.statement, t.lock, t.idle_in_transaction, t.pool) == (
+        3, 6, 5, 5, 30, 5)
+    long = s.db_long_timeouts  # reports and jobs: long statements, the same margin
+    assert (long.statement, long.command, long.connect) == (900, 901, 3)
+    w = s.writers
+    assert (w.max_pending, w.retry_min_seconds, w.retry_max_seconds, w.wait_seconds,
+            w.drain_seconds, w.behind_seconds) == (200_000, 0.5, 10, 5, 10, 30)
+
+
+@pytest.mark.parametrize("bad", [
+    {"db_statement_timeout_seconds": 0}, {"db_connect_timeout_seconds": -1},
+    {"db_command_timeout_seconds": 10_000}, {"writer_max_pending": 0},
+    {"db_command_timeout_seconds": 4, "db_statement_timeout_seconds": 5},  # client first
+    {"db_lock_timeout_seconds": 6},  # past the statement timeout
+    {"db_lock_timeout_seconds": 2, "db_statement_timeout_seconds": 1},
+    {"writer_retry_min_seconds": 20, "writer_retry_max_seconds": 10},
+])
+def test_inconsistent_database_or_writer_limits_are_refused(bad):
+    with pytest.raises(ValidationError):
+        Settings(**GOOD, **bad)
