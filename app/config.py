@@ -227,6 +227,9 @@ class Settings(BaseSettings):
     report_rollup_seconds: float = Field(60.0, ge=1, le=3600)
     # How many earlier calls and open complaints the agent's screen pop shows (R14).
     screen_pop_calls: int = Field(5, ge=0, le=50)
+    # R21: what a live call reads (the caller's facts, R6/R10/R11) answers "unknown" after this
+    # long, so that a hung Postgres never holds a caller up.
+    call_read_timeout_seconds: float = Field(1.0, gt=0, le=10)
     # Call-backs (R8, R15, R17): failed attempts are spaced this far apart, and a task is given up
     # as unreachable after this many (R15: 3-5); a task not from a complaint is due this long
     # after it was opened; the customer's phone rings this long; the customer is dialled through

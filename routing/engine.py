@@ -130,7 +130,7 @@ class Acd:
         self.waiting: dict[uuid.UUID, Waiting] = {}
         self._last_agent: dict[str, uuid.UUID] = {}
         self._lock = asyncio.Lock()
-        self._writer = StateWriter(sessionmaker)  # R19: state changes, stored in order
+        self._writer = StateWriter(sessionmaker, limits=settings.writers)  # R19: stored in order
 
     # -- loading ----------------------------------------------------------------------------
     async def start(self) -> None:

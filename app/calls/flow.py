@@ -42,7 +42,6 @@ from app.ari.events import (
     PlaybackFinished, RecordingFailed, RecordingFinished, StasisEnd, StasisStart,
 )
 from app.ari.models import Channel
-from app.calls import service
 from app.calls.items import (
     OWN_ITEMS, Announce, ConsultRingLimit, GraceElapsed, Item, IvrTimer, LiveCall, LookupResult,
     MaxWait, Resync, RingLimit, SurveyTimer, Transfer, TransferRefused,
@@ -95,13 +94,14 @@ class CallFlow:
                                              sessionmaker=sessionmaker, clock=clock,
                                              storage=LocalStorage(settings.storage_dir))
         self.runtime = rt = CallRuntime(settings=settings, telephony=telephony, clock=clock,
-                                        call_log=call_log or CallLogWriter(sessionmaker),
+                                        call_log=call_log or CallLogWriter(
+                                            sessionmaker, limits=settings.writers),
                                         submit=submit)
         self.call_log = rt.call_log
         self.calls: dict[str, LiveCall] = {}
         # The parts, each on the runtime, composed downward (none knows the flow).
-        promises = Promises(rt, sessionmaker)
-        self.voicemail = Voicemail(rt, sessionmaker, promises)
+        promises = Promises(rt)
+        self.voicemail = Voicemail(rt, promises)
         self.offers = Offers(rt, acd=acd, desk=self.desk, recorder=self.recorder,
                              sessionmaker=sessionmaker)
         self.waiting = QueueWaiting(rt, acd=acd, offers=self.offers, voicemail=self.voicemail,
@@ -265,34 +265,26 @@ class CallFlow:
             log.info("call.not_inbound", args=event.args)
             return
         started_at = channel.creationtime or event.timestamp or self.clock.now()
-        language = self.settings.default_language
-        try:
-            async with self.sessions() as session, session.begin():
-                row, seq = await service.open_call(
-                    session=session, channel_id=channel.id, caller_number=channel.caller.number,
-                    caller_name=channel.caller.name, dialed_number=channel.dialplan.exten,
-                    language=language, started_at=started_at)
-            if row.ended_at is not None:
-                log.info("call.already_ended", call_id=str(row.id))
-                return
-            call = self._live(row, seq, last_seen_at=self.clock.now())
-            if row.state == CallState.ringing:
-                call.ivr_steps = 0  # a new call: its path is empty
-        except Exception as exc:  # noqa: BLE001 - the database is down: still serve the caller
-            call = LiveCall(id=uuid.uuid4(), channel_id=channel.id, state=CallState.ringing,
-                            language=language, seq=0, last_seen_at=self.clock.now(),
-                            persisted=False)
-            self.calls[channel.id] = call
-            await self._fail(call, exc)
-            return
+        call = LiveCall(id=uuid.uuid4(), channel_id=channel.id, state=CallState.ringing,
+                        language=self.settings.default_language, seq=0,
+                        last_seen_at=self.clock.now(), caller_number=channel.caller.number or None,
+                        ivr_steps=0)
+        # R21: the row is written behind like the rest of the call log: the caller is answered
+        # and served whether Postgres answers now or only later.
+        self.call_log.open_call(
+            id=call.id, channel_id=channel.id, direction="inbound", caller_number=call.caller_number,
+            caller_name=channel.caller.name or None, dialed_number=channel.dialplan.exten or None,
+            language=call.language, state=CallState.ringing, started_at=started_at,
+            last_seen_at=started_at)
+        self.call_log.transition(
+            call_id=call.id, seq=0, at=started_at, from_state="", trigger=Trigger.arrived,
+            to_state=CallState.ringing, detail={"caller_number": channel.caller.number,
+                                                "dialed_number": channel.dialplan.exten})
         self.calls[channel.id] = call
         with structlog.contextvars.bound_contextvars(call_id=str(call.id)):
             log.info("call.arrived", caller=channel.caller.number, dialed=channel.dialplan.exten)
             try:
-                if call.state is CallState.ringing:
-                    await self._answer_and_start(call, already_up=False)
-                else:  # known from before a restart: carry on where it was
-                    await self._resync(call, channel)
+                await self._answer_and_start(call, already_up=False)
             except AriNotFound:
                 call.hangup_requested = True
             except Exception as exc:  # noqa: BLE001
@@ -388,7 +380,7 @@ class CallFlow:
             log.warning("call.resubscribe_failed", error=str(exc))
         match call.state:
             case CallState.ringing:
-                await self._answer_and_start(call, already_up=channel.state == "Up")
+                await self._answer_and_start(call, already_up=False)
             case CallState.answered:
                 await self.menu.start(call, at_node=None)
             case CallState.in_ivr:

@@ -1,18 +1,19 @@
-"""The call log of live calls, written behind the flow (#9): timeline, call row updates, menu steps.
+"""The call log of live calls, written behind the calls (#9, #15): everything a live call
+writes — its row, its timeline, its menu path, its offers to agents, and the records it leaves
+(a call-back task, a message) — so that no caller waits on Postgres (R21).
 
-The flow hands each write here and goes on with the call; one task stores them in the order
-they came, many calls' writes in one transaction every `flush_seconds` (or sooner when
-`max_batch` are queued), with one executemany per kind: the timeline rows, the menu steps, and
-the call rows' updates per set of columns. A call's updates within a batch are merged in order
-(last write wins per column), so a call's row ends as the flow left it and its timeline keeps
-the flow's order (`seq`).
+The calls hand each write here and go on; one task stores them in the order they came, many
+calls' writes in one transaction every `flush_seconds` (or sooner when `max_batch` are queued),
+one executemany per kind, kinds in the order their rows refer to each other: new call rows,
+timeline rows, menu steps, new offers, then the call rows' and offers' updates (a row's updates
+merged in order, last write wins per column), then the records (`Job`s, each run in the order
+it was put). A call's row ends as the call left it and its timeline keeps the call's order
+(`seq`).
 
-What stays synchronous, in the flow: the call row's creation (every row here references it),
-reads (a call taken over after a restart counts on from its stored path) and writes whose
-failure must change the call's course (a call-back, a message), and the offers (the agent
-desk's visibility rule, R20, reads them as soon as the phone rings or is answered). A batch
-that failed for a bad row is retried one write at a time (`app.ordered_writer`), a write that
-still fails is logged.
+What stays synchronous: reads (with a short timeout on the call path: `call_read_timeout`),
+and the outbound call-back's attempt, which an agent asked for and which needs Postgres to
+claim its task. A batch that failed for a bad row is retried one write at a time
+(`app.ordered_writer`), a write that still fails is logged.
 
 Durability (R21, #15): while Postgres cannot be reached the writes wait in memory, in order,
 and are stored when it returns (`app.ordered_writer`: up to `max_pending` writes, default
@@ -26,7 +27,7 @@ being written, during an outage the backlog.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,6 +39,7 @@ from app.calls.models import Call, CallEvent
 from app.config import WriterSettings
 from app.ordered_writer import OrderedWriter, update_rows
 from ivr.models import IvrStepRow
+from routing.models import OfferRow
 
 _CALL_COLUMNS = frozenset(Call.__table__.c.keys()) - {"id", "channel_id", "started_at",
                                                       "updated_at"}
@@ -77,7 +79,36 @@ class IvrStep:
     outcome: str
 
 
-Write = Transition | CallUpdate | IvrStep
+@dataclass(frozen=True)
+class CallOpen:
+    """A new call's row (R1: the caller is answered before it is stored)."""
+
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OfferOpen:
+    """An offer of the call to an agent's phone (R1)."""
+
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OfferUpdate:
+    offer_id: uuid.UUID
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Job:
+    """A record the call leaves in another domain (a call-back task, a message): run in the
+    batch's transaction, after the call rows it refers to, in the order it was put."""
+
+    run: Callable[[AsyncSession], Awaitable[Any]]
+    name: str
+
+
+Write = Transition | CallUpdate | IvrStep | CallOpen | OfferOpen | OfferUpdate | Job
 
 
 class CallLogWriter(OrderedWriter[Write]):
@@ -97,6 +128,19 @@ class CallLogWriter(OrderedWriter[Write]):
     def ivr_step(self, **fields: Any) -> None:
         self.put_nowait([IvrStep(**fields)])
 
+    def open_call(self, **values: Any) -> None:
+        self.put_nowait([CallOpen(values)])
+
+    def open_offer(self, **values: Any) -> None:
+        self.put_nowait([OfferOpen(values)])
+
+    def update_offer(self, offer_id: uuid.UUID, **values: Any) -> None:
+        if values:
+            self.put_nowait([OfferUpdate(offer_id, values)])
+
+    def job(self, name: str, run: Callable[[AsyncSession], Awaitable[Any]]) -> None:
+        self.put_nowait([Job(run, name)])
+
 
 def _checked(write: Transition | CallUpdate) -> Transition | CallUpdate:
     """A column that is not the call row's fails here, in the flow, not later in a batch."""
@@ -108,11 +152,23 @@ def _checked(write: Transition | CallUpdate) -> Transition | CallUpdate:
 
 async def store(session: AsyncSession, writes: Sequence[Write]) -> None:
     """Store writes of many calls, one executemany per kind (their order kept per call)."""
+    calls: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     steps: list[dict[str, Any]] = []
+    offers: list[dict[str, Any]] = []
     rows: dict[uuid.UUID, dict[str, Any]] = {}  # the call rows' new values, merged in order
+    offer_rows: dict[uuid.UUID, dict[str, Any]] = {}
+    jobs: list[Job] = []
     for w in writes:
         match w:
+            case CallOpen():
+                calls.append(w.values)
+            case OfferOpen():
+                offers.append(w.values)
+            case OfferUpdate():
+                offer_rows.setdefault(w.offer_id, {}).update(w.values)
+            case Job():
+                jobs.append(w)
             case Transition():
                 events.append(dict(call_id=w.call_id, seq=w.seq, at=w.at,
                                    from_state=str(w.from_state), trigger=str(w.trigger),
@@ -124,6 +180,9 @@ async def store(session: AsyncSession, writes: Sequence[Write]) -> None:
             case IvrStep():
                 steps.append(dict(call_id=w.call_id, seq=w.seq, at=w.at, node=w.node,
                                   input=w.input[:64], outcome=w.outcome[:100]))
+    if calls:  # a channel's row already there (seen twice) is kept
+        await session.execute(
+            insert(Call.__table__).on_conflict_do_nothing(index_elements=["channel_id"]), calls)
     if events:  # a row already there (a step replayed after a restart) is kept
         await session.execute(
             insert(CallEvent.__table__)
@@ -132,4 +191,9 @@ async def store(session: AsyncSession, writes: Sequence[Write]) -> None:
         await session.execute(
             insert(IvrStepRow.__table__)
             .on_conflict_do_nothing(constraint="uq_ivr_steps_call_id_seq"), steps)
+    if offers:
+        await session.execute(insert(OfferRow.__table__).on_conflict_do_nothing(), offers)
     await update_rows(session, Call.__table__, rows)
+    await update_rows(session, OfferRow.__table__, offer_rows)
+    for job in jobs:
+        await job.run(session)

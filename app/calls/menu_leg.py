@@ -17,7 +17,6 @@ import uuid
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.calls import service
 from app.calls.items import GraceElapsed, IvrTimer, LiveCall, LookupResult
 from app.calls.runtime import CallRuntime
 from app.calls.state import CallState, Trigger
@@ -106,11 +105,12 @@ class MenuLeg:
         Read-only, so that the greeting is never held up; a caller not yet in the archive is
         added next to the menu (`_archive`)."""
         customer = None
-        try:
-            async with self.sessions() as session:
-                customer = await customers.by_phone(session=session, number=call.caller_number)
-                open_complaint = await complaints.has_open(
-                    session=session, customer_number=customers.normalise(call.caller_number))
+        try:  # R21: "unknown" after a short while, never a caller held up by Postgres
+            async with asyncio.timeout(self.rt.settings.call_read_timeout_seconds):
+                async with self.sessions() as session:
+                    customer = await customers.by_phone(session=session, number=call.caller_number)
+                    open_complaint = await complaints.has_open(
+                        session=session, customer_number=customers.normalise(call.caller_number))
             call.priority = customers.priority(customer)
         except Exception as exc:  # noqa: BLE001 - without it the caller takes the main menu
             log.warning("call.facts_unavailable", error=repr(exc))
@@ -134,9 +134,8 @@ class MenuLeg:
                 async with self.sessions() as session, session.begin():
                     found = (await customers.match_or_create(
                         session=session, number=call.caller_number, language=call.language)).id
-                    await service.update_call(session=session, call_id=call.id,
-                                              customer_id=found)
                 call.customer_id = found
+                self.rt.update(call, customer_id=found)  # behind the call's row, in order
             except Exception as exc:  # noqa: BLE001 - the call goes on without the link
                 log.warning("call.customer_unlinked", error=repr(exc))
 

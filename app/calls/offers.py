@@ -70,8 +70,8 @@ class Offers:
         offer.pop = self._prepare_pop(call, offer, kind)
         self.rt.attach_leg(leg, call)
         self.rt.schedule(call, timer, self.rt.settings.ring_limit_seconds, item)
-        # The phone is dialled first and the offer stored while it starts ringing: the leg's
-        # events are handled in this call's queue after this, so they find the offer stored.
+        # The phone is dialled first; the offer is written behind with the call log, in order
+        # before its updates.
         try:
             await self.rt.telephony.originate(
                 made.endpoint, channel_id=leg, app_args=f"{'agent' if kind == 'queue' else kind},{call.id}",
@@ -83,10 +83,8 @@ class Offers:
         else:
             dialled = True
             self._queue_to_ring(offer, "dialled")
-        async with self.sessions() as session, session.begin():
-            await offer_store.create(session=session, offer_id=made.offer_id, call_id=call.id,
-                                     agent_id=made.agent_id, queue=made.queue, channel_id=leg,
-                                     offered_at=now)
+        self.rt.call_log.open_offer(id=made.offer_id, call_id=call.id, agent_id=made.agent_id,
+                                    queue=made.queue, channel_id=leg, offered_at=now)
         return offer, dialled
 
     async def rings(self, call: LiveCall, offer: LiveOffer, timer: str, item: object) -> None:
@@ -316,5 +314,5 @@ class Offers:
                 max((at if at is not None else self.rt.clock.monotonic()) - offer.met_at, 0.0))
 
     async def _update_offer(self, offer: LiveOffer, **values: Any) -> None:
-        async with self.sessions() as session, session.begin():
-            await offer_store.update_offer(session=session, offer_id=offer.id, **values)
+        """The offer's record, written behind with the call log (R21: no caller waits on it)."""
+        self.rt.call_log.update_offer(offer.id, **values)

@@ -57,7 +57,7 @@ class CallStasis:
                        notify=self.dispatcher.submit, desk=self.desk)
         # The call log of live calls, written behind the flow (#9); drained on a (re)connect
         # and on shutdown: a crash loses at most its last flush interval.
-        self.call_log = CallLogWriter(sessionmaker)
+        self.call_log = CallLogWriter(sessionmaker, limits=settings.writers)
         self.flow = CallFlow(settings=settings, telephony=telephony, sessionmaker=sessionmaker,
                              clock=clock, menus=menus, lookups=lookups, acd=self.acd,
                              submit=self.dispatcher.submit, desk=self.desk,

@@ -16,7 +16,7 @@ import hashlib
 from pathlib import Path
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ari.errors import AriError, AriNotFound
 from app.callbacks import service as callbacks
@@ -30,10 +30,8 @@ log = structlog.get_logger(__name__)
 
 
 class Voicemail:
-    def __init__(self, runtime: CallRuntime, sessionmaker: async_sessionmaker[AsyncSession],
-                 promises: Promises) -> None:
+    def __init__(self, runtime: CallRuntime, promises: Promises) -> None:
         self.rt = runtime
-        self.sessions = sessionmaker
         self.promises = promises
 
     # -- the menu's node and the overflow ---------------------------------------------------
@@ -106,16 +104,21 @@ class Voicemail:
         day = self.rt.clock.now().strftime("%Y/%m/%d")
         relative = Path("voicemail") / day / f"{name}.wav"
         await asyncio.to_thread(_write_file, self.rt.settings.storage_dir / relative, data)
-        async with self.sessions() as session, session.begin():
-            voicemail, task = await callbacks.store_voicemail(
-                session=session, call_id=call.id, caller_number=call.caller_number,
-                language=call.language, path=str(relative), fmt="wav",
-                duration_seconds=float(duration) if duration is not None else None,
-                size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                **self.promises.terms())
+        # Kept on our disk now; its record and call-back task are written behind with the call
+        # log, after the call's row (R21: stored when Postgres can take them).
+        values = dict(call_id=call.id, caller_number=call.caller_number, language=call.language,
+                      path=str(relative), fmt="wav",
+                      duration_seconds=float(duration) if duration is not None else None,
+                      size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                      **self.promises.terms())
+
+        async def run(session: AsyncSession) -> None:
+            voicemail, task = await callbacks.store_voicemail(session=session, **values)
+            log.info("call.voicemail_stored", voicemail=str(voicemail.id), task=str(task.id))
+
+        self.rt.call_log.job("callback.voicemail", run)
         call.message_step(MessageEvent.saved)
-        log.info("call.voicemail_saved", voicemail=str(voicemail.id), task=str(task.id),
-                 bytes=len(data))
+        log.info("call.voicemail_saved", recording=name, bytes=len(data))
         try:
             await self.rt.telephony.delete_stored_recording(name)
         except AriError as exc:

@@ -10,6 +10,7 @@ One place builds the ACD's entry for the call (`_wait`), whichever way it (re)en
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
@@ -107,10 +108,11 @@ class QueueWaiting:
 
     async def level_need(self, call: LiveCall) -> LevelNeed | None:
         """R10: a caller with an open major (or crisis) complaint needs a senior agent."""
-        try:
-            async with self.sessions() as session:
-                severities = await complaints.open_severities(
-                    session=session, customer_number=call.caller_number)
+        try:  # R21: "unknown" after a short while, never a caller held up by Postgres
+            async with asyncio.timeout(self.rt.settings.call_read_timeout_seconds):
+                async with self.sessions() as session:
+                    severities = await complaints.open_severities(
+                        session=session, customer_number=call.caller_number)
         except Exception as exc:  # noqa: BLE001 - without it the call still reaches an agent
             log.warning("call.complaint_severities_unavailable", error=repr(exc))
             severities = []

@@ -57,6 +57,7 @@ async def test_the_overflows_message_is_prompted_recorded_and_kept_if_the_caller
     fake.recordings[call.recording] = wav_bytes(2.0)
     await voicemail.release(call)  # the caller hangs up while speaking: the message is kept
     assert call.message is MessageState.saved and call.left_message
+    await stasis.drain()  # its record is written behind with the call log (R21)
     [kept] = await rows(sessionmaker, Voicemail, call_id=call.id)
     assert kept.duration_seconds is None and kept.size_bytes == len(wav_bytes(2.0))
     assert [t.source for t in await rows(sessionmaker, CallbackTask, call_id=call.id)] == ["voicemail"]
@@ -74,6 +75,7 @@ async def test_a_message_with_nothing_said_is_not_kept_and_the_overflow_promises
     await voicemail.overflow_done(call, saved)
     assert call.state is CallState.closing
     assert fake.commands[-1][2][0].endswith("/zh/queue_unavailable")
+    await stasis.drain()
     assert await rows(sessionmaker, Voicemail, call_id=call.id) == []
     [task] = await rows(sessionmaker, CallbackTask, call_id=call.id)
     assert (task.source, task.note) == ("no_agent", "left no message")
@@ -97,6 +99,7 @@ async def test_a_phone_that_cannot_be_dialled_is_a_miss_and_the_call_goes_to_the
     first, second = offered_legs(fake)[:2]
     assert call.offer is not None and call.offer.channel_id == second
     assert agents["wang"] in call.excluded  # the agent who missed it is not offered it again
+    await stasis.drain()
     [missed] = await rows(sessionmaker, OfferRow, channel_id=first)
     assert missed.outcome == "busy"
 
@@ -116,6 +119,7 @@ async def test_an_offer_rings_once_and_its_ring_limit_is_counted_from_the_first_
     assert offer.state is OfferState.ringing and offer.ringing_at == first
     clock.advance(10)  # our own latency past the limit is no ring (R1)
     await stasis.flow.waiting.missed(call, OfferOutcome.no_answer)
+    await stasis.drain()
     [row] = await rows(sessionmaker, OfferRow, id=offer.id)
     assert (row.outcome, row.rings, row.ring_seconds) == ("no_answer", 3, pytest.approx(3 * CYCLE))
     assert offer.state is OfferState.ended and call.offer is None  # alone: nobody else to ring
@@ -165,6 +169,7 @@ async def test_a_colleague_who_does_not_answer_a_consultation_sends_the_caller_b
     with pytest.raises(TransferRefused, match="going on already"):
         await stasis.flow.transfers.request(call, req)
     await stasis.flow.transfers.ring_limit(call, consult.offer.id)  # R1 for the colleague too
+    await stasis.drain()
     assert call.consult is None and consult.state is ConsultState.cancelled
     assert fake.commands[-1] == ("add_to_bridge", f"call-{call.id}", ("t1",))  # back with wang
     assert stasis.acd.agents[agents["zhao"]].state == "paused"  # missed: paused (R1)
