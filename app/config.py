@@ -14,7 +14,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, Field, SecretS
                       model_validator)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from app.complaints.deadlines import Calendar
+from app.calendar import Calendar
 
 # Values that must never reach production: the docs' examples and the obvious guesses.
 WEAK_SECRETS = {"", "changeme", "change-me", "secret", "password", "admin", "asterisk", "hotline"}

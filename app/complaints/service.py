@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.service import Principal
+from app.calendar import WEEKEND, Calendar
 from app.complaints import deadlines, workflow
 from app.complaints.models import OPEN_STATUSES, Complaint, ComplaintEvent, ComplaintStatus
 from app.customers import service as customers
@@ -66,7 +67,7 @@ async def create(*, session: AsyncSession, received_at: datetime, zone: ZoneInfo
                  address: str, responsible_person: str, summary: str, severity: str,
                  call_id: uuid.UUID | None, owner_agent_id: uuid.UUID | None,
                  created_by: uuid.UUID | None, holidays: Collection[date] = (),
-                 weekend: Collection[int] = deadlines.WEEKEND, actor: str = "system") -> Complaint:
+                 weekend: Collection[int] = WEEKEND, actor: str = "system") -> Complaint:
     """R14 intake: a new complaint in state `received` with its R15 deadlines and a number the
     caller can key in later (R7): the day (yymmdd) and four random digits."""
     for _ in range(20):
@@ -113,7 +114,7 @@ async def get_for_update(*, session: AsyncSession, complaint_id: uuid.UUID) -> C
 
 
 def _apply(complaint: Complaint, to: ComplaintStatus, at: datetime,
-           calendar: deadlines.Calendar | None) -> None:
+           calendar: Calendar | None) -> None:
     """Stamp the step's time and the deadlines it starts."""
     if to is ComplaintStatus.dispatched:
         complaint.dispatched_at = at
@@ -143,7 +144,7 @@ def _apply(complaint: Complaint, to: ComplaintStatus, at: datetime,
 
 
 async def transition(*, session: AsyncSession, complaint_id: uuid.UUID, to: str, at: datetime,
-                     principal: Principal, calendar: deadlines.Calendar, note: str = "",
+                     principal: Principal, calendar: Calendar, note: str = "",
                      department_id: uuid.UUID | None = None,
                      assignee_user_id: uuid.UUID | None = None,
                      max_attempts: int = deadlines.CALLBACK_MAX_ATTEMPTS) -> Complaint:
