@@ -3,7 +3,8 @@
 Working days are those not in the weekend (Saturday and Sunday by default) nor a holiday. A
 period starting on a day off is counted from the start of the next working day. Settings build
 one `Calendar` (HOTLINE_TIMEZONE, _WEEKEND_DAYS, _HOLIDAYS); R15's complaint deadlines
-(`app.complaints.deadlines`) count on it.
+(`app.complaints.deadlines`) count on it. The local day's shifts (HOTLINE_SHIFTS, R19's
+busy/idle reports) are parsed here too (`parse_shifts`).
 """
 
 from __future__ import annotations
@@ -80,3 +81,22 @@ def add_working_time(start: datetime, span: timedelta, calendar: Calendar) -> da
             return (at.astimezone(UTC) + left).astimezone(zone)
         left -= today
         at = _next_working_start(midnight, zone, holidays, weekend)
+
+
+def parse_shifts(text: str) -> list[tuple[str, int, int]]:
+    """`night=0-8,day=8-16,evening=16-24` -> [(name, first hour, end hour)]. Hours are whole
+    (0-24); a shift may pass midnight (`late=22-6`); shifts may not overlap."""
+    shifts: list[tuple[str, int, int]] = []
+    covered: set[int] = set()
+    for part in text.split(","):
+        name, _, span = part.partition("=")
+        first, _, end = span.partition("-")
+        a, b = int(first), int(end)
+        if not (0 <= a <= 23 and 1 <= b <= 24) or a == b % 24:
+            raise ValueError(f"shift {name!r}: hours must be 0-23 and 1-24 and differ")
+        hours = set(range(a, b)) if a < b else set(range(a, 24)) | set(range(0, b))
+        if hours & covered or name in {s[0] for s in shifts}:
+            raise ValueError(f"shift {name!r} overlaps another or repeats a name")
+        covered |= hours
+        shifts.append((name, a, b))
+    return shifts
