@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import errors, health, logs
 from app.ari.client import AriClient
@@ -21,6 +22,7 @@ from app.auth import api as auth_api
 from app.callbacks import api as callbacks_api
 from app.calls import api as calls_api
 from app.complaints import api as complaints_api
+from app.complaints import service as complaints
 from app.customers import api as customers_api
 from app.desk import api as desk_api
 from app.desk import page as desk_page
@@ -42,7 +44,7 @@ from app.db import check_schema, make_engine, make_sessionmaker, wait_for_databa
 from app.metrics import ARI_CONNECTED
 from app.prompts import build as build_system_prompts
 from ivr import api as ivr_api
-from ivr.lookup import Lookups
+from ivr.lookup import Lookups, Provider, complaint_status
 from ivr.runtime import MenuRuntime
 from routing import api as routing_api
 from routing import phones
@@ -64,7 +66,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             await asyncio.to_thread(build_system_prompts, settings.prompt_build_dir)
         menus = MenuRuntime(settings=settings, sessionmaker=sessionmaker)
         await menus.start()
-        lookups = Lookups(sessionmaker=sessionmaker)
+        lookups = Lookups(providers=lookup_providers(sessionmaker))
         ari = AriClient(settings.ari)
         storage = LocalStorage(settings.storage_dir)  # our files (R16), never Asterisk's disk
         stasis = CallStasis(settings=settings, telephony=ari, sessionmaker=sessionmaker,
@@ -142,6 +144,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def lookup_providers(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, Provider]:
+    """The voice menu's named self-service providers (R7), each backed by its domain."""
+
+    async def find_complaint(number: str) -> tuple[str, str] | None:
+        async with sessionmaker() as session:
+            return await complaints.status_by_number(session=session, number=number)
+
+    return {"complaint_status": complaint_status(find_complaint)}
 
 
 def _reload_menu_on_sighup(menus: MenuRuntime) -> None:

@@ -43,6 +43,12 @@ async def by_number(*, session: AsyncSession, number: str) -> Complaint | None:
     return await session.scalar(select(Complaint).where(Complaint.number == number))
 
 
+async def status_by_number(*, session: AsyncSession, number: str) -> tuple[str, str] | None:
+    """A complaint's number and status by its number (the IVR's self-service lookup, R7)."""
+    complaint = await by_number(session=session, number=number)
+    return (complaint.number, str(complaint.status)) if complaint is not None else None
+
+
 async def has_open(*, session: AsyncSession, customer_number: str | None) -> bool:
     """Whether this caller has a complaint that is still being handled."""
     if not customer_number:
