@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.models import RoleName
 from app.auth.service import require_role
 from app.deps import CurrentUser, SessionDep
-from app.errors import AppError, Conflict, Forbidden, NotFound
+from app.errors import AcdUnavailable, AppError, Conflict, Forbidden, NotFound
+from app.pagination import time_range
 from routing import phones, service
 from routing.models import AgentRow, QueueRow
 from routing.schemas import (AgentIn, AgentOut, AgentPatch, QueueIn, QueueOut, QueuePatch,
@@ -36,13 +37,8 @@ AGENT_READERS = (RoleName.team_lead, RoleName.manager, RoleName.qa)
 AGENT_WRITERS = (RoleName.team_lead,)
 QUEUE_READERS = (RoleName.team_lead, RoleName.manager)
 HISTORY_READERS = (RoleName.team_lead, RoleName.manager)
+ACD_DOWN = "call distribution is not running; agent states cannot be changed now"
 LIVE_FIELDS = frozenset({"state", "state_reason", "state_since", "ready_since", "call_id"})
-
-
-class AcdUnavailable(AppError):
-    status_code = 503
-    error_id = "acd-unavailable"
-    message = "call distribution is not running; agent states cannot be changed now"
 
 
 class AgentInactive(Conflict):
@@ -54,11 +50,6 @@ class InvalidOverflow(AppError):
     status_code = 422
     error_id = "invalid-overflow"
     message = "a queue cannot overflow into itself"
-
-
-class InvalidRange(AppError):
-    error_id = "invalid-range"
-    message = "`since` must be before `until`"
 
 
 def _acd(request: Request) -> Any | None:
@@ -95,12 +86,6 @@ async def _provision(request: Request, session: AsyncSession, agent: AgentRow) -
     await phones.provision(session=session, telephony=_telephony(request), agent=agent,
                            now=_now(request))
     await session.commit()
-
-
-def _aware(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise AppError(f"`{name}` needs a time zone offset (e.g. 2026-11-23T08:00:00+08:00)")
-    return value
 
 
 def _with_live(out: AgentOut, acd: Any | None) -> AgentOut:
@@ -219,7 +204,7 @@ async def request_state(agent_id: uuid.UUID, body: StateRequest, request: Reques
         raise AgentInactive(agent_id=str(agent_id))
     acd = _acd(request)
     if acd is None:
-        raise AcdUnavailable()
+        raise AcdUnavailable(ACD_DOWN)
     await session.rollback()  # hold no transaction while the ACD works
     new_state = await acd.request_state(agent_id, body.state, body.reason)
     agent = await _agent_or_404(session, agent_id)  # as the ACD stored it
@@ -235,9 +220,7 @@ async def state_history(
 ) -> list[StateChangeOut]:
     """The agent's state changes, oldest first: busy and idle time for staffing (R19)."""
     require_role(user, *HISTORY_READERS)
-    since, until = _aware(since, "since"), _aware(until, "until")
-    if since and until and since >= until:
-        raise InvalidRange()
+    since, until = time_range(since, until)
     await _agent_or_404(session, agent_id)
     rows = await service.state_history(session=session, agent_id=agent_id, since=since,
                                        until=until, limit=limit)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
@@ -22,7 +21,8 @@ from app.calls.schemas import (CallDetail, CallEventOut, CallOut, CallPage, Disp
 from app.customers.numbers import mask
 from app.desk import scope
 from app.deps import CurrentUser, SessionDep
-from app.errors import AppError, Forbidden, NotFound
+from app.errors import Forbidden, NotFound
+from app.pagination import decode_cursor, encode_cursor, time_range
 from ivr import service as ivr_store
 from ivr.menu import NAME
 from routing import offers as offer_store
@@ -45,37 +45,6 @@ def _full_numbers(principal) -> bool:
     return principal.role in (RoleName.admin, RoleName.manager, RoleName.team_lead)
 
 
-class InvalidCursor(AppError):
-    error_id = "invalid-cursor"
-    message = "the cursor is not one this API gave out"
-
-
-class InvalidRange(AppError):
-    error_id = "invalid-range"
-    message = "`since` must be before `until`"
-
-
-def _encode_cursor(started_at: datetime, call_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"{started_at.isoformat()}|{call_id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        started, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        at = datetime.fromisoformat(started)
-        if at.tzinfo is None:
-            raise ValueError("naive")
-        return at, uuid.UUID(ident)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidCursor() from exc
-
-
-def _aware(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise AppError(f"`{name}` needs a time zone offset (e.g. 2026-11-23T08:00:00+08:00)")
-    return value
-
-
 @router.get("", response_model=CallPage)
 async def list_calls(
     session: SessionDep,
@@ -86,14 +55,12 @@ async def list_calls(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> CallPage:
     require_role(user, *READERS)
-    since, until = _aware(since, "since"), _aware(until, "until")
-    if since and until and since >= until:
-        raise InvalidRange()
-    after = _decode_cursor(cursor) if cursor else None
+    since, until = time_range(since, until)
+    after = decode_cursor(cursor) if cursor else None
     rows = await service.list_calls(session=session, since=since, until=until, limit=limit + 1,
                                     after=after, visible=scope.team_calls_filter(user))
     page, more = rows[:limit], len(rows) > limit
-    next_cursor = _encode_cursor(page[-1].started_at, page[-1].id) if more else None
+    next_cursor = encode_cursor(page[-1].started_at, page[-1].id) if more else None
     full = _full_numbers(user)
     return CallPage(items=[_shown(CallOut.model_validate(r), user, full=full) for r in page],
                     next_cursor=next_cursor)

@@ -35,7 +35,7 @@ from app.deps import CurrentUser, SessionDep, socket_principal, socket_session
 from app.desk import screen_pop
 from app.desk.messages import ScreenPop
 from app.desk.notifier import Overrun
-from app.errors import AppError, Forbidden
+from app.errors import AcdUnavailable, Forbidden
 from app.metrics import SCREEN_POP_SECONDS
 from app.recordings.schemas import DeskRecording
 from routing.models import AgentRow, OfferRow
@@ -50,12 +50,6 @@ PING_SECONDS = 25
 class NotAnAgent(Forbidden):
     error_id = "not-an-agent"
     message = "this user is not linked to an agent"
-
-
-class AcdUnavailable(AppError):
-    status_code = 503
-    error_id = "acd-unavailable"
-    message = "call distribution is not running"
 
 
 class AgentLive(BaseModel):

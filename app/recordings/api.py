@@ -23,11 +23,11 @@ from fastapi.responses import FileResponse
 from app.audit import service as audit
 from app.auth.models import RoleName
 from app.auth.service import Principal
-# The call list's keyset cursor, time checks and errors: the same contract here.
-from app.calls.api import InvalidRange, _aware, _decode_cursor, _encode_cursor
 from app.config import Settings
 from app.deps import CurrentUser, SessionDep
 from app.errors import AppError, Conflict, Forbidden, NotFound
+# The call list's keyset cursor and time checks: the same contract here.
+from app.pagination import decode_cursor, encode_cursor, time_range
 from app.recordings import service
 from app.recordings.models import Recording, RecordingStatus
 from app.recordings.storage import LocalStorage, Storage
@@ -108,14 +108,12 @@ async def list_recordings(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> RecordingPage:
     scope = scope_of(user, request.app.state.settings)
-    since, until = _aware(since, "since"), _aware(until, "until")
-    if since and until and since >= until:
-        raise InvalidRange()
+    since, until = time_range(since, until)
     filters = service.Filters(call_id=call_id, agent_id=agent_id, queue=queue, since=since,
                               until=until, status=str(status) if status else None)
     rows = await service.list_recordings(session=session, filters=filters, scope=scope,
                                          limit=limit + 1,
-                                         after=_decode_cursor(cursor) if cursor else None)
+                                         after=decode_cursor(cursor) if cursor else None)
     page, more = rows[:limit], len(rows) > limit
     audit.record(session=session, principal=user, at=request.app.state.clock.now(),
                  action="view", entity="recording", entity_id="list", reason="list",
@@ -123,7 +121,7 @@ async def list_recordings(
                                           "filters": dict(request.query_params)})
     await session.commit()
     return RecordingPage(items=[recording_out(r, name) for r, name in page],
-                         next_cursor=_encode_cursor(page[-1][0].started_at, page[-1][0].id)
+                         next_cursor=encode_cursor(page[-1][0].started_at, page[-1][0].id)
                          if more else None)
 
 

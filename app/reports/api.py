@@ -19,7 +19,7 @@ from app.auth.models import RoleName
 from app.auth.service import require_role
 from app.customers.numbers import national
 from app.deps import CurrentUser, SessionDep, SettingsDep, socket_principal
-from app.errors import AppError
+from app.errors import AppError, InvalidRange
 from app.reports import queries, wallboard
 from app.reports.queries import Bucket, Filters
 
@@ -29,9 +29,8 @@ Format = Literal["json", "csv"]
 MAX_RANGE = timedelta(days=400)
 
 
-class InvalidRange(AppError):
-    error_id = "invalid-range"
-    message = "`since` must be before `until`, both with a UTC offset, at most 400 days apart"
+# R18: a report's range (400 days at most) and its own wording of the invalid-range error.
+RANGE_RULE = "`since` must be before `until`, both with a UTC offset, at most 400 days apart"
 
 
 def _filters(request: Request, since: datetime | None, until: datetime | None,
@@ -40,7 +39,7 @@ def _filters(request: Request, since: datetime | None, until: datetime | None,
     until = until or now
     since = since or until - timedelta(days=1)
     if since.tzinfo is None or until.tzinfo is None or since >= until or until - since > MAX_RANGE:
-        raise InvalidRange()
+        raise InvalidRange(RANGE_RULE)
     return Filters(since=since, until=until, queue=queue, call_type=call_type)
 
 
