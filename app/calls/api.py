@@ -13,7 +13,6 @@ from app.auth.models import RoleName
 from app.auth.service import require_role
 from app.calls import service
 from app.audit import service as audit
-from app.calls.models import Call
 from app.calls.schemas import (CallDetail, CallEventOut, CallOut, CallPage, DispositionIn,
                                IvrStepOut, OfferOut)
 from app.customers.numbers import mask
@@ -127,7 +126,7 @@ async def set_disposition(call_id: uuid.UUID, body: DispositionIn, session: Sess
     their team lead, or a manager). Saving again replaces it; each save is audited."""
     require_role(user, *DISPOSERS)
     now = clock.now()
-    call = await session.get(Call, call_id)
+    call = await service.by_id(session=session, call_id=call_id)
     if call is None:
         raise NotFound(f"no call {call_id}")
     if not await scope.may_see_call(session=session, principal=user, call_id=call_id, now=now):

@@ -31,7 +31,7 @@ from app.audit import service as audit
 from app.auth.models import RoleName, User
 from app.auth.schemas import UserOut
 from app.auth.service import Principal
-from app.calls.models import Call
+from app.calls import service as calls
 from app.clock import Clock
 from app.deps import (AcdDep, ClockDep, CurrentUser, DeskDep, RecorderDep, SessionDep,
                       SessionmakerDep, SettingsDep, socket_principal, socket_session)
@@ -114,7 +114,9 @@ async def desk(principal: CurrentUser, session: SessionDep, settings: SettingsDe
                           team=row.team, state=str(live["state"]),
                           state_reason=live["state_reason"], state_since=live["state_since"],
                           wrap_up_until=live.get("wrap_up_until"), call_id=live["call_id"])
-    if live["call_id"] is not None and (call := await session.get(Call, live["call_id"])):
+    call = (await calls.by_id(session=session, call_id=live["call_id"])
+            if live["call_id"] is not None else None)
+    if call is not None:
         now = clock.now()
         out.screen = await screen_pop.build(
             session=session, offer_id=uuid.UUID(int=0), call_id=call.id, kind="queue",
