@@ -19,6 +19,7 @@ from app.ari.client import AriClient
 from app.ari.stream import EventStream
 from app.auth.service import COOKIE, Principal, authenticate
 from app.calls.live import LiveCalls, StasisLiveCalls
+from app.complaints.alerts import Webhooks
 from app.clock import Clock
 from app.config import Settings
 from app.desk.notifier import DeskNotifier
@@ -98,6 +99,11 @@ def get_today(conn: HTTPConnection) -> Today:
     return conn.app.state.today
 
 
+def get_webhooks(conn: HTTPConnection) -> Webhooks:
+    """The departments' webhooks (R15: major and crisis complaints)."""
+    return conn.app.state.complaint_webhooks
+
+
 def get_live_calls(conn: HTTPConnection) -> LiveCalls:
     """The calls going on now (app.calls.live); with no call handling running, none."""
     return StasisLiveCalls(getattr(conn.app.state, "stasis", None))
@@ -164,5 +170,6 @@ StorageDep = Annotated[Storage, Depends(get_storage)]
 MenusDep = Annotated[MenuRuntime, Depends(get_menus)]
 DeskDep = Annotated[DeskNotifier, Depends(get_desk)]
 TodayDep = Annotated[Today, Depends(get_today)]
+WebhooksDep = Annotated[Webhooks, Depends(get_webhooks)]
 LiveCallsDep = Annotated[LiveCalls, Depends(get_live_calls)]
 CurrentUser = Annotated[Principal, Depends(current_principal)]

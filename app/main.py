@@ -23,6 +23,7 @@ from app.callbacks import api as callbacks_api
 from app.calls import api as calls_api
 from app.complaints import api as complaints_api
 from app.complaints import service as complaints
+from app.complaints.alerts import Webhooks
 from app.customers import api as customers_api
 from app.desk import api as desk_api
 from app.desk import page as desk_page
@@ -121,6 +122,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.clock = clock
     app.state.desk = DeskNotifier()  # the agents' screens (R3)
     app.state.today = wallboard.Today()  # today's figures for the wallboards
+    # R15: major and crisis complaints POSTed to their department's webhook
+    app.state.complaint_webhooks = Webhooks(timeout_seconds=settings.webhook_timeout_seconds)
     errors.install(app)
     app.include_router(health.router)
     app.include_router(auth_api.router)
