@@ -1,6 +1,8 @@
 """The composition root: `create_app` builds settings -> engine -> ARI client -> event stream ->
-services in the lifespan, and hands them to the routes through `app.state`. Nothing else builds
-clients or reaches for globals."""
+services in the lifespan, and hands them to the routes through `app.state`, which only
+`app.deps` reads (routes take its `Annotated` dependencies). It also registers what one domain
+needs of another: the voice menu's `complaint_status` lookup (`lookup_providers`). Nothing else
+builds clients or reaches for globals."""
 
 from __future__ import annotations
 
