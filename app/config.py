@@ -14,7 +14,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, Field, SecretS
                       field_validator, model_validator)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from app.complaints.deadlines import Calendar
+from app.calendar import Calendar, parse_shifts
 
 # Values that must never reach production: the docs' examples and the obvious guesses.
 WEAK_SECRETS = {"", "changeme", "change-me", "secret", "password", "admin", "asterisk", "hotline"}
@@ -292,15 +292,11 @@ class Settings(BaseSettings):
     @field_validator("shifts")
     @classmethod
     def _shifts(cls, value: str) -> str:
-        from app.reports.definitions import parse_shifts
-
         parse_shifts(value)
         return value
 
     @property
     def shift_list(self) -> list[tuple[str, int, int]]:
-        from app.reports.definitions import parse_shifts
-
         return parse_shifts(self.shifts)
 
     @cached_property

@@ -1,5 +1,8 @@
-"""FastAPI dependencies, defined once as `Annotated` aliases (SessionDep, CurrentUser, ...).
-Everything they hand out was built by the lifespan in `app.main` and lives on `app.state`."""
+"""FastAPI dependencies, defined once as `Annotated` aliases (SessionDep, ClockDep, AcdDep,
+LiveCallsDep, CurrentUser, ...). Everything they hand out was built by the lifespan in `app.main`
+(or by `create_app`) and lives on `app.state`; routes read `app.state` only through these. What a
+service may lack when the app runs without its lifespan (the ACD, the ARI client, the live calls)
+is handed out as None, an empty façade or a 503, as each says."""
 
 from __future__ import annotations
 
@@ -8,42 +11,125 @@ from typing import Annotated
 
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Header, Request, WebSocket
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import Depends, Header, WebSocket
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection, Request
 
 from app.ari.client import AriClient
+from app.ari.stream import EventStream
 from app.auth.service import COOKIE, Principal, authenticate
-from app.errors import AppError
+from app.calls.live import LiveCalls, StasisLiveCalls
+from app.complaints.alerts import Webhooks
+from app.clock import Clock
 from app.config import Settings
+from app.desk.notifier import DeskNotifier
+from app.errors import AcdUnavailable, AppError
+from app.recordings.recorder import Recorder
+from app.recordings.storage import LocalStorage, Storage
+from app.reports.wallboard import Today
+from ivr.runtime import MenuRuntime
+from routing.engine import Acd
+
+# Every dependency takes the HTTP connection, so WebSocket routes use them as HTTP routes do.
 
 
-def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+def get_settings(conn: HTTPConnection) -> Settings:
+    return conn.app.state.settings
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessionmaker() as session:
+def get_clock(conn: HTTPConnection) -> Clock:
+    return conn.app.state.clock
+
+
+def get_sessionmaker(conn: HTTPConnection) -> async_sessionmaker[AsyncSession]:
+    """For work outside the route's own session (a socket's audit, a short sign-in check)."""
+    return conn.app.state.sessionmaker
+
+
+async def get_session(conn: HTTPConnection) -> AsyncIterator[AsyncSession]:
+    async with conn.app.state.sessionmaker() as session:
         yield session
 
 
-async def get_report_session(request: Request) -> AsyncIterator[AsyncSession]:
+async def get_report_session(conn: HTTPConnection) -> AsyncIterator[AsyncSession]:
     """A session on the engine for long statements (reports; `app.db`, R21)."""
-    async with request.app.state.report_sessionmaker() as session:
+    async with conn.app.state.report_sessionmaker() as session:
         yield session
 
 
-def get_ari(request: Request) -> AriClient:
-    return request.app.state.ari
+def get_engine(conn: HTTPConnection) -> AsyncEngine:
+    return conn.app.state.engine
+
+
+def get_stream(conn: HTTPConnection) -> EventStream:
+    return conn.app.state.stream
+
+
+def get_ari(conn: HTTPConnection) -> AriClient:
+    return conn.app.state.ari
+
+
+def get_telephony(conn: HTTPConnection) -> AriClient | None:
+    """The ARI client, or None when the service runs without telephony."""
+    return getattr(conn.app.state, "ari", None)
+
+
+def get_acd(conn: HTTPConnection) -> Acd | None:
+    """The live ACD, or None when the service runs without it (reads then show stored states)."""
+    return getattr(conn.app.state, "acd", None)
+
+
+def get_recorder(conn: HTTPConnection) -> Recorder:
+    """The live calls' recorder (R16); 503 `acd-unavailable` when call handling is not running."""
+    recorder = getattr(conn.app.state, "recorder", None)
+    if recorder is None:
+        raise AcdUnavailable("call handling is not running")
+    return recorder
+
+
+def get_storage(conn: HTTPConnection) -> Storage:
+    """The lifespan's storage; without it (an app not started), the configured directory."""
+    storage = getattr(conn.app.state, "storage", None)
+    return storage or LocalStorage(conn.app.state.settings.storage_dir)
+
+
+def get_menus(conn: HTTPConnection) -> MenuRuntime:
+    return conn.app.state.menus
+
+
+def get_desk(conn: HTTPConnection) -> DeskNotifier:
+    return conn.app.state.desk
+
+
+def get_today(conn: HTTPConnection) -> Today:
+    return conn.app.state.today
+
+
+def get_webhooks(conn: HTTPConnection) -> Webhooks:
+    """The departments' webhooks (R15: major and crisis complaints)."""
+    return conn.app.state.complaint_webhooks
+
+
+def get_live_calls(conn: HTTPConnection) -> LiveCalls:
+    """The calls going on now (app.calls.live); with no call handling running, none."""
+    return StasisLiveCalls(getattr(conn.app.state, "stasis", None))
 
 
 async def current_principal(request: Request,
                             authorization: Annotated[str | None, Header()] = None) -> Principal:
     """The bearer token or the session cookie (R20); a short session of its own, so that the
     route's session is untouched by the sign-in bookkeeping."""
-    async with request.app.state.sessionmaker() as session:
-        return await authenticate(session=session, settings=request.app.state.settings,
-                                  now=request.app.state.clock.now(), authorization=authorization,
-                                  cookie=request.cookies.get(COOKIE))
+    return await _authenticate(request, authorization=authorization,
+                               cookie=request.cookies.get(COOKIE))
+
+
+async def _authenticate(conn: HTTPConnection, *, authorization: str | None,
+                        cookie: str | None) -> Principal:
+    state = conn.app.state
+    async with state.sessionmaker() as session:
+        return await authenticate(session=session, settings=state.settings,
+                                  now=state.clock.now(), authorization=authorization,
+                                  cookie=cookie)
 
 
 def same_origin(ws: WebSocket) -> bool:
@@ -58,7 +144,6 @@ async def socket_principal(ws: WebSocket, token: str | None) -> Principal | None
     """A WebSocket's user (R20): same-origin pages only; the session cookie or `?token=`.
     When refused the socket is closed (4403 cross-origin, 4401 not signed in) and None comes
     back."""
-    app = ws.app
     if not same_origin(ws):
         await ws.close(code=4403, reason="cross-origin")
         return None
@@ -71,18 +156,27 @@ async def socket_principal(ws: WebSocket, token: str | None) -> Principal | None
 async def socket_session(ws: WebSocket, token: str | None) -> Principal | None:
     """The socket's session checked again (it may have ended since the socket opened: signed
     out, expired, idle, user deactivated or given a new password); None if it has ended."""
-    app = ws.app
     try:
-        async with app.state.sessionmaker() as session:
-            return await authenticate(session=session, settings=app.state.settings,
-                                      now=app.state.clock.now(), authorization=None,
-                                      cookie=token or ws.cookies.get(COOKIE))
+        return await _authenticate(ws, authorization=None, cookie=token or ws.cookies.get(COOKIE))
     except AppError:
         return None
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 ReportSessionDep = Annotated[AsyncSession, Depends(get_report_session)]
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
+EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
+EventStreamDep = Annotated[EventStream, Depends(get_stream)]
 AriDep = Annotated[AriClient, Depends(get_ari)]
+TelephonyDep = Annotated[AriClient | None, Depends(get_telephony)]
+AcdDep = Annotated[Acd | None, Depends(get_acd)]
+RecorderDep = Annotated[Recorder, Depends(get_recorder)]
+StorageDep = Annotated[Storage, Depends(get_storage)]
+MenusDep = Annotated[MenuRuntime, Depends(get_menus)]
+DeskDep = Annotated[DeskNotifier, Depends(get_desk)]
+TodayDep = Annotated[Today, Depends(get_today)]
+WebhooksDep = Annotated[Webhooks, Depends(get_webhooks)]
+LiveCallsDep = Annotated[LiveCalls, Depends(get_live_calls)]
 CurrentUser = Annotated[Principal, Depends(current_principal)]

@@ -45,6 +45,17 @@ class Conflict(AppError):
     message = "conflicts with the current state"
 
 
+class InvalidRange(AppError):
+    error_id = "invalid-range"
+    message = "`since` must be before `until`"
+
+
+class AcdUnavailable(AppError):
+    status_code = 503
+    error_id = "acd-unavailable"
+    message = "call distribution is not running"
+
+
 def _body(error_id: str, message: str, **details: object) -> dict[str, object]:
     body: dict[str, object] = {"error_id": error_id, "message": message}
     if details:

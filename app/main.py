@@ -1,6 +1,8 @@
 """The composition root: `create_app` builds settings -> engine -> ARI client -> event stream ->
-services in the lifespan, and hands them to the routes through `app.state`. Nothing else builds
-clients or reaches for globals."""
+services in the lifespan, and hands them to the routes through `app.state`, which only
+`app.deps` reads (routes take its `Annotated` dependencies). It also registers what one domain
+needs of another: the voice menu's `complaint_status` lookup (`lookup_providers`). Nothing else
+builds clients or reaches for globals."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import errors, health, logs
 from app.ari.client import AriClient
@@ -21,6 +24,8 @@ from app.auth import api as auth_api
 from app.callbacks import api as callbacks_api
 from app.calls import api as calls_api
 from app.complaints import api as complaints_api
+from app.complaints import service as complaints
+from app.complaints.alerts import Webhooks
 from app.customers import api as customers_api
 from app.desk import api as desk_api
 from app.desk import page as desk_page
@@ -42,7 +47,7 @@ from app.db import check_schema, make_engine, make_sessionmaker, wait_for_databa
 from app.metrics import ARI_CONNECTED
 from app.prompts import build as build_system_prompts
 from ivr import api as ivr_api
-from ivr.lookup import Lookups
+from ivr.lookup import Lookups, Provider, complaint_status
 from ivr.runtime import MenuRuntime
 from routing import api as routing_api
 from routing import phones
@@ -69,7 +74,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             await asyncio.to_thread(build_system_prompts, settings.prompt_build_dir)
         menus = MenuRuntime(settings=settings, sessionmaker=sessionmaker)
         await menus.start()
-        lookups = Lookups(sessionmaker=sessionmaker)
+        lookups = Lookups(providers=lookup_providers(sessionmaker))
         ari = AriClient(settings.ari)
         storage = LocalStorage(settings.storage_dir)  # our files (R16), never Asterisk's disk
         stasis = CallStasis(settings=settings, telephony=ari, sessionmaker=sessionmaker,
@@ -126,6 +131,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.clock = clock
     app.state.desk = DeskNotifier()  # the agents' screens (R3)
     app.state.today = wallboard.Today()  # today's figures for the wallboards
+    # R15: major and crisis complaints POSTed to their department's webhook
+    app.state.complaint_webhooks = Webhooks(timeout_seconds=settings.webhook_timeout_seconds)
     errors.install(app)
     app.include_router(health.router)
     app.include_router(auth_api.router)
@@ -149,6 +156,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def lookup_providers(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, Provider]:
+    """The voice menu's named self-service providers (R7), each backed by its domain."""
+
+    async def find_complaint(number: str) -> tuple[str, str] | None:
+        async with sessionmaker() as session:
+            return await complaints.status_by_number(session=session, number=number)
+
+    return {"complaint_status": complaint_status(find_complaint)}
 
 
 def _reload_menu_on_sighup(menus: MenuRuntime) -> None:

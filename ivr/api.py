@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body
 from pydantic import BaseModel
 
 from app.auth.models import RoleName
 from app.auth.service import require_role
-from app.deps import CurrentUser, SessionDep
+from app.deps import CurrentUser, MenusDep, SessionDep
 from app.errors import AppError, NotFound
 from ivr import service
 from ivr.loader import MenuError, load_menu
@@ -42,10 +42,6 @@ class ActiveMenuOut(VersionOut):
     languages: list[str]
 
 
-def _runtime(request: Request) -> MenuRuntime:
-    return request.app.state.menus
-
-
 def _refused(exc: MenuError) -> InvalidMenu:
     return InvalidMenu(problems=[p.__dict__ for p in exc.problems])
 
@@ -60,34 +56,34 @@ async def _active_out(session, runtime: MenuRuntime) -> ActiveMenuOut:  # noqa: 
 
 
 @router.get("", response_model=ActiveMenuOut)
-async def get_active(request: Request, session: SessionDep, user: CurrentUser) -> ActiveMenuOut:
+async def get_active(session: SessionDep, user: CurrentUser, menus: MenusDep) -> ActiveMenuOut:
     require_role(user, RoleName.manager)
-    return await _active_out(session, _runtime(request))
+    return await _active_out(session, menus)
 
 
 @router.put("", response_model=ActiveMenuOut)
-async def put_menu(request: Request, session: SessionDep, user: CurrentUser,
+async def put_menu(session: SessionDep, user: CurrentUser, menus: MenusDep,
                    source: Annotated[str, Body(media_type="text/yaml")]) -> ActiveMenuOut:
     """Replace the menu with this YAML (the body, `Content-Type: text/yaml`)."""
     require_role(user)  # admins only
     if len(source) > MAX_MENU_CHARS:
         raise InvalidMenu(f"a menu is at most {MAX_MENU_CHARS} characters")
     try:
-        await _runtime(request).replace(source, origin="api", created_by=user.subject)
+        await menus.replace(source, origin="api", created_by=user.subject)
     except MenuError as exc:
         raise _refused(exc) from exc
-    return await _active_out(session, _runtime(request))
+    return await _active_out(session, menus)
 
 
 @router.post("/reload", response_model=ActiveMenuOut)
-async def reload_file(request: Request, session: SessionDep, user: CurrentUser) -> ActiveMenuOut:
+async def reload_file(session: SessionDep, user: CurrentUser, menus: MenusDep) -> ActiveMenuOut:
     """Read HOTLINE_IVR_FILE again (as SIGHUP does)."""
     require_role(user)
     try:
-        await _runtime(request).reload_file(created_by=user.subject)
+        await menus.reload_file(created_by=user.subject)
     except MenuError as exc:
         raise _refused(exc) from exc
-    return await _active_out(session, _runtime(request))
+    return await _active_out(session, menus)
 
 
 @router.get("/versions", response_model=list[VersionOut])

@@ -2,21 +2,22 @@
 
 A provider answers with prompt names (digits spoken as digit_0..digit_9), or raises
 `LookupFailed`; the IVR then apologises and hands the caller to an agent, never to silence.
-Built in: `complaint_status` (the status of a complaint by its number). Or a webhook: POST
-`{"digits", "caller_number", "language"}` to a URL, which answers
-`{"say": [{"prompt": "<name>"} | {"digits": "123"}, ...]}` within its timeout.
+Named providers are registered at composition (`app.main`): `complaint_status` (the status of a
+complaint by its number) is `complaint_status(find)`, where `find` is the complaints domain's
+look-up; this package knows no domain. Or a webhook: POST `{"digits", "caller_number",
+"language"}` to a URL, which answers `{"say": [{"prompt": "<name>"} | {"digits": "123"}, ...]}`
+within its timeout.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated
 
 import httpx
 import structlog
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.complaints import service as complaints
 from ivr.menu import COMPLAINT_STATUS_PROMPTS, MenuDocument, WebhookProvider
 
 log = structlog.get_logger(__name__)
@@ -44,11 +45,32 @@ class _WebhookAnswer(BaseModel):
 
 _answer = TypeAdapter(_WebhookAnswer)
 
+# A named provider: the caller's digits -> the prompt names that answer them.
+Provider = Callable[[str], Awaitable[list[str]]]
+# A complaint's (number, status) by its number, or None: what `complaint_status` asks.
+FindComplaint = Callable[[str], Awaitable[tuple[str, str] | None]]
+
+
+def complaint_status(find: FindComplaint) -> Provider:
+    """The built-in `complaint_status` provider (R7): the complaint's number and its status."""
+
+    async def provider(digits: str) -> list[str]:
+        found = await find(digits)
+        if found is None:
+            return ["complaint_not_found"]
+        number, state = found
+        status = COMPLAINT_STATUS_PROMPTS.get(state)
+        if status is None:
+            raise LookupFailed(f"complaint {digits} has status {state!r}")
+        return ["complaint_number_is", *spoken_digits(number), status]
+
+    return provider
+
 
 class Lookups:
-    def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession],
+    def __init__(self, *, providers: Mapping[str, Provider] | None = None,
                  http: httpx.AsyncClient | None = None) -> None:
-        self.sessions = sessionmaker
+        self.providers = dict(providers or {})
         self.http = http or httpx.AsyncClient()
 
     async def aclose(self) -> None:
@@ -60,8 +82,8 @@ class Lookups:
         try:
             if isinstance(provider, WebhookProvider):
                 answer = await self._webhook(provider, digits, caller_number, language)
-            elif provider == "complaint_status":
-                answer = await self._complaint_status(digits)
+            elif (named := self.providers.get(provider)) is not None:
+                answer = await named(digits)
             else:
                 raise LookupFailed(f"unknown provider {provider!r}")
         except LookupFailed:
@@ -72,16 +94,6 @@ class Lookups:
         if unknown:
             raise LookupFailed(f"the answer names prompts the menu does not have: {unknown}")
         return tuple(answer)
-
-    async def _complaint_status(self, digits: str) -> list[str]:
-        async with self.sessions() as session:
-            complaint = await complaints.by_number(session=session, number=digits)
-        if complaint is None:
-            return ["complaint_not_found"]
-        status = COMPLAINT_STATUS_PROMPTS.get(complaint.status)
-        if status is None:
-            raise LookupFailed(f"complaint {digits} has status {complaint.status!r}")
-        return ["complaint_number_is", *spoken_digits(complaint.number), status]
 
     async def _webhook(self, provider: WebhookProvider, digits: str, caller_number: str | None,
                        language: str) -> list[str]:
@@ -99,4 +111,5 @@ class Lookups:
         return out
 
 
-__all__ = ["LookupFailed", "Lookups", "spoken_digits"]
+__all__ = ["FindComplaint", "LookupFailed", "Lookups", "Provider", "complaint_status",
+           "spoken_digits"]

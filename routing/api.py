@@ -1,6 +1,6 @@
 """HTTP: agents, their states and queues (R9, R10, R13, R19).
 
-Agents and queues are stored here and the live ACD (`app.state.acd`) is told to reload them after
+Agents and queues are stored here and the live ACD (`app.deps.AcdDep`) is told to reload them after
 every change. An agent's state is the ACD's alone: the state route asks the ACD, which refuses a
 change while the agent rings or is on a call (409 `agent-busy`) and stores every change (R19).
 Without a running ACD, reads show the stored state and the state route answers 503.
@@ -17,14 +17,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import RoleName
 from app.auth.service import require_role
-from app.deps import CurrentUser, SessionDep
-from app.errors import AppError, Conflict, Forbidden, NotFound
+from app.deps import AcdDep, ClockDep, CurrentUser, SessionDep, TelephonyDep
+from app.errors import AcdUnavailable, AppError, Conflict, Forbidden, NotFound
+from app.pagination import time_range
 from routing import phones, service
+from routing.engine import Acd
 from routing.models import AgentRow, QueueRow
 from routing.schemas import (AgentIn, AgentOut, AgentPatch, QueueIn, QueueOut, QueuePatch,
                              StateChangeOut, StateRequest)
@@ -36,13 +38,8 @@ AGENT_READERS = (RoleName.team_lead, RoleName.manager, RoleName.qa)
 AGENT_WRITERS = (RoleName.team_lead,)
 QUEUE_READERS = (RoleName.team_lead, RoleName.manager)
 HISTORY_READERS = (RoleName.team_lead, RoleName.manager)
+ACD_DOWN = "call distribution is not running; agent states cannot be changed now"
 LIVE_FIELDS = frozenset({"state", "state_reason", "state_since", "ready_since", "call_id"})
-
-
-class AcdUnavailable(AppError):
-    status_code = 503
-    error_id = "acd-unavailable"
-    message = "call distribution is not running; agent states cannot be changed now"
 
 
 class AgentInactive(Conflict):
@@ -56,30 +53,11 @@ class InvalidOverflow(AppError):
     message = "a queue cannot overflow into itself"
 
 
-class InvalidRange(AppError):
-    error_id = "invalid-range"
-    message = "`since` must be before `until`"
-
-
-def _acd(request: Request) -> Any | None:
-    """The live ACD, or None when the service runs without telephony."""
-    return getattr(request.app.state, "acd", None)
-
-
-def _telephony(request: Request) -> Any | None:
-    """The ARI client, or None when the service runs without telephony."""
-    return getattr(request.app.state, "ari", None)
-
-
-def _now(request: Request) -> datetime:
-    return request.app.state.clock.now()
-
-
-async def _outs(request: Request, rows: list[AgentRow]) -> list[AgentOut]:
+async def _outs(acd: Acd | None, telephony: Any | None,
+                rows: list[AgentRow]) -> list[AgentOut]:
     """Agents as the API shows them: the live ACD state, and whether each registration phone is
     registered now (asked of Asterisk)."""
-    acd = _acd(request)
-    registered = await phones.registered(_telephony(request), rows)
+    registered = await phones.registered(telephony, rows)
     outs = []
     for row in rows:
         out = _with_live(AgentOut.model_validate(row), acd)
@@ -89,18 +67,12 @@ async def _outs(request: Request, rows: list[AgentRow]) -> list[AgentOut]:
     return outs
 
 
-async def _provision(request: Request, session: AsyncSession, agent: AgentRow) -> None:
+async def _provision(telephony: Any | None, now: datetime, session: AsyncSession,
+                     agent: AgentRow) -> None:
     """Bring Asterisk in line with the saved agent (its registration phone); never fails the
     request: an unreachable Asterisk is retried at the next sync."""
-    await phones.provision(session=session, telephony=_telephony(request), agent=agent,
-                           now=_now(request))
+    await phones.provision(session=session, telephony=telephony, agent=agent, now=now)
     await session.commit()
-
-
-def _aware(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise AppError(f"`{name}` needs a time zone offset (e.g. 2026-11-23T08:00:00+08:00)")
-    return value
 
 
 def _with_live(out: AgentOut, acd: Any | None) -> AgentOut:
@@ -136,54 +108,55 @@ def _check_overflow(name: str, overflow: dict[str, Any] | None) -> None:
         raise InvalidOverflow(queue=name)
 
 
-async def _reload_agents(request: Request) -> None:
-    if (acd := _acd(request)) is not None:
+async def _reload_agents(acd: Acd | None) -> None:
+    if acd is not None:
         await acd.reload_agents()
 
 
-async def _reload_queues(request: Request) -> None:
-    if (acd := _acd(request)) is not None:
+async def _reload_queues(acd: Acd | None) -> None:
+    if acd is not None:
         await acd.reload_queues()
 
 
 # -- agents ---------------------------------------------------------------------------------
 
 @router.post("/agents", response_model=AgentOut, status_code=status.HTTP_201_CREATED)
-async def create_agent(body: AgentIn, request: Request, session: SessionDep,
-                       user: CurrentUser) -> AgentOut:
+async def create_agent(body: AgentIn, session: SessionDep, user: CurrentUser, acd: AcdDep,
+                       telephony: TelephonyDep, clock: ClockDep) -> AgentOut:
     """A new agent, logged out, with level (R10), skills and languages; 409 if the extension
     is taken."""
     require_role(user, *AGENT_WRITERS)
     _own_team(user, body.team)
     agent = await service.create_agent(session=session, agent_in=body)
     await session.commit()
-    await _provision(request, session, agent)
-    await _reload_agents(request)
-    return (await _outs(request, [agent]))[0]
+    await _provision(telephony, clock.now(), session, agent)
+    await _reload_agents(acd)
+    return (await _outs(acd, telephony, [agent]))[0]
 
 
 @router.get("/agents", response_model=list[AgentOut])
 async def list_agents(
-    request: Request, session: SessionDep, user: CurrentUser,
+    session: SessionDep, user: CurrentUser, acd: AcdDep, telephony: TelephonyDep,
     include_inactive: Annotated[bool, Query(description="deactivated agents too")] = False,
 ) -> list[AgentOut]:
     """Agents with their live state (R9, R19: who is busy and who is idle)."""
     require_role(user, *AGENT_READERS)
     rows = await service.list_agents(session=session, include_inactive=include_inactive)
-    return await _outs(request, rows)
+    return await _outs(acd, telephony, rows)
 
 
 @router.get("/agents/{agent_id}", response_model=AgentOut)
-async def get_agent(agent_id: uuid.UUID, request: Request, session: SessionDep,
-                    user: CurrentUser) -> AgentOut:
+async def get_agent(agent_id: uuid.UUID, session: SessionDep, user: CurrentUser, acd: AcdDep,
+                    telephony: TelephonyDep) -> AgentOut:
     """One agent with its live state (R19)."""
     require_role(user, *AGENT_READERS)
-    return (await _outs(request, [await _agent_or_404(session, agent_id)]))[0]
+    return (await _outs(acd, telephony, [await _agent_or_404(session, agent_id)]))[0]
 
 
 @router.patch("/agents/{agent_id}", response_model=AgentOut)
-async def update_agent(agent_id: uuid.UUID, body: AgentPatch, request: Request,
-                       session: SessionDep, user: CurrentUser) -> AgentOut:
+async def update_agent(agent_id: uuid.UUID, body: AgentPatch, session: SessionDep,
+                       user: CurrentUser, acd: AcdDep, telephony: TelephonyDep,
+                       clock: ClockDep) -> AgentOut:
     """Change an agent's data (level R10, skills, languages, phone); not its state.
     `is_active: false` logs the agent out first (409 `agent-busy` while ringing or on a call)
     and takes it out of routing; its registration phone is unprovisioned."""
@@ -193,7 +166,7 @@ async def update_agent(agent_id: uuid.UUID, body: AgentPatch, request: Request,
     if "team" in body.model_fields_set:
         _own_team(user, body.team)
     if body.is_active is False and agent.is_active:
-        if (acd := _acd(request)) is not None:
+        if acd is not None:
             await session.rollback()  # hold no transaction while the ACD works
             await acd.request_state(agent_id, "logged_out", None)
             agent = await _agent_or_404(session, agent_id)
@@ -202,14 +175,14 @@ async def update_agent(agent_id: uuid.UUID, body: AgentPatch, request: Request,
         await service.reactivate_agent(session=session, agent=agent)
     agent = await service.update_agent(session=session, agent=agent, patch=body)
     await session.commit()
-    await _provision(request, session, agent)
-    await _reload_agents(request)
-    return (await _outs(request, [agent]))[0]
+    await _provision(telephony, clock.now(), session, agent)
+    await _reload_agents(acd)
+    return (await _outs(acd, telephony, [agent]))[0]
 
 
 @router.post("/agents/{agent_id}/state", response_model=AgentOut)
-async def request_state(agent_id: uuid.UUID, body: StateRequest, request: Request,
-                        session: SessionDep, user: CurrentUser) -> AgentOut:
+async def request_state(agent_id: uuid.UUID, body: StateRequest, session: SessionDep,
+                        user: CurrentUser, acd: AcdDep, telephony: TelephonyDep) -> AgentOut:
     """Ready, paused (with a reason, "other" if none) or logged out (R9, R19). The ACD decides:
     409 `agent-busy` while the agent rings or is on a call; 503 when the ACD is not running."""
     require_role(user, *AGENT_WRITERS)
@@ -217,13 +190,12 @@ async def request_state(agent_id: uuid.UUID, body: StateRequest, request: Reques
     _own_team(user, agent.team)
     if not agent.is_active:
         raise AgentInactive(agent_id=str(agent_id))
-    acd = _acd(request)
     if acd is None:
-        raise AcdUnavailable()
+        raise AcdUnavailable(ACD_DOWN)
     await session.rollback()  # hold no transaction while the ACD works
     new_state = await acd.request_state(agent_id, body.state, body.reason)
     agent = await _agent_or_404(session, agent_id)  # as the ACD stored it
-    return (await _outs(request, [agent]))[0].model_copy(update={"state": str(new_state)})
+    return (await _outs(acd, telephony, [agent]))[0].model_copy(update={"state": str(new_state)})
 
 
 @router.get("/agents/{agent_id}/states", response_model=list[StateChangeOut])
@@ -235,9 +207,7 @@ async def state_history(
 ) -> list[StateChangeOut]:
     """The agent's state changes, oldest first: busy and idle time for staffing (R19)."""
     require_role(user, *HISTORY_READERS)
-    since, until = _aware(since, "since"), _aware(until, "until")
-    if since and until and since >= until:
-        raise InvalidRange()
+    since, until = time_range(since, until)
     await _agent_or_404(session, agent_id)
     rows = await service.state_history(session=session, agent_id=agent_id, since=since,
                                        until=until, limit=limit)
@@ -247,15 +217,15 @@ async def state_history(
 # -- queues (R9, R13) -----------------------------------------------------------------------
 
 @router.post("/queues", response_model=QueueOut, status_code=status.HTTP_201_CREATED)
-async def create_queue(body: QueueIn, request: Request, session: SessionDep,
-                       user: CurrentUser) -> QueueOut:
+async def create_queue(body: QueueIn, session: SessionDep, user: CurrentUser,
+                       acd: AcdDep) -> QueueOut:
     """A new queue (R9) with its wrap-up time (R13); 409 if the name is taken."""
     require_role(user)  # admins only
     _check_overflow(body.name, body.overflow.model_dump() if body.overflow else None)
     queue = await service.create_queue(session=session, queue_in=body)
     out = QueueOut.model_validate(queue)
     await session.commit()
-    await _reload_queues(request)
+    await _reload_queues(acd)
     return out
 
 
@@ -272,8 +242,8 @@ async def get_queue(name: str, session: SessionDep, user: CurrentUser) -> QueueO
 
 
 @router.patch("/queues/{name}", response_model=QueueOut)
-async def update_queue(name: str, body: QueuePatch, request: Request, session: SessionDep,
-                       user: CurrentUser) -> QueueOut:
+async def update_queue(name: str, body: QueuePatch, session: SessionDep, user: CurrentUser,
+                       acd: AcdDep) -> QueueOut:
     """Change a queue (R9, R13); the ACD takes the change for calls that arrive next."""
     require_role(user)
     queue = await _queue_or_404(session, name)
@@ -282,15 +252,15 @@ async def update_queue(name: str, body: QueuePatch, request: Request, session: S
     queue = await service.update_queue(session=session, queue=queue, patch=body)
     out = QueueOut.model_validate(queue)
     await session.commit()
-    await _reload_queues(request)
+    await _reload_queues(acd)
     return out
 
 
 @router.delete("/queues/{name}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_queue(name: str, request: Request, session: SessionDep,
-                       user: CurrentUser) -> Response:
+async def delete_queue(name: str, session: SessionDep, user: CurrentUser,
+                       acd: AcdDep) -> Response:
     require_role(user)
     await service.delete_queue(session=session, queue=await _queue_or_404(session, name))
     await session.commit()
-    await _reload_queues(request)
+    await _reload_queues(acd)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from app.auth import passwords, service
 from app.auth.models import RoleName, User
 from app.auth.schemas import LoginIn, LoginOut, UserIn, UserOut, UserPatch
-from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.deps import AcdDep, ClockDep, CurrentUser, SessionDep, SettingsDep
 from app.errors import AppError, Conflict, NotFound
 
 log = structlog.get_logger(__name__)
@@ -56,9 +56,9 @@ def _client_ip(request: Request) -> str | None:
 
 @router.post("/auth/login", response_model=LoginOut)
 async def login(body: LoginIn, request: Request, response: Response, session: SessionDep,
-                settings: SettingsDep) -> LoginOut:
+                settings: SettingsDep, clock: ClockDep) -> LoginOut:
     token, opened, user = await service.sign_in(
-        session=session, settings=settings, now=request.app.state.clock.now(),
+        session=session, settings=settings, now=clock.now(),
         username=body.username, password=body.password, ip=_client_ip(request))
     response.set_cookie(service.COOKIE, token, httponly=True, samesite="strict", path="/",
                         secure=settings.secure_cookies,
@@ -68,15 +68,15 @@ async def login(body: LoginIn, request: Request, response: Response, session: Se
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
-    now = request.app.state.clock.now()
+async def logout(principal: CurrentUser, session: SessionDep, settings: SettingsDep,
+                 clock: ClockDep, acd: AcdDep) -> Response:
+    now = clock.now()
     if principal.session_id is not None:
         await service.sign_out(session=session, session_id=principal.session_id, now=now)
-    acd = getattr(request.app.state, "acd", None)
     if (principal.agent_id is not None and acd is not None and principal.user_id is not None
             and not await service.live_sessions(
                 session=session, user_id=principal.user_id, now=now,
-                idle=timedelta(minutes=request.app.state.settings.session_idle_minutes))):
+                idle=timedelta(minutes=settings.session_idle_minutes))):
         try:
             await acd.request_state(principal.agent_id, "logged_out", "signed_out")
         except Exception as exc:  # noqa: BLE001 - on a call: the ACD logs them out after it
@@ -115,8 +115,8 @@ async def create_user(body: UserIn, principal: CurrentUser, session: SessionDep)
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
-async def patch_user(user_id: uuid.UUID, body: UserPatch, request: Request,
-                     principal: CurrentUser, session: SessionDep) -> UserOut:
+async def patch_user(user_id: uuid.UUID, body: UserPatch, principal: CurrentUser,
+                     session: SessionDep, clock: ClockDep) -> UserOut:
     service.require_role(principal)
     user = await session.get(User, user_id)
     if user is None:
@@ -129,7 +129,7 @@ async def patch_user(user_id: uuid.UUID, body: UserPatch, request: Request,
         setattr(user, field, value)
     if password is not None or changes.get("is_active") is False or "role" in changes:
         await service.revoke_all(session=session, user_id=user.id,
-                                 now=request.app.state.clock.now())
+                                 now=clock.now())
     await _commit(session, changes.get("agent_id"))
     return UserOut.model_validate(user)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import FileResponse
 
 from app.audit import service as audit
@@ -17,7 +17,8 @@ from app.auth.models import RoleName
 from app.auth.service import Principal, require_role
 from app.callbacks import service
 from app.callbacks.schemas import AttemptIn, AttemptOut, AttemptStarted, TaskDetail, TaskOut
-from app.deps import CurrentUser, SessionDep
+from app.calls.live import LiveCalls
+from app.deps import ClockDep, CurrentUser, LiveCallsDep, SessionDep, SettingsDep
 from app.errors import AppError, Forbidden, NotFound
 
 router = APIRouter(prefix="/api/callbacks", tags=["callbacks"])
@@ -30,34 +31,19 @@ class NoAgent(AppError):
     message = "name the agent who calls back (`agent_id`): this user is no agent"
 
 
-class TelephonyMissing(AppError):
-    status_code = 503
-    error_id = "asterisk-unavailable"
-    message = "call-backs need the telephony service, which is not running"
-
-
-def _full_number(request: Request, principal: Principal, task_id: uuid.UUID) -> bool:
+def _full_number(calls: LiveCalls, principal: Principal, task_id: uuid.UUID) -> bool:
     """R20: supervisors see the number; an agent only on their own call-back going on now."""
     if principal.role in SEES_ALL or principal.role is RoleName.team_lead:
         return True
-    live = _outbound(request, required=False)
-    attempt = live.live_attempt(task_id) if live is not None else None
+    attempt = calls.callback_attempt(task_id)
     return attempt is not None and attempt.agent_id == principal.agent_id
 
 
-def _outbound(request: Request, *, required: bool = True):
-    stasis = getattr(request.app.state, "stasis", None)
-    outbound = getattr(getattr(stasis, "flow", None), "outbound", None)
-    if outbound is None and required:
-        raise TelephonyMissing()
-    return outbound
-
-
-def _out(request: Request, principal: Principal, view: service.TaskView) -> dict:
+def _out(calls: LiveCalls, principal: Principal, view: service.TaskView) -> dict:
     task = view.task
     return dict(
         id=task.id, source=task.source, customer_name=view.customer_name,
-        customer_number=shown(task.customer_number, _full_number(request, principal, task.id)),
+        customer_number=shown(task.customer_number, _full_number(calls, principal, task.id)),
         complaint_id=task.complaint_id, complaint_number=view.complaint_number,
         call_id=task.call_id, has_voicemail=task.voicemail_id is not None,
         created_at=task.created_at, due_at=task.due_at, attempts=task.attempts,
@@ -66,13 +52,14 @@ def _out(request: Request, principal: Principal, view: service.TaskView) -> dict
 
 
 @router.get("", response_model=list[TaskOut])
-async def list_tasks(request: Request, session: SessionDep, user: CurrentUser,
+async def list_tasks(session: SessionDep, user: CurrentUser, settings: SettingsDep,
+                     clock: ClockDep, calls: LiveCallsDep,
                      status_: Literal["open", "in_progress", "done", "unreachable", "cancelled"]
                      | None = Query(None, alias="status"),
                      limit: int = Query(200, ge=1, le=1000)) -> list[TaskOut]:
     """Due first. Resolved complaints awaiting their call-back get a task here (R15)."""
     require_role(user, *WORKERS)
-    settings, now = request.app.state.settings, request.app.state.clock.now()
+    now = clock.now()
     await service.sync_complaints(session=session, now=now,
                                   max_attempts=settings.callback_max_attempts,
                                   language=settings.default_language)
@@ -81,26 +68,27 @@ async def list_tasks(request: Request, session: SessionDep, user: CurrentUser,
                  entity_id="list", reason="callbacks", detail={"status": status_,
                                                                "count": len(views)})
     await session.commit()
-    return [TaskOut(**_out(request, user, v)) for v in views]
+    return [TaskOut(**_out(calls, user, v)) for v in views]
 
 
 @router.get("/{task_id}", response_model=TaskDetail)
-async def get_task(task_id: uuid.UUID, request: Request, session: SessionDep,
-                   user: CurrentUser) -> TaskDetail:
+async def get_task(task_id: uuid.UUID, session: SessionDep, user: CurrentUser, clock: ClockDep,
+                   calls: LiveCallsDep) -> TaskDetail:
     require_role(user, *WORKERS)
     view = await service.get_task(session=session, task_id=task_id)
     attempts = await service.attempts_of(session=session, task_id=task_id)
-    audit.record(session=session, principal=user, at=request.app.state.clock.now(),
+    audit.record(session=session, principal=user, at=clock.now(),
                  action="view", entity="callback_task", entity_id=task_id, reason="callbacks")
     await session.commit()
-    return TaskDetail(**_out(request, user, view),
+    return TaskDetail(**_out(calls, user, view),
                       attempt_log=[AttemptOut.model_validate(a) for a in attempts])
 
 
 @router.post("/{task_id}/attempts", response_model=AttemptStarted,
              status_code=status.HTTP_202_ACCEPTED)
-async def start_attempt(task_id: uuid.UUID, body: AttemptIn, request: Request,
-                        session: SessionDep, user: CurrentUser) -> AttemptStarted:
+async def start_attempt(task_id: uuid.UUID, body: AttemptIn, session: SessionDep,
+                        user: CurrentUser, clock: ClockDep,
+                        calls: LiveCallsDep) -> AttemptStarted:
     """Call the customer back now (R17): the agent's phone rings first. 409 when the next
     attempt is not due yet (`callback-too-early`), the task is done or given up
     (`callback-closed`), an attempt is going on (`callback-in-progress`), or the agent is not
@@ -113,9 +101,8 @@ async def start_attempt(task_id: uuid.UUID, body: AttemptIn, request: Request,
         raise Forbidden("agents call back from their own phone")
     await service.get_task(session=session, task_id=task_id)  # 404 before anything rings
     await session.rollback()
-    live = await _outbound(request).begin(task_id=task_id, agent_id=agent_id,
-                                          user_id=user.user_id)
-    audit.record(session=session, principal=user, at=request.app.state.clock.now(),
+    live = await calls.begin_callback(task_id=task_id, agent_id=agent_id, user_id=user.user_id)
+    audit.record(session=session, principal=user, at=clock.now(),
                  action="call", entity="callback_task", entity_id=task_id, reason="callback",
                  call_id=live.call_id, detail={"agent_id": str(agent_id),
                                                "attempt_id": str(live.attempt_id)})
@@ -124,16 +111,16 @@ async def start_attempt(task_id: uuid.UUID, body: AttemptIn, request: Request,
 
 
 @router.get("/{task_id}/voicemail", response_class=FileResponse)
-async def voicemail(task_id: uuid.UUID, request: Request, session: SessionDep,
-                    user: CurrentUser) -> FileResponse:
+async def voicemail(task_id: uuid.UUID, session: SessionDep, user: CurrentUser,
+                    settings: SettingsDep, clock: ClockDep) -> FileResponse:
     """The message the customer left (R8), as WAV."""
     require_role(user, *WORKERS)
     view = await service.get_task(session=session, task_id=task_id)
     message = await service.voicemail_of(session=session, task=view.task)
-    path = request.app.state.settings.storage_dir / message.path if message else None
+    path = settings.storage_dir / message.path if message else None
     if message is None or path is None or not path.is_file():
         raise NotFound("this task has no voicemail")
-    audit.record(session=session, principal=user, at=request.app.state.clock.now(),
+    audit.record(session=session, principal=user, at=clock.now(),
                  action="listen", entity="voicemail", entity_id=message.id, reason="callbacks",
                  call_id=message.call_id)
     await session.commit()

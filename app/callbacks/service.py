@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.callbacks import rules
 from app.callbacks.models import CallbackAttempt, CallbackSource, CallbackTask, Voicemail
 from app.callbacks.rules import AttemptOutcome, TaskStatus
-from app.calls.models import Call
+from app.calls import service as calls
 from app.complaints import service as complaints
 from app.complaints.models import Complaint
 from app.customers.models import Customer
@@ -109,8 +109,7 @@ async def sync_complaints(*, session: AsyncSession, now: datetime, max_attempts:
             task.status = TaskStatus.cancelled
     new = [c for c in awaiting.values() if c.id not in live]
     call_ids = {c.call_id for c in new} - {None}
-    spoken = dict((await session.execute(select(Call.id, Call.language).where(
-        Call.id.in_(call_ids)))).all()) if call_ids else {}
+    spoken = await calls.languages(session=session, call_ids=call_ids)
     for complaint in new:
         await open_task(
             session=session, source=CallbackSource.complaint,
@@ -272,6 +271,16 @@ async def withdraw(*, session: AsyncSession, attempt_id: uuid.UUID, call_id: uui
     if task is not None and task.status == TaskStatus.in_progress:
         task.status = TaskStatus.open
     await session.delete(attempt)
-    call = await session.get(Call, call_id)
-    if call is not None:
-        await session.delete(call)
+    await calls.discard(session=session, call_id=call_id)
+
+
+async def complaint_calls(*, session: AsyncSession, call_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these calls were call-back attempts of a complaint (R15, R17)."""
+    if not call_ids:
+        return set()
+    return set(await session.scalars(
+        select(CallbackAttempt.call_id)
+        .join(CallbackTask, CallbackTask.id == CallbackAttempt.task_id)
+        .where(CallbackAttempt.call_id.in_(call_ids),
+               CallbackTask.source == CallbackSource.complaint,
+               CallbackTask.complaint_id.is_not(None))))

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.auth.models import RoleName
 from app.auth.service import require_role
 from app.calls import service
-from app.calls.items import Transfer
 from app.audit import service as audit
-from app.calls.models import Call
 from app.calls.schemas import (CallDetail, CallEventOut, CallOut, CallPage, DispositionIn,
                                IvrStepOut, OfferOut)
 from app.customers.numbers import mask
 from app.desk import scope
-from app.deps import CurrentUser, SessionDep
-from app.errors import AppError, Forbidden, NotFound
+from app.deps import ClockDep, CurrentUser, LiveCallsDep, SessionDep
+from app.errors import Forbidden, NotFound
+from app.pagination import decode_cursor, encode_cursor, time_range
 from ivr import service as ivr_store
 from ivr.menu import NAME
 from routing import offers as offer_store
@@ -45,37 +42,6 @@ def _full_numbers(principal) -> bool:
     return principal.role in (RoleName.admin, RoleName.manager, RoleName.team_lead)
 
 
-class InvalidCursor(AppError):
-    error_id = "invalid-cursor"
-    message = "the cursor is not one this API gave out"
-
-
-class InvalidRange(AppError):
-    error_id = "invalid-range"
-    message = "`since` must be before `until`"
-
-
-def _encode_cursor(started_at: datetime, call_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"{started_at.isoformat()}|{call_id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        started, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        at = datetime.fromisoformat(started)
-        if at.tzinfo is None:
-            raise ValueError("naive")
-        return at, uuid.UUID(ident)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidCursor() from exc
-
-
-def _aware(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise AppError(f"`{name}` needs a time zone offset (e.g. 2026-11-23T08:00:00+08:00)")
-    return value
-
-
 @router.get("", response_model=CallPage)
 async def list_calls(
     session: SessionDep,
@@ -86,14 +52,12 @@ async def list_calls(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> CallPage:
     require_role(user, *READERS)
-    since, until = _aware(since, "since"), _aware(until, "until")
-    if since and until and since >= until:
-        raise InvalidRange()
-    after = _decode_cursor(cursor) if cursor else None
+    since, until = time_range(since, until)
+    after = decode_cursor(cursor) if cursor else None
     rows = await service.list_calls(session=session, since=since, until=until, limit=limit + 1,
                                     after=after, visible=scope.team_calls_filter(user))
     page, more = rows[:limit], len(rows) > limit
-    next_cursor = _encode_cursor(page[-1].started_at, page[-1].id) if more else None
+    next_cursor = encode_cursor(page[-1].started_at, page[-1].id) if more else None
     full = _full_numbers(user)
     return CallPage(items=[_shown(CallOut.model_validate(r), user, full=full) for r in page],
                     next_cursor=next_cursor)
@@ -120,68 +84,49 @@ class TransferIn(BaseModel):
         return self
 
 
-class NoLiveCall(NotFound):
-    error_id = "no-live-call"
-    message = "that call is not live on this service"
-
-
-async def _transfer(request: Request, call_id: uuid.UUID, action: str,
-                    body: TransferIn | None = None) -> None:
-    """Hand the request to the call's own queue (in order with its events) and await it."""
-    stasis = getattr(request.app.state, "stasis", None)
-    channel = stasis.flow.channel_of(call_id) if stasis is not None else None
-    if channel is None:
-        raise NoLiveCall()
-    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    stasis.dispatcher.submit(channel, Transfer(channel, body.queue if body else None,
-                                               body.agent_id if body else None, done, action,
-                                               escalate=bool(body and body.escalate)))
-    await asyncio.wait_for(done, timeout=10)
-
-
-async def _may_transfer(request: Request, session, user, call_id: uuid.UUID) -> None:
+async def _may_transfer(session, user, call_id: uuid.UUID, now: datetime) -> None:
     """R12: the agent on the call transfers it (or a team lead of their team, or a manager)."""
     require_role(user, RoleName.agent, RoleName.team_lead, RoleName.manager)
-    if not await scope.may_see_call(session=session, principal=user, call_id=call_id,
-                                    now=request.app.state.clock.now()):
+    if not await scope.may_see_call(session=session, principal=user, call_id=call_id, now=now):
         raise Forbidden("not one of your calls (or your team's)")
 
 
 @router.post("/{call_id}/transfer", status_code=202)
-async def transfer(call_id: uuid.UUID, body: TransferIn, request: Request,
-                   session: SessionDep, user: CurrentUser) -> dict[str, str]:
+async def transfer(call_id: uuid.UUID, body: TransferIn, session: SessionDep, user: CurrentUser,
+                   clock: ClockDep, calls: LiveCallsDep) -> dict[str, str]:
     """Take the call from its agent to a queue or another agent (R12)."""
-    await _may_transfer(request, session, user, call_id)
-    await _transfer(request, call_id, body.mode, body)
+    await _may_transfer(session, user, call_id, clock.now())
+    await calls.transfer(call_id, body.mode, queue=body.queue, agent_id=body.agent_id,
+                         escalate=body.escalate)
     return {"status": "transferring" if body.mode == "blind" else "consulting"}
 
 
 @router.post("/{call_id}/transfer/complete", status_code=202)
-async def complete_transfer(call_id: uuid.UUID, request: Request,
-                            session: SessionDep, user: CurrentUser) -> dict[str, str]:
+async def complete_transfer(call_id: uuid.UUID, session: SessionDep, user: CurrentUser,
+                            clock: ClockDep, calls: LiveCallsDep) -> dict[str, str]:
     """Warm transfer: the caller goes to the consulted agent."""
-    await _may_transfer(request, session, user, call_id)
-    await _transfer(request, call_id, "complete")
+    await _may_transfer(session, user, call_id, clock.now())
+    await calls.transfer(call_id, "complete")
     return {"status": "transferred"}
 
 
 @router.post("/{call_id}/transfer/cancel", status_code=202)
-async def cancel_transfer(call_id: uuid.UUID, request: Request,
-                          session: SessionDep, user: CurrentUser) -> dict[str, str]:
+async def cancel_transfer(call_id: uuid.UUID, session: SessionDep, user: CurrentUser,
+                          clock: ClockDep, calls: LiveCallsDep) -> dict[str, str]:
     """Warm transfer: back to the caller."""
-    await _may_transfer(request, session, user, call_id)
-    await _transfer(request, call_id, "cancel")
+    await _may_transfer(session, user, call_id, clock.now())
+    await calls.transfer(call_id, "cancel")
     return {"status": "returned"}
 
 
 @router.post("/{call_id}/disposition", response_model=CallOut)
-async def set_disposition(call_id: uuid.UUID, body: DispositionIn, request: Request,
-                          session: SessionDep, user: CurrentUser) -> CallOut:
+async def set_disposition(call_id: uuid.UUID, body: DispositionIn, session: SessionDep,
+                          user: CurrentUser, clock: ClockDep) -> CallOut:
     """R6: what the call was about, with notes; by its agent during or after the call (or
     their team lead, or a manager). Saving again replaces it; each save is audited."""
     require_role(user, *DISPOSERS)
-    now = request.app.state.clock.now()
-    call = await session.get(Call, call_id)
+    now = clock.now()
+    call = await service.by_id(session=session, call_id=call_id)
     if call is None:
         raise NotFound(f"no call {call_id}")
     if not await scope.may_see_call(session=session, principal=user, call_id=call_id, now=now):
@@ -196,10 +141,10 @@ async def set_disposition(call_id: uuid.UUID, body: DispositionIn, request: Requ
 
 
 @router.get("/{call_id}", response_model=CallDetail)
-async def get_call(call_id: uuid.UUID, request: Request, session: SessionDep,
-                   user: CurrentUser) -> CallDetail:
+async def get_call(call_id: uuid.UUID, session: SessionDep, user: CurrentUser,
+                   clock: ClockDep) -> CallDetail:
     require_role(user, *READERS)
-    now = request.app.state.clock.now()
+    now = clock.now()
     call = await service.get(session=session, call_id=call_id)
     if call is None:
         raise NotFound(f"no call {call_id}")

@@ -1,4 +1,5 @@
-"""The call log in Postgres: plain functions, the session passed in, writes idempotent per channel."""
+"""The call log in Postgres: plain functions, the session passed in, writes idempotent per channel.
+Other domains read and change calls through these functions, never the `Call` model itself."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.calls.models import Call, CallEvent
 from app.calls.state import CallState, Trigger
+from routing.models import AgentRow
 
 
 async def open_call(*, session: AsyncSession, channel_id: str, caller_number: str | None,
@@ -116,3 +118,48 @@ async def list_calls(*, session: AsyncSession, since: datetime | None, until: da
         query = query.where(or_(Call.started_at < started,
                                 and_(Call.started_at == started, Call.id < ident)))
     return list(await session.scalars(query))
+
+
+async def by_id(*, session: AsyncSession, call_id: uuid.UUID) -> Call | None:
+    """One call, without its timeline."""
+    return await session.get(Call, call_id)
+
+
+async def discard(*, session: AsyncSession, call_id: uuid.UUID) -> None:
+    """Delete a call that never took place (an outbound attempt that could not start)."""
+    call = await session.get(Call, call_id)
+    if call is not None:
+        await session.delete(call)
+
+
+async def languages(*, session: AsyncSession, call_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The language each of these calls was in, by call id."""
+    if not call_ids:
+        return {}
+    return dict((await session.execute(
+        select(Call.id, Call.language).where(Call.id.in_(call_ids)))).all())
+
+
+async def of_customer(*, session: AsyncSession, customer_id: uuid.UUID, limit: int,
+                      exclude: uuid.UUID | None = None) -> list[tuple[Call, str | None]]:
+    """A customer's latest calls, newest first, each with its agent's name (R14)."""
+    query = (select(Call, AgentRow.name).outerjoin(AgentRow, AgentRow.id == Call.agent_id)
+             .where(Call.customer_id == customer_id)
+             .order_by(Call.started_at.desc()).limit(limit))
+    if exclude is not None:
+        query = query.where(Call.id != exclude)
+    return [(call, name) for call, name in (await session.execute(query)).all()]
+
+
+async def scores(*, session: AsyncSession, start: datetime,
+                 end: datetime) -> list[tuple[uuid.UUID, str | None, int]]:
+    """(call id, queue, score) of every satisfaction score given in [start, end) (R17)."""
+    return [tuple(row) for row in (await session.execute(
+        select(Call.id, Call.queue, Call.satisfaction)
+        .where(Call.satisfaction.is_not(None), Call.satisfaction_at >= start,
+               Call.satisfaction_at < end))).all()]
+
+
+def ended_ids() -> Select:
+    """The ids of the calls that have ended, to filter another domain's query by."""
+    return select(Call.id).where(Call.ended_at.is_not(None))

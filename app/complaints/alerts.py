@@ -58,15 +58,6 @@ class Webhooks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
-def webhooks_of(app_state: Any) -> Webhooks:
-    """The app's webhook sender, made on first use from the settings."""
-    hooks = getattr(app_state, "complaint_webhooks", None)
-    if hooks is None:
-        hooks = Webhooks(timeout_seconds=app_state.settings.webhook_timeout_seconds)
-        app_state.complaint_webhooks = hooks
-    return hooks
-
-
 async def urgent(*, session: AsyncSession, desk: DeskNotifier, webhooks: Webhooks,
                  complaint: Complaint, at: datetime, why: str) -> int:
     """Tell the department head (if the complaint has a department), the team leads and the

@@ -29,27 +29,25 @@ from datetime import datetime
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Query, Request, Response, status
-from sqlalchemy import false, select
-from sqlalchemy.exc import IntegrityError
+from fastapi import APIRouter, Query, Response, status
 
 from app.audit import service as audit
-from app.auth.models import RoleName, User
+from app.auth.models import RoleName
 from app.auth.service import Principal, require_role
 from app.callbacks import service as callbacks
-from app.calls.models import Call
+from app.calls import service as calls
 from app.complaints import alerts, deadlines, service, workflow
-from app.complaints.models import (URGENT_SEVERITIES, Complaint, ComplaintEvent,
-                                   ComplaintStatus, Department)
+from app.complaints.models import URGENT_SEVERITIES, Complaint, ComplaintStatus, Department
 from app.complaints.schemas import (ComplaintIn, ComplaintOut, DeadlineOut, DepartmentIn,
                                     DepartmentOut, DepartmentPatch, EventOut, OwnerIn, SeverityIn,
                                     TransitionIn)
 from app.customers import service as customers
 from app.customers.numbers import mask
-from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.deps import ClockDep, CurrentUser, DeskDep, SessionDep, SettingsDep, WebhooksDep
 from app.desk import scope
-from app.errors import AppError, Conflict, Forbidden, NotFound
-from routing.models import AgentRow
+from app.desk.notifier import DeskNotifier
+from app.errors import AppError, Forbidden, NotFound
+from routing import service as routing
 
 log = structlog.get_logger(__name__)
 complaints = APIRouter(prefix="/api/complaints", tags=["complaints"])
@@ -70,13 +68,14 @@ class CustomerMismatch(AppError):
 
 
 @complaints.post("", response_model=ComplaintOut, status_code=status.HTTP_201_CREATED)
-async def take_complaint(body: ComplaintIn, request: Request, principal: CurrentUser,
-                         session: SessionDep, settings: SettingsDep) -> ComplaintOut:
+async def take_complaint(body: ComplaintIn, principal: CurrentUser, session: SessionDep,
+                         settings: SettingsDep, clock: ClockDep, desk: DeskDep,
+                         webhooks: WebhooksDep) -> ComplaintOut:
     require_role(principal, *TAKERS)
-    now = request.app.state.clock.now()
+    now = clock.now()
     call = None
     if body.call_id is not None:
-        call = await session.get(Call, body.call_id)
+        call = await calls.by_id(session=session, call_id=body.call_id)
         if call is None:
             raise NotFound("no such call")
         if not await scope.may_see_call(session=session, principal=principal, call_id=call.id,
@@ -110,7 +109,7 @@ async def take_complaint(body: ComplaintIn, request: Request, principal: Current
             customer.address = body.address
     department = None
     if body.department_id is not None:
-        department = await session.get(Department, body.department_id)
+        department = await service.department(session=session, department_id=body.department_id)
         if department is None:
             raise NotFound("no such department")
     complaint = await service.create(
@@ -130,12 +129,12 @@ async def take_complaint(body: ComplaintIn, request: Request, principal: Current
         complaint.department_id = department.id
     await session.commit()
     if complaint.severity in URGENT_SEVERITIES:  # R15: the department head at once
-        await _urgent(request, session, complaint, now, "intake")
+        await _urgent(desk, webhooks, session, complaint, now, "intake")
     return _out(complaint, now, principal)
 
 
 @complaints.get("", response_model=list[ComplaintOut])
-async def list_complaints(request: Request, principal: CurrentUser, session: SessionDep,
+async def list_complaints(principal: CurrentUser, session: SessionDep, clock: ClockDep,
                           status_: Annotated[ComplaintStatus | None, Query(alias="status")] = None,
                           overdue: bool = False,
                           team: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
@@ -146,16 +145,9 @@ async def list_complaints(request: Request, principal: CurrentUser, session: Ses
     require_role(principal, *LISTERS)
     if team is not None and principal.role is RoleName.team_lead and team != principal.team:
         raise Forbidden("a team lead sees their own team's complaints")
-    now = request.app.state.clock.now()
-    query = _visible(select(Complaint), principal).order_by(Complaint.created_at.desc())
-    if status_ is not None:
-        query = query.where(Complaint.status == status_)
-    if team is not None:
-        query = query.where(Complaint.owner_agent_id.in_(
-            select(AgentRow.id).where(AgentRow.team == team)))
-    if overdue:
-        query = query.where(Complaint.status.in_(OPEN_STATES))
-    rows = list(await session.scalars(query.limit(LIST_LIMIT)))
+    now = clock.now()
+    rows = await service.list_visible(session=session, principal=principal, status=status_,
+                                      team=team, pending_only=overdue, limit=LIST_LIMIT)
     out = [_out(c, now, principal) for c in rows]
     if overdue:
         out = [c for c in out if c.overdue]
@@ -169,26 +161,21 @@ async def list_complaints(request: Request, principal: CurrentUser, session: Ses
 
 @complaints.get("/overdue", response_model=list[ComplaintOut])
 async def overdue_complaints(
-        request: Request, principal: CurrentUser, session: SessionDep,
+        principal: CurrentUser, session: SessionDep, clock: ClockDep,
         team: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> list[ComplaintOut]:
     """R15: the overdue complaints for team leads (their team's) and managers, most overdue
     first; `team` as for the list."""
     require_role(principal, *WORKERS)
-    return await list_complaints(request, principal, session, None, True, team)
+    return await list_complaints(principal, session, clock, None, True, team)
 
 
 @complaints.get("/{complaint_id}", response_model=ComplaintOut)
-async def get_complaint(complaint_id: uuid.UUID, request: Request, principal: CurrentUser,
-                        session: SessionDep) -> ComplaintOut:
+async def get_complaint(complaint_id: uuid.UUID, principal: CurrentUser, session: SessionDep,
+                        clock: ClockDep) -> ComplaintOut:
     require_role(principal, *READERS)
-    complaint = await session.get(Complaint, complaint_id)
-    if complaint is None:
-        raise NotFound("no such complaint")
-    now = request.app.state.clock.now()
-    if not await _may_read(session, principal, complaint, now):
-        raise Forbidden("not one of your complaints" if principal.role is RoleName.agent
-                        else "not one of your team's complaints")
+    now = clock.now()
+    complaint = await _readable(session, principal, complaint_id, now)
     audit.record(session=session, principal=principal, at=now, action="view", entity="complaint",
                  entity_id=complaint.id, reason="record", call_id=complaint.call_id)
     await session.commit()
@@ -196,14 +183,13 @@ async def get_complaint(complaint_id: uuid.UUID, request: Request, principal: Cu
 
 
 @complaints.get("/{complaint_id}/timeline", response_model=list[EventOut])
-async def timeline(complaint_id: uuid.UUID, request: Request, principal: CurrentUser,
-                   session: SessionDep) -> list[EventOut]:
+async def timeline(complaint_id: uuid.UUID, principal: CurrentUser, session: SessionDep,
+                   clock: ClockDep) -> list[EventOut]:
     """R15: every change of the complaint, oldest first: who, when, from -> to, note."""
     require_role(principal, *LISTERS)
-    now = request.app.state.clock.now()
+    now = clock.now()
     complaint = await _readable(session, principal, complaint_id, now)
-    rows = await session.scalars(select(ComplaintEvent).where(
-        ComplaintEvent.complaint_id == complaint.id).order_by(ComplaintEvent.at, ComplaintEvent.id))
+    rows = await service.events_of(session=session, complaint_id=complaint.id)
     out = [EventOut.model_validate(row) for row in rows]
     audit.record(session=session, principal=principal, at=now, action="view", entity="complaint",
                  entity_id=complaint.id, reason="timeline", call_id=complaint.call_id)
@@ -212,20 +198,20 @@ async def timeline(complaint_id: uuid.UUID, request: Request, principal: Current
 
 
 @complaints.post("/{complaint_id}/transitions", response_model=ComplaintOut)
-async def transition(complaint_id: uuid.UUID, body: TransitionIn, request: Request,
-                     principal: CurrentUser, session: SessionDep,
-                     settings: SettingsDep) -> ComplaintOut:
+async def transition(complaint_id: uuid.UUID, body: TransitionIn, principal: CurrentUser,
+                     session: SessionDep, settings: SettingsDep, clock: ClockDep, desk: DeskDep,
+                     webhooks: WebhooksDep) -> ComplaintOut:
     """R15: the next step of the workflow; 409 invalid-transition (nothing stored) otherwise."""
     require_role(principal, *WORKERS)
-    now = request.app.state.clock.now()
+    now = clock.now()
     complaint = await _readable(session, principal, complaint_id, now)
     workflow.event_for(complaint.status, body.to)  # 409 before anything else is looked at
-    if body.department_id is not None and await session.get(Department, body.department_id) is None:
+    if body.department_id is not None and await service.department(
+            session=session, department_id=body.department_id) is None:
         raise NotFound("no such department")
-    if body.assignee_user_id is not None:
-        assignee = await session.get(User, body.assignee_user_id)
-        if assignee is None or not assignee.is_active:
-            raise NotFound("no such user")
+    if body.assignee_user_id is not None and not await service.user_exists(
+            session=session, user_id=body.assignee_user_id, active=True):
+        raise NotFound("no such user")
     before = complaint.department_id
     complaint = await service.transition(
         session=session, complaint_id=complaint.id, to=body.to, at=now, principal=principal,
@@ -238,29 +224,26 @@ async def transition(complaint_id: uuid.UUID, body: TransitionIn, request: Reque
     await session.commit()
     if (complaint.status == ComplaintStatus.dispatched and complaint.severity in URGENT_SEVERITIES
             and complaint.department_id != before):
-        await _urgent(request, session, complaint, now, "dispatch")  # a new department's head
+        # a new department's head
+        await _urgent(desk, webhooks, session, complaint, now, "dispatch")
     return _out(complaint, now, principal)
 
 
 @complaints.patch("/{complaint_id}/owner", response_model=ComplaintOut)
-async def reassign(complaint_id: uuid.UUID, body: OwnerIn, request: Request,
-                   principal: CurrentUser, session: SessionDep) -> ComplaintOut:
+async def reassign(complaint_id: uuid.UUID, body: OwnerIn, principal: CurrentUser,
+                   session: SessionDep, clock: ClockDep) -> ComplaintOut:
     """R12: only a team lead (to an agent of their team) or a manager changes the owner."""
     require_role(principal, *OWNER_SETTERS)
-    now = request.app.state.clock.now()
+    now = clock.now()
     complaint = await _readable(session, principal, complaint_id, now)
-    agent = await session.get(AgentRow, body.owner_agent_id)
+    agent = await routing.get_agent(session=session, agent_id=body.owner_agent_id)
     if agent is None:
         raise NotFound("no such agent")
     if principal.role is RoleName.team_lead and agent.team != principal.team:
         raise Forbidden("a team lead gives complaints to agents of their own team")
-    complaint = await service.get_for_update(session=session, complaint_id=complaint.id)
-    before = complaint.owner_agent_id
-    complaint.owner_agent_id = agent.id
-    detail = {"from": str(before) if before else None, "to": str(agent.id), "note": body.note}
-    service.add_event(session=session, complaint=complaint, at=now, event="owner",
-                      actor=principal.subject, user_id=principal.user_id, note=body.note,
-                      detail={**detail, "agent": agent.name})
+    complaint, detail = await service.set_owner(session=session, complaint_id=complaint.id,
+                                                agent=agent, principal=principal, at=now,
+                                                note=body.note)
     audit.record(session=session, principal=principal, at=now, action="update",
                  entity="complaint", entity_id=complaint.id, reason="owner",
                  call_id=complaint.call_id, detail=detail)
@@ -269,117 +252,97 @@ async def reassign(complaint_id: uuid.UUID, body: OwnerIn, request: Request,
 
 
 @complaints.patch("/{complaint_id}/severity", response_model=ComplaintOut)
-async def set_severity(complaint_id: uuid.UUID, body: SeverityIn, request: Request,
-                       principal: CurrentUser, session: SessionDep) -> ComplaintOut:
+async def set_severity(complaint_id: uuid.UUID, body: SeverityIn, principal: CurrentUser,
+                       session: SessionDep, clock: ClockDep, desk: DeskDep,
+                       webhooks: WebhooksDep) -> ComplaintOut:
     """Reclassify (R15 "classify"); raised to major or crisis, the head is told at once."""
     require_role(principal, *TAKERS)
-    now = request.app.state.clock.now()
+    now = clock.now()
     complaint = await _readable(session, principal, complaint_id, now)
-    complaint = await service.get_for_update(session=session, complaint_id=complaint.id)
-    before, after = complaint.severity, str(body.severity)
-    if before != after:
-        complaint.severity = after
-        detail = {"from": before, "to": after, "note": body.note}
-        service.add_event(session=session, complaint=complaint, at=now, event="severity",
-                          actor=principal.subject, user_id=principal.user_id, note=body.note,
-                          detail=detail)
+    after = str(body.severity)
+    complaint, before, detail = await service.set_severity(
+        session=session, complaint_id=complaint.id, severity=after, principal=principal, at=now,
+        note=body.note)
+    if detail is not None:
         audit.record(session=session, principal=principal, at=now, action="update",
                      entity="complaint", entity_id=complaint.id, reason="severity",
                      call_id=complaint.call_id, detail=detail)
     await session.commit()
     if alerts.is_raise(before, after):
-        await _urgent(request, session, complaint, now, "severity")
+        await _urgent(desk, webhooks, session, complaint, now, "severity")
     return _out(complaint, now, principal)
 
 
 # -- departments ------------------------------------------------------------------------------
-class DepartmentExists(Conflict):
-    error_id = "department-exists"
-    message = "a department of that name exists"
-
-
 @departments.get("", response_model=list[DepartmentOut])
 async def list_departments(principal: CurrentUser, session: SessionDep) -> list[DepartmentOut]:
     require_role(principal, *LISTERS)
-    rows = (await session.execute(
-        select(Department, User.display_name).outerjoin(User, User.id == Department.head_user_id)
-        .order_by(Department.name))).all()
     return [DepartmentOut.model_validate(row).model_copy(update={"head_name": head})
-            for row, head in rows]
+            for row, head in await service.departments(session=session)]
 
 
 @departments.post("", response_model=DepartmentOut, status_code=status.HTTP_201_CREATED)
-async def create_department(body: DepartmentIn, request: Request, principal: CurrentUser,
-                            session: SessionDep) -> DepartmentOut:
+async def create_department(body: DepartmentIn, principal: CurrentUser, session: SessionDep,
+                            clock: ClockDep) -> DepartmentOut:
     require_role(principal, *DEPARTMENT_EDITORS)
     await _check_head(session, body.head_user_id)
-    row = Department(name=body.name, head_user_id=body.head_user_id, webhook_url=body.webhook_url)
-    session.add(row)
-    await _flush_unique(session)
-    _audit_department(session, principal, request, row, "create", body.model_dump(mode="json"))
+    row = await service.create_department(session=session, name=body.name,
+                                          head_user_id=body.head_user_id,
+                                          webhook_url=body.webhook_url)
+    _audit_department(session, principal, clock.now(), row, "create", body.model_dump(mode="json"))
     await session.commit()
     return DepartmentOut.model_validate(row)
 
 
 @departments.patch("/{department_id}", response_model=DepartmentOut)
-async def update_department(department_id: uuid.UUID, body: DepartmentPatch, request: Request,
-                            principal: CurrentUser, session: SessionDep) -> DepartmentOut:
+async def update_department(department_id: uuid.UUID, body: DepartmentPatch,
+                            principal: CurrentUser, session: SessionDep,
+                            clock: ClockDep) -> DepartmentOut:
     require_role(principal, *DEPARTMENT_EDITORS)
-    row = await session.get(Department, department_id)
-    if row is None:
-        raise NotFound("no such department")
+    row = await _department_or_404(session, department_id)
     changes = body.model_dump(exclude_unset=True)
     if changes.get("name", "") is None:
         raise AppError("a department needs a name")
     if "head_user_id" in changes:
         await _check_head(session, changes["head_user_id"])
-    for name, value in changes.items():
-        setattr(row, name, value)
-    await _flush_unique(session)
-    _audit_department(session, principal, request, row, "update",
+    await service.update_department(session=session, department=row, changes=changes)
+    _audit_department(session, principal, clock.now(), row, "update",
                       body.model_dump(mode="json", exclude_unset=True))
     await session.commit()
     return DepartmentOut.model_validate(row)
 
 
 @departments.delete("/{department_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_department(department_id: uuid.UUID, request: Request, principal: CurrentUser,
-                            session: SessionDep) -> Response:
+async def delete_department(department_id: uuid.UUID, principal: CurrentUser,
+                            session: SessionDep, clock: ClockDep) -> Response:
     """Complaints dispatched there keep their history; their department becomes empty."""
     require_role(principal, *DEPARTMENT_EDITORS)
-    row = await session.get(Department, department_id)
-    if row is None:
-        raise NotFound("no such department")
-    _audit_department(session, principal, request, row, "delete", {"name": row.name})
-    await session.delete(row)
+    row = await _department_or_404(session, department_id)
+    _audit_department(session, principal, clock.now(), row, "delete", {"name": row.name})
+    await service.delete_department(session=session, department=row)
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+async def _department_or_404(session, department_id: uuid.UUID) -> Department:  # noqa: ANN001
+    row = await service.department(session=session, department_id=department_id)
+    if row is None:
+        raise NotFound("no such department")
+    return row
+
+
 async def _check_head(session, user_id: uuid.UUID | None) -> None:  # noqa: ANN001
-    if user_id is not None and await session.get(User, user_id) is None:
+    if user_id is not None and not await service.user_exists(session=session, user_id=user_id):
         raise NotFound("no such user")
 
 
-async def _flush_unique(session) -> None:  # noqa: ANN001
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise DepartmentExists() from None
-
-
-def _audit_department(session, principal: Principal, request: Request, row: Department,  # noqa: ANN001
+def _audit_department(session, principal: Principal, at: datetime, row: Department,  # noqa: ANN001
                       action: str, detail: dict) -> None:
-    audit.record(session=session, principal=principal, at=request.app.state.clock.now(),
-                 action=action, entity="department", entity_id=row.id, reason="edit",
-                 detail=detail)
+    audit.record(session=session, principal=principal, at=at, action=action,
+                 entity="department", entity_id=row.id, reason="edit", detail=detail)
 
 
 # -- helpers ----------------------------------------------------------------------------------
-OPEN_STATES = ("received", "dispatched", "in_progress", "reopened", "resolved")
-
-
 def _out(complaint: Complaint, now: datetime, principal: Principal) -> ComplaintOut:
     """The complaint with its R15 deadlines at `now`; the number masked for inspectors."""
     pending = deadlines.pending(complaint, now)
@@ -399,42 +362,25 @@ def _urgency(c: ComplaintOut) -> tuple:
     return (0, min(late).timestamp(), 0.0) if late else (1, 0.0, -c.created_at.timestamp())
 
 
-def _visible(query, principal: Principal):  # noqa: ANN001, ANN202
-    """R20: agents their own complaints, team leads their team's agents', others all. A user
-    without the link (an agent user with no agent, a team lead with no team) sees none: `== None`
-    would be SQL's IS NULL and show the ownerless or teamless ones."""
-    if principal.role is RoleName.agent:
-        if principal.agent_id is None:
-            return query.where(false())
-        return query.where(Complaint.owner_agent_id == principal.agent_id)
-    if principal.role is RoleName.team_lead:
-        if not principal.team:
-            return query.where(false())
-        return query.where(Complaint.owner_agent_id.in_(
-            select(AgentRow.id).where(AgentRow.team == principal.team)))
-    return query
-
-
 async def _readable(session, principal: Principal, complaint_id: uuid.UUID,  # noqa: ANN001
                     now: datetime) -> Complaint:
-    complaint = await session.get(Complaint, complaint_id)
+    complaint = await service.get(session=session, complaint_id=complaint_id)
     if complaint is None:
         raise NotFound("no such complaint")
-    if not await _may_read(session, principal, complaint, now):
+    if not await service.may_read(session=session, principal=principal, complaint=complaint,
+                                  now=now):
         raise Forbidden("not one of your complaints" if principal.role is RoleName.agent
                         else "not one of your team's complaints")
     return complaint
 
 
-async def _urgent(request: Request, session, complaint: Complaint, now: datetime,  # noqa: ANN001
-                  why: str) -> None:
+async def _urgent(desk: DeskNotifier, webhooks: alerts.Webhooks, session,  # noqa: ANN001
+                  complaint: Complaint, now: datetime, why: str) -> None:
     """R15: the department head, team leads and managers told; in the timeline. Never fails the
     request: the change is already stored."""
-    state = request.app.state
     try:
-        screens = await alerts.urgent(session=session, desk=state.desk,
-                                      webhooks=alerts.webhooks_of(state), complaint=complaint,
-                                      at=now, why=why)
+        screens = await alerts.urgent(session=session, desk=desk, webhooks=webhooks,
+                                      complaint=complaint, at=now, why=why)
         service.add_event(session=session, complaint=complaint, at=now, event="notice",
                           actor="system", note=f"{complaint.severity}: department head notified",
                           detail={"why": why, "screens": screens,
@@ -444,23 +390,6 @@ async def _urgent(request: Request, session, complaint: Complaint, now: datetime
     except Exception as exc:  # noqa: BLE001 - logged; the complaint itself is stored
         await session.rollback()
         log.error("complaint.notice_failed", complaint=str(complaint.id), error=repr(exc))
-
-
-async def _may_read(session, principal, complaint: Complaint, now) -> bool:  # noqa: ANN001
-    """R20: agents their own complaints (or one on their current call), team leads those owned
-    by an agent of their team (or on a call of their team), inspectors and managers all."""
-    if principal.role not in (RoleName.agent, RoleName.team_lead):
-        return True
-    if principal.role is RoleName.agent:
-        if principal.agent_id is not None and complaint.owner_agent_id == principal.agent_id:
-            return True
-    elif principal.team and complaint.owner_agent_id is not None:
-        owner_team = await session.scalar(select(AgentRow.team).where(
-            AgentRow.id == complaint.owner_agent_id))
-        if owner_team == principal.team:
-            return True
-    return complaint.call_id is not None and await scope.may_see_call(
-        session=session, principal=principal, call_id=complaint.call_id, now=now)
 
 
 router = APIRouter()

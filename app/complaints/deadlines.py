@@ -9,8 +9,8 @@
 - after `CALLBACK_MAX_ATTEMPTS` (setting: 3-5) failed call-back attempts the case may close as
   unreachable.
 
-Working days are those not in the weekend (Saturday and Sunday by default) nor a holiday. A
-period starting on a day off is counted from the start of the next working day: received on a
+Working days come from the centre's calendar (`app.calendar`, pure, shared with the settings).
+A period starting on a day off is counted from the start of the next working day: received on a
 Saturday, a complaint has the five full days Monday to Friday and is due at 00:00 on the Monday
 after them.
 """
@@ -18,82 +18,19 @@ after them.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
+
+from app.calendar import WEEKEND, Calendar, add_working_days, add_working_time
+from app.calendar import aware as _aware
 
 DISPATCH_WITHIN = timedelta(minutes=60)
 HANDLING_WORKING_DAYS = 5
 CALLBACK_WORKING_HOURS = timedelta(hours=72)
 CALLBACK_LIMIT = timedelta(days=7)
 CALLBACK_MAX_ATTEMPTS = 3
-WEEKEND = frozenset({5, 6})  # date.weekday(): Saturday, Sunday
-
-
-@dataclass(frozen=True)
-class Calendar:
-    """The centre's working-day calendar (settings HOTLINE_TIMEZONE, _WEEKEND_DAYS, _HOLIDAYS)."""
-
-    zone: ZoneInfo
-    holidays: frozenset[date] = frozenset()
-    weekend: frozenset[int] = field(default=WEEKEND)
-
-    def is_working_day(self, day: date) -> bool:
-        return is_working_day(day, self.holidays, self.weekend)
-
-
-def is_working_day(day: date, holidays: Collection[date] = (),
-                   weekend: Collection[int] = WEEKEND) -> bool:
-    return day.weekday() not in weekend and day not in holidays
-
-
-def _aware(at: datetime) -> datetime:
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError("the time must be time-zone aware")
-    return at
-
-
-def _next_working_start(local: datetime, zone: ZoneInfo, holidays: Collection[date],
-                        weekend: Collection[int]) -> datetime:
-    """`local` itself on a working day, else 00:00 of the next working day."""
-    if is_working_day(local.date(), holidays, weekend):
-        return local
-    if len(set(weekend)) >= 7:
-        raise ValueError("the calendar has no working days")
-    day = local.date()
-    while not is_working_day(day, holidays, weekend):
-        day += timedelta(days=1)
-    return datetime.combine(day, time(0), zone)
-
-
-def add_working_days(start: datetime, days: int, zone: ZoneInfo,
-                     holidays: Collection[date] = (),
-                     weekend: Collection[int] = WEEKEND) -> datetime:
-    """`days` working days after `start` (aware), keeping the local time of day."""
-    _aware(start)
-    local = _next_working_start(start.astimezone(zone), zone, holidays, weekend)
-    day, left = local.date(), days
-    while left > 0:
-        day += timedelta(days=1)
-        if is_working_day(day, holidays, weekend):
-            left -= 1
-    return datetime.combine(day, local.timetz().replace(tzinfo=None), zone)
-
-
-def add_working_time(start: datetime, span: timedelta, calendar: Calendar) -> datetime:
-    """`span` of elapsed time after `start`, counting only hours on working days."""
-    _aware(start)
-    zone, holidays, weekend = calendar.zone, calendar.holidays, calendar.weekend
-    at = _next_working_start(start.astimezone(zone), zone, holidays, weekend)
-    left = span
-    while True:
-        midnight = datetime.combine(at.date() + timedelta(days=1), time(0), zone)
-        today = midnight.astimezone(UTC) - at.astimezone(UTC)
-        if left <= today:
-            return (at.astimezone(UTC) + left).astimezone(zone)
-        left -= today
-        at = _next_working_start(midnight, zone, holidays, weekend)
 
 
 def dispatch_due(received_at: datetime) -> datetime:

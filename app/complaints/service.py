@@ -2,7 +2,9 @@
 R15's workflow: every state change goes through `transition`, which checks it against
 `workflow.TRANSITIONS`, stamps the step's time and deadlines, and writes the timeline
 (`complaint_events`) and the audit log in the caller's transaction. Call-back attempts and
-satisfaction scores come from the call-back service (R17)."""
+satisfaction scores come from the call-back service (R17). Reading complaints as a user may
+(R20: `visible`, `may_read`), the owner and severity changes, and departments are here too:
+the HTTP routes only validate, call these, audit and answer."""
 
 from __future__ import annotations
 
@@ -13,15 +15,21 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, false, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
+from app.auth.models import RoleName, User
 from app.auth.service import Principal
+from app.calendar import WEEKEND, Calendar
 from app.complaints import deadlines, workflow
-from app.complaints.models import OPEN_STATUSES, Complaint, ComplaintEvent, ComplaintStatus
+from app.complaints.models import (OPEN_STATUSES, Complaint, ComplaintEvent, ComplaintStatus,
+                                   Department)
 from app.customers import service as customers
-from app.errors import AppError, NotFound
+from app.desk import scope
+from app.errors import AppError, Conflict, NotFound
+from routing.models import AgentRow
 
 CALLBACK_OUTCOMES = ("answered", "no_answer", "busy", "failed")
 
@@ -32,6 +40,11 @@ class CallbackAttemptsRemaining(AppError):
     message = "a complaint closes unreachable only after the configured failed call-back attempts"
 
 
+class DepartmentExists(Conflict):
+    error_id = "department-exists"
+    message = "a department of that name exists"
+
+
 class DispatchIncomplete(AppError):
     status_code = 422
     error_id = "dispatch-needs-department-and-assignee"
@@ -40,6 +53,12 @@ class DispatchIncomplete(AppError):
 
 async def by_number(*, session: AsyncSession, number: str) -> Complaint | None:
     return await session.scalar(select(Complaint).where(Complaint.number == number))
+
+
+async def status_by_number(*, session: AsyncSession, number: str) -> tuple[str, str] | None:
+    """A complaint's number and status by its number (the IVR's self-service lookup, R7)."""
+    complaint = await by_number(session=session, number=number)
+    return (complaint.number, str(complaint.status)) if complaint is not None else None
 
 
 async def has_open(*, session: AsyncSession, customer_number: str | None) -> bool:
@@ -66,7 +85,7 @@ async def create(*, session: AsyncSession, received_at: datetime, zone: ZoneInfo
                  address: str, responsible_person: str, summary: str, severity: str,
                  call_id: uuid.UUID | None, owner_agent_id: uuid.UUID | None,
                  created_by: uuid.UUID | None, holidays: Collection[date] = (),
-                 weekend: Collection[int] = deadlines.WEEKEND, actor: str = "system") -> Complaint:
+                 weekend: Collection[int] = WEEKEND, actor: str = "system") -> Complaint:
     """R14 intake: a new complaint in state `received` with its R15 deadlines and a number the
     caller can key in later (R7): the day (yymmdd) and four random digits."""
     for _ in range(20):
@@ -113,7 +132,7 @@ async def get_for_update(*, session: AsyncSession, complaint_id: uuid.UUID) -> C
 
 
 def _apply(complaint: Complaint, to: ComplaintStatus, at: datetime,
-           calendar: deadlines.Calendar | None) -> None:
+           calendar: Calendar | None) -> None:
     """Stamp the step's time and the deadlines it starts."""
     if to is ComplaintStatus.dispatched:
         complaint.dispatched_at = at
@@ -143,7 +162,7 @@ def _apply(complaint: Complaint, to: ComplaintStatus, at: datetime,
 
 
 async def transition(*, session: AsyncSession, complaint_id: uuid.UUID, to: str, at: datetime,
-                     principal: Principal, calendar: deadlines.Calendar, note: str = "",
+                     principal: Principal, calendar: Calendar, note: str = "",
                      department_id: uuid.UUID | None = None,
                      assignee_user_id: uuid.UUID | None = None,
                      max_attempts: int = deadlines.CALLBACK_MAX_ATTEMPTS) -> Complaint:
@@ -235,3 +254,150 @@ async def awaiting_callback(*, session: AsyncSession) -> list[Complaint]:
     return list(await session.scalars(
         select(Complaint).where(Complaint.status == ComplaintStatus.resolved)
         .order_by(Complaint.callback_due_at.asc().nulls_last(), Complaint.resolved_at)))
+
+
+# -- reading, as the user may (R20) ------------------------------------------------------------
+# The states in which a complaint still has a deadline to meet (`overdue=true` looks at these).
+PENDING_STATES = ("received", "dispatched", "in_progress", "reopened", "resolved")
+
+
+async def get(*, session: AsyncSession, complaint_id: uuid.UUID) -> Complaint | None:
+    """One complaint."""
+    return await session.get(Complaint, complaint_id)
+
+
+def visible(query: Select, principal: Principal) -> Select:
+    """R20: agents their own complaints, team leads their team's agents', others all. A user
+    without the link (an agent user with no agent, a team lead with no team) sees none: `== None`
+    would be SQL's IS NULL and show the ownerless or teamless ones."""
+    if principal.role is RoleName.agent:
+        if principal.agent_id is None:
+            return query.where(false())
+        return query.where(Complaint.owner_agent_id == principal.agent_id)
+    if principal.role is RoleName.team_lead:
+        if not principal.team:
+            return query.where(false())
+        return query.where(Complaint.owner_agent_id.in_(
+            select(AgentRow.id).where(AgentRow.team == principal.team)))
+    return query
+
+
+async def list_visible(*, session: AsyncSession, principal: Principal,
+                       status: str | None, team: str | None, pending_only: bool,
+                       limit: int) -> list[Complaint]:
+    """The complaints this user may see, newest first; by status, by the owner's team, or only
+    those in a state with a deadline to meet."""
+    query = visible(select(Complaint), principal).order_by(Complaint.created_at.desc())
+    if status is not None:
+        query = query.where(Complaint.status == status)
+    if team is not None:
+        query = query.where(Complaint.owner_agent_id.in_(
+            select(AgentRow.id).where(AgentRow.team == team)))
+    if pending_only:
+        query = query.where(Complaint.status.in_(PENDING_STATES))
+    return list(await session.scalars(query.limit(limit)))
+
+
+async def may_read(*, session: AsyncSession, principal: Principal, complaint: Complaint,
+                   now: datetime) -> bool:
+    """R20: agents their own complaints (or one on their current call), team leads those owned
+    by an agent of their team (or on a call of their team), inspectors and managers all."""
+    if principal.role not in (RoleName.agent, RoleName.team_lead):
+        return True
+    if principal.role is RoleName.agent:
+        if principal.agent_id is not None and complaint.owner_agent_id == principal.agent_id:
+            return True
+    elif principal.team and complaint.owner_agent_id is not None:
+        owner_team = await session.scalar(select(AgentRow.team).where(
+            AgentRow.id == complaint.owner_agent_id))
+        if owner_team == principal.team:
+            return True
+    return complaint.call_id is not None and await scope.may_see_call(
+        session=session, principal=principal, call_id=complaint.call_id, now=now)
+
+
+async def events_of(*, session: AsyncSession, complaint_id: uuid.UUID) -> list[ComplaintEvent]:
+    """The complaint's timeline, oldest first."""
+    return list(await session.scalars(
+        select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint_id)
+        .order_by(ComplaintEvent.at, ComplaintEvent.id)))
+
+
+# -- changes besides the workflow ----------------------------------------------------------------
+async def set_owner(*, session: AsyncSession, complaint_id: uuid.UUID, agent: AgentRow,
+                    principal: Principal, at: datetime, note: str) -> tuple[Complaint, dict]:
+    """R12: give the complaint to another agent; in the timeline. The change's detail back."""
+    complaint = await get_for_update(session=session, complaint_id=complaint_id)
+    before = complaint.owner_agent_id
+    complaint.owner_agent_id = agent.id
+    detail = {"from": str(before) if before else None, "to": str(agent.id), "note": note}
+    add_event(session=session, complaint=complaint, at=at, event="owner", actor=principal.subject,
+              user_id=principal.user_id, note=note, detail={**detail, "agent": agent.name})
+    return complaint, detail
+
+
+async def set_severity(*, session: AsyncSession, complaint_id: uuid.UUID, severity: str,
+                       principal: Principal, at: datetime,
+                       note: str) -> tuple[Complaint, str, dict | None]:
+    """Reclassify (R15); in the timeline when it changed. The severity before and the change's
+    detail (None: unchanged) back."""
+    complaint = await get_for_update(session=session, complaint_id=complaint_id)
+    before = complaint.severity
+    if before == severity:
+        return complaint, before, None
+    complaint.severity = severity
+    detail = {"from": before, "to": severity, "note": note}
+    add_event(session=session, complaint=complaint, at=at, event="severity",
+              actor=principal.subject, user_id=principal.user_id, note=note, detail=detail)
+    return complaint, before, detail
+
+
+# -- departments -------------------------------------------------------------------------------
+async def department(*, session: AsyncSession, department_id: uuid.UUID) -> Department | None:
+    """One department."""
+    return await session.get(Department, department_id)
+
+
+async def departments(*, session: AsyncSession) -> list[tuple[Department, str | None]]:
+    """Every department by name, with its head's name."""
+    return [(row, head) for row, head in (await session.execute(
+        select(Department, User.display_name).outerjoin(User, User.id == Department.head_user_id)
+        .order_by(Department.name))).all()]
+
+
+async def user_exists(*, session: AsyncSession, user_id: uuid.UUID,
+                      active: bool = False) -> bool:
+    """Whether the user (a department head, an assignee) exists (and is active)."""
+    user = await session.get(User, user_id)
+    return user is not None and (user.is_active or not active)
+
+
+async def _flush_unique(session: AsyncSession) -> None:
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise DepartmentExists() from None
+
+
+async def create_department(*, session: AsyncSession, name: str, head_user_id: uuid.UUID | None,
+                            webhook_url: str | None) -> Department:
+    """A new department; 409 department-exists for a name taken."""
+    row = Department(name=name, head_user_id=head_user_id, webhook_url=webhook_url)
+    session.add(row)
+    await _flush_unique(session)
+    return row
+
+
+async def update_department(*, session: AsyncSession, department: Department,
+                            changes: dict[str, Any]) -> Department:
+    """Change a department's fields; 409 department-exists for a name taken."""
+    for name, value in changes.items():
+        setattr(department, name, value)
+    await _flush_unique(session)
+    return department
+
+
+async def delete_department(*, session: AsyncSession, department: Department) -> None:
+    """Complaints dispatched there keep their history; their department becomes empty."""
+    await session.delete(department)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import service as audit
@@ -23,7 +23,8 @@ from app.customers import history, service
 from app.customers.models import Customer
 from app.customers.numbers import normalise
 from app.customers.schemas import CustomerDetail, CustomerOut, CustomerPatch, phone_fields
-from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.clock import Clock
+from app.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
 from app.desk import scope
 from app.errors import AppError, Conflict, Forbidden, NotFound
 
@@ -49,9 +50,9 @@ def customer_out(customer: Customer, *, full: bool) -> dict:
             "created_at": customer.created_at, "updated_at": customer.updated_at}
 
 
-async def _allowed(request: Request, session, principal, customer_id: uuid.UUID):
+async def _allowed(clock: Clock, session, principal, customer_id: uuid.UUID):
     require_role(principal, *USERS)
-    now = request.app.state.clock.now()
+    now = clock.now()
     via = await scope.may_see_customer(session=session, principal=principal,
                                        customer_id=customer_id, now=now)
     if via is False:
@@ -60,7 +61,7 @@ async def _allowed(request: Request, session, principal, customer_id: uuid.UUID)
 
 
 @router.get("", response_model=CustomerOut)
-async def search(phone: Annotated[str, Query(max_length=40)], request: Request,
+async def search(phone: Annotated[str, Query(max_length=40)], clock: ClockDep,
                  principal: CurrentUser, session: SessionDep) -> CustomerOut:
     """By the full number only: no partial matches, so the archive cannot be browsed (R20)."""
     require_role(principal, *USERS)
@@ -70,20 +71,20 @@ async def search(phone: Annotated[str, Query(max_length=40)], request: Request,
     customer = await service.by_phone(session=session, number=e164)
     if customer is None:
         raise NotFound("no customer with that number")
-    audit.record(session=session, principal=principal, at=request.app.state.clock.now(),
+    audit.record(session=session, principal=principal, at=clock.now(),
                  action="view", entity="customer", entity_id=customer.id, reason="search")
     await session.commit()
     return CustomerOut(**customer_out(customer, full=True))
 
 
 @router.get("/{customer_id}", response_model=CustomerDetail)
-async def get_customer(customer_id: uuid.UUID, request: Request, principal: CurrentUser,
+async def get_customer(customer_id: uuid.UUID, clock: ClockDep, principal: CurrentUser,
                        session: SessionDep, settings: SettingsDep) -> CustomerDetail:
     require_role(principal, *USERS)  # before the look-up: no existence check for other roles
     customer = await service.get(session=session, customer_id=customer_id)
     if customer is None:
         raise NotFound("no such customer")
-    now, call_id = await _allowed(request, session, principal, customer_id)
+    now, call_id = await _allowed(clock, session, principal, customer_id)
     calls = await history.recent_calls(session=session, customer_id=customer.id,
                                        limit=max(settings.screen_pop_calls, 20))
     complaints = await history.open_complaints(session=session, customer_id=customer.id,
@@ -96,13 +97,13 @@ async def get_customer(customer_id: uuid.UUID, request: Request, principal: Curr
 
 
 @router.patch("/{customer_id}", response_model=CustomerOut)
-async def patch_customer(customer_id: uuid.UUID, body: CustomerPatch, request: Request,
+async def patch_customer(customer_id: uuid.UUID, body: CustomerPatch, clock: ClockDep,
                          principal: CurrentUser, session: SessionDep) -> CustomerOut:
     require_role(principal, *USERS)
     customer = await service.get(session=session, customer_id=customer_id)
     if customer is None:
         raise NotFound("no such customer")
-    now, call_id = await _allowed(request, session, principal, customer_id)
+    now, call_id = await _allowed(clock, session, principal, customer_id)
     changes = body.model_dump(exclude_unset=True)
     if "important" in changes and principal.role is RoleName.agent:
         raise Forbidden("only team leads and managers mark important customers (R11)")

@@ -9,20 +9,15 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.calls.models import Call
+from app.calls import service as calls
 from app.complaints.models import OPEN_STATUSES, Complaint
 from app.customers.schemas import ComplaintBrief, PastCall
-from routing.models import AgentRow
 
 
 async def recent_calls(*, session: AsyncSession, customer_id: uuid.UUID, limit: int,
                        exclude: uuid.UUID | None = None) -> list[PastCall]:
-    query = (select(Call, AgentRow.name).outerjoin(AgentRow, AgentRow.id == Call.agent_id)
-             .where(Call.customer_id == customer_id)
-             .order_by(Call.started_at.desc()).limit(limit))
-    if exclude is not None:
-        query = query.where(Call.id != exclude)
-    rows = (await session.execute(query)).all()
+    rows = await calls.of_customer(session=session, customer_id=customer_id, limit=limit,
+                                   exclude=exclude)
     return [PastCall(id=c.id, started_at=c.started_at, queue=c.queue, agent_name=name,
                      end_reason=c.end_reason, disposition=c.disposition, notes=c.notes or "")
             for c, name in rows]

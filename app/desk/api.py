@@ -22,20 +22,23 @@ import uuid
 from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit import service as audit
 from app.auth.models import RoleName, User
 from app.auth.schemas import UserOut
 from app.auth.service import Principal
-from app.calls.models import Call
-from app.deps import CurrentUser, SessionDep, socket_principal, socket_session
+from app.calls import service as calls
+from app.clock import Clock
+from app.deps import (AcdDep, ClockDep, CurrentUser, DeskDep, RecorderDep, SessionDep,
+                      SessionmakerDep, SettingsDep, socket_principal, socket_session)
 from app.desk import screen_pop
 from app.desk.messages import ScreenPop
 from app.desk.notifier import Overrun
-from app.errors import AppError, Forbidden
+from app.errors import AcdUnavailable, Forbidden
 from app.metrics import SCREEN_POP_SECONDS
 from app.recordings.schemas import DeskRecording
 from routing.models import AgentRow, OfferRow
@@ -50,12 +53,6 @@ PING_SECONDS = 25
 class NotAnAgent(Forbidden):
     error_id = "not-an-agent"
     message = "this user is not linked to an agent"
-
-
-class AcdUnavailable(AppError):
-    status_code = 503
-    error_id = "acd-unavailable"
-    message = "call distribution is not running"
 
 
 class AgentLive(BaseModel):
@@ -100,9 +97,9 @@ def _agent_id(principal: Principal) -> uuid.UUID:
 
 
 @router.get("", response_model=DeskOut)
-async def desk(request: Request, principal: CurrentUser, session: SessionDep) -> DeskOut:
+async def desk(principal: CurrentUser, session: SessionDep, settings: SettingsDep,
+               clock: ClockDep, acd: AcdDep) -> DeskOut:
     user = await session.get(User, principal.user_id) if principal.user_id else None
-    settings, acd = request.app.state.settings, getattr(request.app.state, "acd", None)
     out = DeskOut(user=UserOut.model_validate(user) if user else None, agent=None, screen=None,
                   ring_limit_seconds=settings.ring_limit_seconds, timezone=settings.timezone)
     if principal.agent_id is None:
@@ -117,8 +114,10 @@ async def desk(request: Request, principal: CurrentUser, session: SessionDep) ->
                           team=row.team, state=str(live["state"]),
                           state_reason=live["state_reason"], state_since=live["state_since"],
                           wrap_up_until=live.get("wrap_up_until"), call_id=live["call_id"])
-    if live["call_id"] is not None and (call := await session.get(Call, live["call_id"])):
-        now = request.app.state.clock.now()
+    call = (await calls.by_id(session=session, call_id=live["call_id"])
+            if live["call_id"] is not None else None)
+    if call is not None:
+        now = clock.now()
         out.screen = await screen_pop.build(
             session=session, offer_id=uuid.UUID(int=0), call_id=call.id, kind="queue",
             queue=call.queue, caller_number=call.caller_number, customer_id=call.customer_id,
@@ -134,11 +133,10 @@ async def desk(request: Request, principal: CurrentUser, session: SessionDep) ->
 
 
 @router.post("/state", response_model=AgentLive)
-async def set_state(body: StateIn, request: Request, principal: CurrentUser,
-                    session: SessionDep) -> AgentLive:
+async def set_state(body: StateIn, principal: CurrentUser, session: SessionDep,
+                    acd: AcdDep) -> AgentLive:
     """The agent's own state (R19: every change is stored by the ACD)."""
     agent_id = _agent_id(principal)
-    acd = getattr(request.app.state, "acd", None)
     if acd is None:
         raise AcdUnavailable()
     await acd.request_state(agent_id, body.state, body.reason)
@@ -152,13 +150,6 @@ async def set_state(body: StateIn, request: Request, principal: CurrentUser,
 
 # -- the agent's pause of their call's recording (R16, R20) ----------------------------------
 
-def _recorder(request: Request) -> Any:
-    recorder = getattr(request.app.state, "recorder", None)
-    if recorder is None:
-        raise AcdUnavailable("call handling is not running")
-    return recorder
-
-
 def _desk_recording(active: Any) -> DeskRecording:
     return DeskRecording(recording_id=active.id, call_id=active.call_id,
                          started_at=active.started_at, paused=active.paused_since is not None,
@@ -166,42 +157,40 @@ def _desk_recording(active: Any) -> DeskRecording:
 
 
 @router.get("/recording", response_model=DeskRecording | None)
-async def my_recording(request: Request, principal: CurrentUser) -> DeskRecording | None:
+async def my_recording(principal: CurrentUser, recorder: RecorderDep) -> DeskRecording | None:
     """The recording of the agent's current call (null: the call is not recorded)."""
-    active = _recorder(request).of_agent(_agent_id(principal))
+    active = recorder.of_agent(_agent_id(principal))
     return _desk_recording(active) if active is not None else None
 
 
 @router.post("/recording/pause", response_model=DeskRecording)
-async def pause_recording(request: Request, principal: CurrentUser) -> DeskRecording:
+async def pause_recording(principal: CurrentUser, recorder: RecorderDep) -> DeskRecording:
     """Stop recording what is said (a card number, say) until resumed: the recording is muted,
     so silence keeps the file's timeline, and the pause is marked (409 `no-recording` when the
     agent's call is not being recorded; pausing twice is fine)."""
-    active = await _recorder(request).pause(agent_id=_agent_id(principal),
-                                            user_id=principal.user_id)
+    active = await recorder.pause(agent_id=_agent_id(principal), user_id=principal.user_id)
     return _desk_recording(active)
 
 
 @router.post("/recording/resume", response_model=DeskRecording)
-async def resume_recording(request: Request, principal: CurrentUser) -> DeskRecording:
-    active = await _recorder(request).resume(agent_id=_agent_id(principal))
+async def resume_recording(principal: CurrentUser, recorder: RecorderDep) -> DeskRecording:
+    active = await recorder.resume(agent_id=_agent_id(principal))
     return _desk_recording(active)
 
 
 @router.websocket("/ws")
-async def desk_socket(ws: WebSocket, token: Annotated[str | None, Query()] = None) -> None:
-    app = ws.app
+async def desk_socket(ws: WebSocket, notifier: DeskDep, sessions: SessionmakerDep,
+                      clock: ClockDep, token: Annotated[str | None, Query()] = None) -> None:
     principal = await socket_principal(ws, token)
     if principal is None:
         return
     if principal.agent_id is None and principal.role not in WATCHERS:
         await ws.close(code=4403, reason="not an agent")
         return
-    notifier = app.state.desk
     await ws.accept()
     with notifier.connect(principal.agent_id, user_id=principal.user_id,
                           role=str(principal.role)) as conn:
-        reader = asyncio.create_task(_read(ws, app, principal))
+        reader = asyncio.create_task(_read(ws, sessions, clock, principal))
         getter: asyncio.Task | None = None
         try:
             while True:
@@ -221,7 +210,7 @@ async def desk_socket(ws: WebSocket, token: Annotated[str | None, Query()] = Non
                 message, getter = getter.result(), None
                 await ws.send_text(message.model_dump_json())
                 if isinstance(message, ScreenPop):
-                    asyncio.create_task(_pop_delivered(app, principal, message))
+                    asyncio.create_task(_pop_delivered(sessions, clock, principal, message))
         except (WebSocketDisconnect, Overrun, RuntimeError):
             pass
         finally:
@@ -234,7 +223,8 @@ async def desk_socket(ws: WebSocket, token: Annotated[str | None, Query()] = Non
                 pass
 
 
-async def _read(ws: WebSocket, app: Any, principal: Principal) -> None:
+async def _read(ws: WebSocket, sessions: async_sessionmaker[AsyncSession], clock: Clock,
+                principal: Principal) -> None:
     """What the page tells us: that it has drawn a pop (for the R3 timing)."""
     while True:
         try:
@@ -245,7 +235,7 @@ async def _read(ws: WebSocket, app: Any, principal: Principal) -> None:
             message = PopShown.model_validate(json.loads(raw))
         except (ValueError, ValidationError):
             continue  # pings and anything unknown
-        await _pop_shown(app, principal, message.offer_id)
+        await _pop_shown(sessions, clock, principal, message.offer_id)
 
 
 class PopShown(BaseModel):
@@ -253,22 +243,24 @@ class PopShown(BaseModel):
     offer_id: uuid.UUID
 
 
-async def _pop_delivered(app: Any, principal: Principal, pop: ScreenPop) -> None:
+async def _pop_delivered(sessions: async_sessionmaker[AsyncSession], clock: Clock,
+                         principal: Principal, pop: ScreenPop) -> None:
     """R20: a pop on the screen is a view of the customer record, by this user, for this call."""
     if pop.caller.customer_id is None:
         return
     try:
-        async with app.state.sessionmaker() as session, session.begin():
-            audit.record(session=session, principal=principal, at=app.state.clock.now(),
+        async with sessions() as session, session.begin():
+            audit.record(session=session, principal=principal, at=clock.now(),
                          action="view", entity="customer", entity_id=pop.caller.customer_id,
                          reason="call", call_id=pop.call_id, detail={"via": "screen_pop"})
     except Exception as exc:  # noqa: BLE001 - logged; the pop itself was delivered
         log.error("desk.audit_failed", error=repr(exc))
 
 
-async def _pop_shown(app: Any, principal: Principal, offer_id: uuid.UUID) -> None:
-    now = app.state.clock.now()
-    async with app.state.sessionmaker() as session, session.begin():
+async def _pop_shown(sessions: async_sessionmaker[AsyncSession], clock: Clock,
+                     principal: Principal, offer_id: uuid.UUID) -> None:
+    now = clock.now()
+    async with sessions() as session, session.begin():
         ringing_at = await session.scalar(
             update(OfferRow).where(OfferRow.id == offer_id,
                                    OfferRow.agent_id == principal.agent_id,

@@ -19,14 +19,17 @@ reviewed now).
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from app.auth.models import RoleName
 from app.auth.service import Principal, require_role
-from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.clock import Clock
+from app.config import Settings
+from app.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
 from app.errors import Forbidden
 from app.qa import sampling, scoring, service
 from app.qa.schemas import AssignIn, MonthText, RunIn, ScoreIn
@@ -39,11 +42,10 @@ MonthQ = Annotated[MonthText | None, Query(description="YYYY-MM; default the pre
 TeamQ = Annotated[str | None, Query(max_length=100)]
 
 
-def _month(request: Request, month: str | None) -> date:
+def _month(month: str | None, *, now: datetime, zone: ZoneInfo) -> date:
     if month is not None:
         return sampling.parse_month(month)
-    settings = request.app.state.settings
-    return sampling.previous_month(request.app.state.clock.now(), settings.zone)
+    return sampling.previous_month(now, zone)
 
 
 def _sample_out(view: service.SampleView, *, now: Any, for_agent: bool = False) -> dict[str, Any]:
@@ -74,12 +76,12 @@ def _own_or_manager(principal: Principal, view: service.SampleView) -> None:
 
 
 @router.post("/samples")
-async def run(body: RunIn, request: Request, principal: CurrentUser, session: SessionDep,
-              settings: SettingsDep) -> dict[str, Any]:
+async def run(body: RunIn, principal: CurrentUser, session: SessionDep, settings: SettingsDep,
+              clock: ClockDep) -> dict[str, Any]:
     require_role(principal, *SAMPLERS)
     async with session.begin():
         result = await service.sample_month(
-            session=session, month=body.month_date, now=request.app.state.clock.now(),
+            session=session, month=body.month_date, now=clock.now(),
             zone=settings.zone, per_agent=body.per_agent or settings.qa_samples_per_agent,
             min_seconds=settings.qa_min_duration_seconds, review_days=settings.qa_review_days,
             actor=principal.subject, seed=body.seed)
@@ -87,57 +89,58 @@ async def run(body: RunIn, request: Request, principal: CurrentUser, session: Se
 
 
 @router.get("/samples")
-async def worklist(request: Request, principal: CurrentUser, session: SessionDep,
+async def worklist(principal: CurrentUser, session: SessionDep, clock: ClockDep,
+                   settings: SettingsDep,
                    month: MonthQ = None,
                    inspector_user_id: uuid.UUID | None = None) -> dict[str, Any]:
     require_role(principal, RoleName.qa, RoleName.manager)
     if principal.role is RoleName.qa:
         inspector_user_id = principal.user_id  # R20: their own worklist
-    m = _month(request, month)
+    m = _month(month, now=clock.now(), zone=settings.zone)
     views = await service.samples(session=session, month=m, inspector_user_id=inspector_user_id)
-    now = request.app.state.clock.now()
+    now = clock.now()
     return {"month": m.strftime("%Y-%m"), "items": [_sample_out(v, now=now) for v in views]}
 
 
 @router.get("/samples/{sample_id}")
-async def one(sample_id: uuid.UUID, request: Request, principal: CurrentUser,
+async def one(sample_id: uuid.UUID, clock: ClockDep, principal: CurrentUser,
               session: SessionDep) -> dict[str, Any]:
     require_role(principal, RoleName.qa, RoleName.manager)
     view = await service.get(session=session, sample_id=sample_id)
     _own_or_manager(principal, view)
-    return _sample_out(view, now=request.app.state.clock.now())
+    return _sample_out(view, now=clock.now())
 
 
 @router.patch("/samples/{sample_id}")
-async def assign(sample_id: uuid.UUID, body: AssignIn, request: Request, principal: CurrentUser,
+async def assign(sample_id: uuid.UUID, body: AssignIn, clock: ClockDep, principal: CurrentUser,
                  session: SessionDep) -> dict[str, Any]:
     require_role(principal, RoleName.manager)
     async with session.begin():
         await service.reassign(session=session, principal=principal, sample_id=sample_id,
                                inspector_user_id=body.inspector_user_id,
-                               now=request.app.state.clock.now())
+                               now=clock.now())
     view = await service.get(session=session, sample_id=sample_id)
-    return _sample_out(view, now=request.app.state.clock.now())
+    return _sample_out(view, now=clock.now())
 
 
 @router.put("/samples/{sample_id}/score")
-async def score(sample_id: uuid.UUID, body: ScoreIn, request: Request, principal: CurrentUser,
+async def score(sample_id: uuid.UUID, body: ScoreIn, clock: ClockDep, principal: CurrentUser,
                 session: SessionDep) -> dict[str, Any]:
     if principal.role is not RoleName.qa:  # admins included: managers re-assign instead
         raise Forbidden("only the inspector a sample is assigned to scores it")
     async with session.begin():
         await service.score(session=session, principal=principal, sample_id=sample_id,
                             scores=body.marks(), comment=body.comment,
-                            now=request.app.state.clock.now())
+                            now=clock.now())
     view = await service.get(session=session, sample_id=sample_id)
-    return _sample_out(view, now=request.app.state.clock.now())
+    return _sample_out(view, now=clock.now())
 
 
-async def _report(request: Request, principal: Principal, session: Any, month: str | None,
-                  team: str | None, by: str, format: str) -> Any:
+async def _report(clock: Clock, settings: Settings, principal: Principal, session: Any,
+                  month: str | None, team: str | None, by: str, format: str) -> Any:
     require_role(principal, *READERS)
     team = service.may_read(principal, team)
-    m = _month(request, month)
+    m = _month(month, now=clock.now(), zone=settings.zone)
     rows = await service.report(session=session, month=m, by=by, team=team)
     if format == "csv":
         return _csv(rows, f"qa-{by}s-{m.strftime('%Y-%m')}.csv")
@@ -145,28 +148,31 @@ async def _report(request: Request, principal: Principal, session: Any, month: s
 
 
 @router.get("/reports/agents")
-async def agents_report(request: Request, principal: CurrentUser, session: SessionDep,
+async def agents_report(principal: CurrentUser, session: SessionDep, clock: ClockDep,
+                        settings: SettingsDep,
                         month: MonthQ = None, team: TeamQ = None,
                         format: Literal["json", "csv"] = "json") -> Any:
-    return await _report(request, principal, session, month, team, "agent", format)
+    return await _report(clock, settings, principal, session, month, team, "agent", format)
 
 
 @router.get("/reports/teams")
-async def teams_report(request: Request, principal: CurrentUser, session: SessionDep,
+async def teams_report(principal: CurrentUser, session: SessionDep, clock: ClockDep,
+                       settings: SettingsDep,
                        month: MonthQ = None, team: TeamQ = None,
                        format: Literal["json", "csv"] = "json") -> Any:
-    return await _report(request, principal, session, month, team, "team", format)
+    return await _report(clock, settings, principal, session, month, team, "team", format)
 
 
 @router.get("/mine")
-async def mine(request: Request, principal: CurrentUser, session: SessionDep,
+async def mine(principal: CurrentUser, session: SessionDep, clock: ClockDep,
+               settings: SettingsDep,
                month: MonthQ = None) -> dict[str, Any]:
     """An agent's own scored samples, with the inspector's comments (not the inspector's name)."""
     if principal.role is not RoleName.agent or principal.agent_id is None:
         raise Forbidden("only an agent linked to an ACD agent has scores of their own")
-    m = _month(request, month)
+    m = _month(month, now=clock.now(), zone=settings.zone)
     views = await service.samples(session=session, month=m, agent_id=principal.agent_id)
-    now = request.app.state.clock.now()
+    now = clock.now()
     items = [_sample_out(v, now=now, for_agent=True) for v in views
              if v.sample.scored_at is not None]
     # over all the month's samples, as in the agents report (`sampled` counts the unscored too)

@@ -23,14 +23,13 @@ from fastapi.responses import FileResponse
 from app.audit import service as audit
 from app.auth.models import RoleName
 from app.auth.service import Principal
-# The call list's keyset cursor, time checks and errors: the same contract here.
-from app.calls.api import InvalidRange, _aware, _decode_cursor, _encode_cursor
 from app.config import Settings
-from app.deps import CurrentUser, SessionDep
+from app.deps import ClockDep, CurrentUser, SessionDep, SettingsDep, StorageDep
 from app.errors import AppError, Conflict, Forbidden, NotFound
+# The call list's keyset cursor and time checks: the same contract here.
+from app.pagination import decode_cursor, encode_cursor, time_range
 from app.recordings import service
 from app.recordings.models import Recording, RecordingStatus
-from app.recordings.storage import LocalStorage, Storage
 from app.recordings.schemas import (RecordingDetail, RecordingPage, recording_detail,
                                     recording_out)
 
@@ -77,9 +76,9 @@ def may_hear(scope: service.Scope, recording: Recording, agent_team: str | None)
     return True
 
 
-async def _readable(request: Request, session, principal: Principal,
+async def _readable(settings: Settings, session, principal: Principal,
                     recording_id: uuid.UUID) -> tuple[Recording, str | None]:
-    scope = scope_of(principal, request.app.state.settings)
+    scope = scope_of(principal, settings)
     recording = await service.get(session=session, recording_id=recording_id)
     if recording is None:
         raise NotFound(f"no recording {recording_id}")
@@ -89,16 +88,10 @@ async def _readable(request: Request, session, principal: Principal,
     return recording, name
 
 
-def _storage(request: Request) -> Storage:
-    """The lifespan's storage; without it (an app not started), the configured directory."""
-    storage = getattr(request.app.state, "storage", None)
-    return storage or LocalStorage(request.app.state.settings.storage_dir)
-
-
 @router.get("", response_model=RecordingPage)
 async def list_recordings(
-    request: Request, session: SessionDep, user: CurrentUser,
-    call_id: uuid.UUID | None = None,
+    request: Request, session: SessionDep, user: CurrentUser, settings: SettingsDep,
+    clock: ClockDep, call_id: uuid.UUID | None = None,
     agent_id: uuid.UUID | None = None,
     queue: Annotated[str | None, Query(max_length=64)] = None,
     status: RecordingStatus | None = None,
@@ -107,32 +100,30 @@ async def list_recordings(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> RecordingPage:
-    scope = scope_of(user, request.app.state.settings)
-    since, until = _aware(since, "since"), _aware(until, "until")
-    if since and until and since >= until:
-        raise InvalidRange()
+    scope = scope_of(user, settings)
+    since, until = time_range(since, until)
     filters = service.Filters(call_id=call_id, agent_id=agent_id, queue=queue, since=since,
                               until=until, status=str(status) if status else None)
     rows = await service.list_recordings(session=session, filters=filters, scope=scope,
                                          limit=limit + 1,
-                                         after=_decode_cursor(cursor) if cursor else None)
+                                         after=decode_cursor(cursor) if cursor else None)
     page, more = rows[:limit], len(rows) > limit
-    audit.record(session=session, principal=user, at=request.app.state.clock.now(),
+    audit.record(session=session, principal=user, at=clock.now(),
                  action="view", entity="recording", entity_id="list", reason="list",
                  call_id=call_id, detail={"ids": [str(r.id) for r, _ in page],
                                           "filters": dict(request.query_params)})
     await session.commit()
     return RecordingPage(items=[recording_out(r, name) for r, name in page],
-                         next_cursor=_encode_cursor(page[-1][0].started_at, page[-1][0].id)
+                         next_cursor=encode_cursor(page[-1][0].started_at, page[-1][0].id)
                          if more else None)
 
 
 @router.get("/{recording_id}", response_model=RecordingDetail)
-async def get_recording(recording_id: uuid.UUID, request: Request, session: SessionDep,
-                        user: CurrentUser) -> RecordingDetail:
-    recording, name = await _readable(request, session, user, recording_id)
+async def get_recording(recording_id: uuid.UUID, session: SessionDep, user: CurrentUser,
+                        settings: SettingsDep, clock: ClockDep) -> RecordingDetail:
+    recording, name = await _readable(settings, session, user, recording_id)
     pauses = await service.pauses_of(session=session, recording_id=recording.id)
-    audit.record(session=session, principal=user, at=request.app.state.clock.now(),
+    audit.record(session=session, principal=user, at=clock.now(),
                  action="view", entity="recording", entity_id=recording.id, reason="metadata",
                  call_id=recording.call_id)
     await session.commit()
@@ -143,19 +134,20 @@ async def get_recording(recording_id: uuid.UUID, request: Request, session: Sess
             responses={200: {"content": {"audio/wav": {}}}, 206: {"description": "a range"},
                        410: {"description": "expired"}, 416: {"description": "bad range"}})
 async def get_recording_file(recording_id: uuid.UUID, request: Request, session: SessionDep,
-                             user: CurrentUser) -> FileResponse:
+                             user: CurrentUser, settings: SettingsDep, clock: ClockDep,
+                             storage: StorageDep) -> FileResponse:
     """The recording itself; `Range: bytes=...` gives 206 with Content-Range (416 if the range
     is outside the file). Every request is audited as a download."""
-    recording, _ = await _readable(request, session, user, recording_id)
+    recording, _ = await _readable(settings, session, user, recording_id)
     if recording.status == RecordingStatus.expired:
         raise RecordingExpired(deleted_at=recording.deleted_at.isoformat()
                                if recording.deleted_at else None)
     if recording.status != RecordingStatus.stored or recording.path is None:
         raise RecordingNotStored(status=recording.status)
-    path = _storage(request).local_path(recording.path)
+    path = storage.local_path(recording.path)
     if path is None:
         raise FileMissing()
-    audit.record(session=session, principal=user, at=request.app.state.clock.now(),
+    audit.record(session=session, principal=user, at=clock.now(),
                  action="download", entity="recording", entity_id=recording.id, reason="listen",
                  call_id=recording.call_id,
                  detail={"range": request.headers.get("range")} if "range" in request.headers

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.calls.models import Call
+from app.calls import service as calls
 from app.recordings.models import Recording, RecordingPause, RecordingStatus
 from routing.models import AgentRow, QueueRow
 
@@ -47,8 +47,8 @@ async def open_of_ended_calls(*, session: AsyncSession) -> list[Recording]:
     """Recordings still marked `recording` whose call has ended (the service stopped before
     it fetched them)."""
     return list(await session.scalars(
-        select(Recording).join(Call, Call.id == Recording.call_id)
-        .where(Recording.status == RecordingStatus.recording, Call.ended_at.is_not(None))))
+        select(Recording).where(Recording.status == RecordingStatus.recording,
+                                Recording.call_id.in_(calls.ended_ids()))))
 
 
 async def open_pause(*, session: AsyncSession, recording_id: uuid.UUID) -> RecordingPause | None:

@@ -12,14 +12,19 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import RoleName
 from app.auth.service import require_role
+from app.calls.live import LiveCalls
+from app.clock import Clock
+from app.config import Settings
 from app.customers.numbers import national
-from app.deps import CurrentUser, ReportSessionDep, SettingsDep, socket_principal
-from app.errors import AppError
+from app.deps import (AcdDep, ClockDep, CurrentUser, LiveCallsDep, ReportSessionDep, SessionDep,
+                      SessionmakerDep, SettingsDep, TodayDep, socket_principal)
+from app.errors import AppError, InvalidRange
 from app.reports import queries, wallboard
 from app.reports.queries import Bucket, Filters
 
@@ -29,18 +34,16 @@ Format = Literal["json", "csv"]
 MAX_RANGE = timedelta(days=400)
 
 
-class InvalidRange(AppError):
-    error_id = "invalid-range"
-    message = "`since` must be before `until`, both with a UTC offset, at most 400 days apart"
+# R18: a report's range (400 days at most) and its own wording of the invalid-range error.
+RANGE_RULE = "`since` must be before `until`, both with a UTC offset, at most 400 days apart"
 
 
-def _filters(request: Request, since: datetime | None, until: datetime | None,
+def _filters(now: datetime, since: datetime | None, until: datetime | None,
              queue: str | None, call_type: str | None) -> Filters:
-    now = request.app.state.clock.now()
     until = until or now
     since = since or until - timedelta(days=1)
     if since.tzinfo is None or until.tzinfo is None or since >= until or until - since > MAX_RANGE:
-        raise InvalidRange()
+        raise InvalidRange(RANGE_RULE)
     return Filters(since=since, until=until, queue=queue, call_type=call_type)
 
 
@@ -67,12 +70,12 @@ TypeQ = Annotated[str | None, Query(pattern=r"^(consultation|inquiry|complaint|o
 
 
 @router.get("/summary")
-async def summary(request: Request, principal: CurrentUser, session: ReportSessionDep,
+async def summary(principal: CurrentUser, session: ReportSessionDep, clock: ClockDep,
                   settings: SettingsDep, since: Since = None, until: Until = None,
                   queue: QueueQ = None, call_type: TypeQ = None,
                   format: Format = "json") -> Any:
     require_role(principal, *READERS)
-    f = _filters(request, since, until, queue, call_type)
+    f = _filters(clock.now(), since, until, queue, call_type)
     result = await queries.summary(
         session=session, f=f, ring_limit_seconds=settings.ring_limit_seconds,
         threshold_seconds=settings.service_level_seconds or settings.ring_limit_seconds,
@@ -91,12 +94,12 @@ async def summary(request: Request, principal: CurrentUser, session: ReportSessi
 
 
 @router.get("/volume")
-async def volume(request: Request, principal: CurrentUser, session: ReportSessionDep,
+async def volume(principal: CurrentUser, session: ReportSessionDep, clock: ClockDep,
                  settings: SettingsDep, bucket: Bucket = "hour", since: Since = None,
                  until: Until = None, queue: QueueQ = None, call_type: TypeQ = None,
                  format: Format = "json") -> Any:
     require_role(principal, *READERS)
-    f = _filters(request, since, until, queue, call_type)
+    f = _filters(clock.now(), since, until, queue, call_type)
     rows = await queries.volume(
         session=session, f=f, bucket=bucket, zone=settings.timezone,
         threshold_seconds=settings.service_level_seconds or settings.ring_limit_seconds,
@@ -107,11 +110,11 @@ async def volume(request: Request, principal: CurrentUser, session: ReportSessio
 
 
 @router.get("/agents")
-async def agents(request: Request, principal: CurrentUser, session: ReportSessionDep,
+async def agents(principal: CurrentUser, session: ReportSessionDep, clock: ClockDep,
                  settings: SettingsDep, since: Since = None, until: Until = None,
                  queue: QueueQ = None, call_type: TypeQ = None, format: Format = "json") -> Any:
     require_role(principal, *READERS)
-    f = _filters(request, since, until, queue, call_type)
+    f = _filters(clock.now(), since, until, queue, call_type)
     rows = await queries.agents(
         session=session, f=f, ring_limit_seconds=settings.ring_limit_seconds,
         threshold_seconds=settings.service_level_seconds or settings.ring_limit_seconds,
@@ -124,12 +127,12 @@ async def agents(request: Request, principal: CurrentUser, session: ReportSessio
 
 
 @router.get("/occupancy")
-async def occupancy(request: Request, principal: CurrentUser, session: ReportSessionDep,
+async def occupancy(principal: CurrentUser, session: ReportSessionDep, clock: ClockDep,
                     settings: SettingsDep, bucket: Literal["hour", "shift"] = "hour",
                     since: Since = None, until: Until = None, format: Format = "json") -> Any:
     """R19: busy and idle per local hour or per shift (HOTLINE_SHIFTS), for staffing seats."""
     require_role(principal, *READERS)
-    f = _filters(request, since, until, None, None)
+    f = _filters(clock.now(), since, until, None, None)
     rows = await queries.occupancy(
         session=session, f=f, zone=settings.timezone, bucket=bucket,
         shifts=settings.shift_list, p=queries.Params(
@@ -143,14 +146,14 @@ async def occupancy(request: Request, principal: CurrentUser, session: ReportSes
 
 
 @router.get("/complaints")
-async def complaints(request: Request, principal: CurrentUser, session: ReportSessionDep,
+async def complaints(principal: CurrentUser, session: ReportSessionDep, clock: ClockDep,
                      since: Since = None, until: Until = None, format: Format = "json") -> Any:
     """R15 deadlines met and missed for the complaints received in the range, and R17's
     satisfaction of their call-backs."""
     require_role(principal, *READERS)
-    f = _filters(request, since, until, None, None)
+    f = _filters(clock.now(), since, until, None, None)
     body = await queries.complaint_deadlines(session=session, since=f.since, until=f.until,
-                                             now=request.app.state.clock.now())
+                                             now=clock.now())
     if format == "csv":
         flat: dict[str, Any] = {}
         for key, value in body.items():
@@ -163,14 +166,14 @@ async def complaints(request: Request, principal: CurrentUser, session: ReportSe
 
 
 @router.get("/abandoned")
-async def abandoned(request: Request, principal: CurrentUser, session: ReportSessionDep,
+async def abandoned(principal: CurrentUser, session: ReportSessionDep, clock: ClockDep,
                     since: Since = None, until: Until = None, queue: QueueQ = None,
                     call_type: TypeQ = None, limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
                     format: Format = "json") -> Any:
     """The abandoned calls with their numbers, to call back (managers and team leads have the
     need, R20)."""
     require_role(principal, *READERS)
-    f = _filters(request, since, until, queue, call_type)
+    f = _filters(clock.now(), since, until, queue, call_type)
     calls = await queries.abandoned(session=session, f=f, limit=limit)
     rows = [{"call_id": str(c.id), "started_at": c.started_at.isoformat(),
              "caller_number": c.caller_number,
@@ -186,24 +189,29 @@ async def abandoned(request: Request, principal: CurrentUser, session: ReportSes
 WALLBOARD_EVERY = 1.0  # seconds between pushes (the live part; today's figures every 5 s)
 
 
-async def _board(app: Any) -> dict[str, Any]:
-    waiting, states = wallboard.live(app)
-    today = await app.state.today.get(app)
-    return wallboard.snapshot(now=app.state.clock.now(), waiting=waiting, agent_states=states,
-                              today=today)
+async def _board(*, calls: LiveCalls, acd: Any | None, today: wallboard.Today,
+                 settings: Settings, clock: Clock,
+                 sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
+    figures = await today.get(settings=settings, now=clock.now(), sessionmaker=sessionmaker)
+    return wallboard.snapshot(now=clock.now(), waiting=calls.waiting(),
+                              agent_states=wallboard.agent_states(acd), today=figures)
 
 
 @router.get("/wallboard")
-async def wallboard_now(request: Request, principal: CurrentUser) -> dict[str, Any]:
+async def wallboard_now(principal: CurrentUser, calls: LiveCallsDep, acd: AcdDep,
+                        today: TodayDep, settings: SettingsDep, clock: ClockDep,
+                        sessions: SessionmakerDep) -> dict[str, Any]:
     require_role(principal, *READERS)
-    return await _board(request.app)
+    return await _board(calls=calls, acd=acd, today=today, settings=settings, clock=clock,
+                        sessionmaker=sessions)
 
 
 @router.websocket("/wallboard/ws")
-async def wallboard_socket(ws: WebSocket, token: Annotated[str | None, Query()] = None) -> None:
+async def wallboard_socket(ws: WebSocket, calls: LiveCallsDep, acd: AcdDep, today: TodayDep,
+                           settings: SettingsDep, clock: ClockDep, sessions: SessionmakerDep,
+                           token: Annotated[str | None, Query()] = None) -> None:
     """The board, pushed every second while it changes (managers and team leads; the session
     cookie or `?token=`; same-origin pages only)."""
-    app = ws.app
     principal = await socket_principal(ws, token)
     if principal is None:
         return
@@ -216,7 +224,8 @@ async def wallboard_socket(ws: WebSocket, token: Annotated[str | None, Query()] 
     last: dict[str, Any] | None = None
     try:
         while True:
-            board = await _board(app)
+            board = await _board(calls=calls, acd=acd, today=today, settings=settings,
+                                 clock=clock, sessionmaker=sessions)
             comparable = {k: v for k, v in board.items() if k != "at"}
             if comparable != last or board["waiting"]:  # waits grow: resend while anyone waits
                 await ws.send_json(board)

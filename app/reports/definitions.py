@@ -139,22 +139,3 @@ def summarise(calls: Iterable[CallFacts], offers: Iterable[OfferFacts], *,
         elif o.outcome == "no_answer":
             t.offers_missed += 1
     return t.finish()
-
-
-def parse_shifts(text: str) -> list[tuple[str, int, int]]:
-    """`night=0-8,day=8-16,evening=16-24` -> [(name, first hour, end hour)]. Hours are whole
-    (0-24); a shift may pass midnight (`late=22-6`); shifts may not overlap."""
-    shifts: list[tuple[str, int, int]] = []
-    covered: set[int] = set()
-    for part in text.split(","):
-        name, _, span = part.partition("=")
-        first, _, end = span.partition("-")
-        a, b = int(first), int(end)
-        if not (0 <= a <= 23 and 1 <= b <= 24) or a == b % 24:
-            raise ValueError(f"shift {name!r}: hours must be 0-23 and 1-24 and differ")
-        hours = set(range(a, b)) if a < b else set(range(a, 24)) | set(range(0, b))
-        if hours & covered or name in {s[0] for s in shifts}:
-            raise ValueError(f"shift {name!r} overlaps another or repeats a name")
-        covered |= hours
-        shifts.append((name, a, b))
-    return shifts

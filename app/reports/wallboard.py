@@ -1,6 +1,6 @@
 """The real-time wallboard (R19): callers waiting now and the longest wait, agents by state,
 and today's figures (service level, three-ring compliance, abandonment). The live part comes
-from the running call flow and ACD; today's figures from Postgres, at most every
+from the live calls (`app.calls.live`) and the ACD; today's figures from Postgres, at most every
 `TODAY_EVERY` seconds however many boards are open."""
 
 from __future__ import annotations
@@ -9,21 +9,19 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.calls.live import Waiting as Waiter  # a caller in a queue now
+from app.config import Settings
 from app.reports import queries
 from app.reports.definitions import Summary
 
 TODAY_EVERY = 5.0
-
-
-@dataclass(frozen=True)
-class Waiter:
-    queue: str | None
-    enqueued_at: datetime
 
 
 def snapshot(*, now: datetime, waiting: Iterable[Waiter], agent_states: Iterable[str],
@@ -63,12 +61,12 @@ class Today:
         self._at = 0.0
         self._lock = asyncio.Lock()
 
-    async def get(self, app: Any) -> Summary | None:
+    async def get(self, *, settings: Settings, now: datetime,
+                  sessionmaker: async_sessionmaker[AsyncSession]) -> Summary | None:
         async with self._lock:
             if self._value is None or time.monotonic() - self._at >= TODAY_EVERY:
-                settings = app.state.settings
-                since, until = local_day(app.state.clock.now(), settings.zone)
-                async with app.state.sessionmaker() as session:
+                since, until = local_day(now, settings.zone)
+                async with sessionmaker() as session:
                     self._value = await queries.summary(
                         session=session, f=queries.Filters(since, until),
                         threshold_seconds=settings.service_level_seconds
@@ -79,11 +77,6 @@ class Today:
             return self._value
 
 
-def live(app: Any) -> tuple[list[Waiter], list[str]]:
-    """Callers in a queue now (with an agent's phone ringing or not) and every agent's state."""
-    stasis = getattr(app.state, "stasis", None)
-    acd = getattr(app.state, "acd", None)
-    waiting = [Waiter(c.queue, c.enqueued_at) for c in (stasis.flow.calls.values() if stasis else ())
-               if str(c.state) == "in_queue" and c.enqueued_at is not None]
-    states = [str(a.state) for a in (acd.agents.values() if acd else ())]
-    return waiting, states
+def agent_states(acd: Any | None) -> list[str]:
+    """Every agent's state in the live ACD (none without it)."""
+    return [str(a.state) for a in (acd.agents.values() if acd is not None else ())]

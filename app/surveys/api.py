@@ -3,11 +3,11 @@ by the next Monday 18:00). Team leads and managers."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from app.auth.models import RoleName
 from app.auth.service import require_role
-from app.deps import CurrentUser, SessionDep
+from app.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
 from app.errors import AppError
 from app.surveys import rules, service
 
@@ -21,11 +21,11 @@ class InvalidWeek(AppError):
 
 
 @router.get("/weekly")
-async def weekly(request: Request, session: SessionDep, user: CurrentUser,
+async def weekly(session: SessionDep, user: CurrentUser, settings: SettingsDep, clock: ClockDep,
                  week: str | None = Query(None, description="ISO week, e.g. 2026-W47; "
                                           "default: the last full week")) -> dict:
     require_role(user, RoleName.team_lead, RoleName.manager)
-    settings, now = request.app.state.settings, request.app.state.clock.now()
+    now = clock.now()
     try:
         span = rules.week_range(week or rules.last_week(now, settings.zone), settings.zone)
     except ValueError as exc:

@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.callbacks.models import CallbackAttempt, CallbackSource, CallbackTask
-from app.calls.models import Call
+from app.callbacks import service as callback_tasks
+from app.calls import service as calls
 
 
 def figures(counts: dict[int, int]) -> dict[str, Any]:
@@ -23,16 +22,10 @@ def figures(counts: dict[int, int]) -> dict[str, Any]:
 
 async def weekly(*, session: AsyncSession, start: datetime, end: datetime) -> dict[str, Any]:
     """Scores given in [start, end), grouped: (kind, queue, score) -> n."""
-    complaint_call = and_(CallbackTask.source == CallbackSource.complaint,
-                          CallbackTask.complaint_id.is_not(None))
-    kind = func.coalesce(func.bool_or(complaint_call), False)
-    rows = (await session.execute(
-        select(Call.id, Call.queue, Call.satisfaction, kind)
-        .outerjoin(CallbackAttempt, CallbackAttempt.call_id == Call.id)
-        .outerjoin(CallbackTask, CallbackTask.id == CallbackAttempt.task_id)
-        .where(Call.satisfaction.is_not(None), Call.satisfaction_at >= start,
-               Call.satisfaction_at < end)
-        .group_by(Call.id, Call.queue, Call.satisfaction))).all()
+    scored = await calls.scores(session=session, start=start, end=end)
+    of_complaints = await callback_tasks.complaint_calls(session=session,
+                                                         call_ids={c for c, _, _ in scored})
+    rows = [(call_id, queue, score, call_id in of_complaints) for call_id, queue, score in scored]
     overall: dict[int, int] = {}
     after_calls: dict[int, int] = {}
     by_queue: dict[str, dict[int, int]] = {}

@@ -18,6 +18,7 @@ from app.calls import service
 from app.calls.models import Call
 from app.calls.stasis import CallStasis
 from app.complaints.models import Complaint
+from app.main import lookup_providers
 from ivr import service as ivr_store
 from ivr.lookup import Lookups
 from ivr.runtime import MenuRuntime
@@ -37,7 +38,7 @@ async def make_stasis(fake, sessionmaker, clock, tmp_path, ivr_file: Path = DEMO
     menus = MenuRuntime(settings=settings, sessionmaker=sessionmaker)
     await menus.start()
     return CallStasis(settings=settings, telephony=fake, sessionmaker=sessionmaker, clock=clock,
-                      menus=menus, lookups=Lookups(sessionmaker=sessionmaker))
+                      menus=menus, lookups=Lookups(providers=lookup_providers(sessionmaker)))
 
 
 @pytest.fixture

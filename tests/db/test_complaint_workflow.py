@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from app.audit.models import AuditEntry
 from app.auth.models import RoleName
 from app.auth.service import Principal
-from app.complaints import deadlines, service
+from app.calendar import Calendar
+from app.complaints import service
 from app.complaints.models import ComplaintEvent
 from app.complaints.workflow import InvalidTransition
 from app.calls import models as _calls  # noqa: F401 - register the tables complaints refer to
@@ -20,7 +21,7 @@ from routing import models as _routing  # noqa: F401
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=SH)  # a Monday
-CAL = deadlines.Calendar(zone=SH)
+CAL = Calendar(zone=SH)
 SYSTEM_MANAGER = Principal(subject="boss", role=RoleName.manager)
 
 

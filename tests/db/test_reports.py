@@ -321,7 +321,7 @@ async def test_busy_and_idle_per_local_hour_and_per_shift(client, known):  # R19
 
 
 def test_shifts_are_parsed_and_checked():
-    from app.reports.definitions import parse_shifts
+    from app.calendar import parse_shifts
 
     assert parse_shifts("late=22-6,early=6-14,mid=14-22") == [("late", 22, 6), ("early", 6, 14),
                                                               ("mid", 14, 22)]

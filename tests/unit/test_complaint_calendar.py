@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from app.complaints.deadlines import (Calendar, add_working_time, callback_deadline,
-                                      callback_due, dispatch_due, handling_due, overdue, pending)
+from app.calendar import Calendar, add_working_time
+from app.complaints.deadlines import (callback_deadline, callback_due, dispatch_due, handling_due,
+                                      overdue, pending)
 from app.config import Settings
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.complaints.deadlines import (add_working_days, dispatch_due, handling_due,
-                                      is_working_day)
+from app.calendar import add_working_days, is_working_day
+from app.complaints.deadlines import dispatch_due, handling_due
 
 SH = ZoneInfo("Asia/Shanghai")
 

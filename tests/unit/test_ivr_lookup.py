@@ -9,7 +9,7 @@ import httpx
 import pytest
 import yaml
 
-from ivr.lookup import LookupFailed, Lookups
+from ivr.lookup import LookupFailed, Lookups, complaint_status
 from ivr.menu import MenuDocument, WebhookProvider
 
 DOC = MenuDocument.model_validate(yaml.safe_load(
@@ -18,7 +18,7 @@ HOOK = WebhookProvider(url="http://crm.test/lookup", timeout_seconds=1)
 
 
 def lookups(handler) -> Lookups:
-    return Lookups(sessionmaker=None, http=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+    return Lookups(http=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
 
 
 async def test_a_webhook_answer_is_spoken_as_prompts_and_digits():
@@ -53,3 +53,36 @@ async def test_a_webhook_that_times_out_fails_the_lookup():
 
     with pytest.raises(LookupFailed, match="slow|Timeout"):
         await lookups(handler).run(HOOK, "1", doc=DOC, caller_number=None, language="zh")
+
+
+def complaints(found: dict[str, tuple[str, str]]) -> Lookups:
+    async def find(number: str) -> tuple[str, str] | None:
+        return found.get(number)
+
+    return Lookups(providers={"complaint_status": complaint_status(find)},
+                   http=httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(500))))
+
+
+async def test_the_registered_complaint_provider_speaks_the_number_and_its_status():  # R7
+    answer = await complaints({"2041": ("2041", "in_progress")}).run(
+        "complaint_status", "2041", doc=DOC, caller_number=None, language="zh")
+    assert answer == ("complaint_number_is", "digit_2", "digit_0", "digit_4", "digit_1",
+                      "status_in_progress")
+
+
+async def test_an_unknown_complaint_number_is_said_so():
+    answer = await complaints({}).run("complaint_status", "9", doc=DOC, caller_number=None,
+                                      language="zh")
+    assert answer == ("complaint_not_found",)
+
+
+async def test_a_complaint_in_a_status_the_menu_cannot_say_fails_the_lookup():
+    with pytest.raises(LookupFailed, match="status"):
+        await complaints({"7": ("7", "archived")}).run("complaint_status", "7", doc=DOC,
+                                                        caller_number=None, language="zh")
+
+
+async def test_a_provider_nobody_registered_fails_the_lookup():
+    with pytest.raises(LookupFailed, match="unknown provider"):
+        await lookups(lambda r: httpx.Response(500)).run("complaint_status", "7", doc=DOC,
+                                                         caller_number=None, language="zh")
