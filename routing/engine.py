@@ -21,13 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import Clock
 from app.config import Settings
-from app.desk.notifier import DeskNotifier
 from app.errors import AppError, NotFound
 from app.metrics import QUEUE_TO_RING_SECONDS
 from routing import announce, phones, queue_order, service
 from routing.agent_state import AgentEvent, AgentState, PauseReason, after_miss, can, next_agent_state
 from routing.models import AgentRow, QueueRow
 from routing.ring_rule import OfferOutcome
+from routing.screens import AgentScreens
 from routing.state_writer import StateChange, StateWriter
 from routing.strategies import Agent, CallNeed, Level, Strategy, at_least, eligible
 
@@ -119,7 +119,7 @@ class OfferMade:
 class Acd:
     def __init__(self, *, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
                  clock: Clock, notify: Callable[[str, object], None],
-                 desk: DeskNotifier | None = None) -> None:
+                 desk: AgentScreens | None = None) -> None:
         self.settings = settings
         self.sessions = sessionmaker
         self.clock = clock
