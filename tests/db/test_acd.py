@@ -84,6 +84,24 @@ async def rows(sessionmaker, model, **where):
         return list(await session.scalars(query))
 
 
+async def open_calls(sessionmaker, clock, count: int) -> list[uuid.UUID]:
+    async with sessionmaker() as session, session.begin():
+        return [(await service.open_call(session=session, channel_id=f"ch-{n}", caller_number=None,
+                                         caller_name=None, dialed_number=None, language="zh",
+                                         started_at=clock.now()))[0].id for n in range(count)]
+
+
+async def history(sessionmaker, agent_id) -> list[tuple[str, str, str, str | None]]:
+    """The agent's stored changes, in order: (from, event, to, reason)."""
+    return [(c.from_state, c.event, c.to_state, c.reason) for c in sorted(
+        await rows(sessionmaker, AgentStateChange, agent_id=agent_id), key=lambda c: c.id)]
+
+
+def offering_acd(sessionmaker, clock, offers: list[OfferMade], **settings) -> Acd:
+    return Acd(settings=make_settings(**settings), sessionmaker=sessionmaker, clock=clock,
+               notify=lambda channel, offer: offers.append(offer))
+
+
 async def test_a_ready_agent_is_rung_answers_and_is_bridged_with_the_caller(
         stasis, fake, sessionmaker, clock):
     agents = await add_agents(sessionmaker, clock, "wang", "zhao")
@@ -148,6 +166,8 @@ async def test_an_agent_who_misses_the_ring_limit_is_paused_and_the_call_goes_to
     assert [(o.agent_id, o.outcome) for o in offers] == [
         (agents["wang"], "no_answer"), (agents["zhao"], "answered")]
     assert offers[0].rings == 3
+    assert await history(sessionmaker, agents["wang"]) == [  # the miss says what happened
+        ("ready", "offer", "ringing", None), ("ringing", "miss", "paused", "missed_rings")]
 
 
 @pytest.mark.parametrize(("cause", "outcome"), [(17, "busy"), (21, "rejected")])
@@ -198,6 +218,8 @@ async def test_a_caller_who_hangs_up_while_an_agent_rings_cancels_the_offer(
     assert ("hangup", leg) in fake.commands
     assert stasis.acd.agents[agents["wang"]].state == "ready"  # not paused: not the agent's fault
     row = (await rows(sessionmaker, Call, channel_id="q5"))[0]
+    assert [e for _, e, _, _ in await history(sessionmaker, agents["wang"])] == [
+        "offer", "offer_cancelled"]
     [offer] = await rows(sessionmaker, OfferRow, call_id=row.id)
     assert (row.end_reason, offer.outcome) == ("abandoned_in_queue", "cancelled")
 
@@ -222,14 +244,7 @@ async def test_fifty_calls_at_once_never_give_an_agent_two_offers_nor_a_call_two
     acd = Acd(settings=make_settings(wrap_up_seconds=0), sessionmaker=sessionmaker, clock=clock,
               notify=lambda channel, offer: offers.append((channel, offer)))
     await acd.start()
-    calls = []
-    async with sessionmaker() as session, session.begin():
-        for n in range(50):
-            row, _ = await service.open_call(session=session, channel_id=f"ch-{n}",
-                                             caller_number=None, caller_name=None,
-                                             dialed_number=None, language="zh",
-                                             started_at=clock.now())
-            calls.append(row.id)
+    calls = await open_calls(sessionmaker, clock, 50)
     await asyncio.gather(*[
         acd.enqueue(call_id=c, channel_id=f"ch-{n}", queue="general", language="zh", priority=0,
                     enqueued_at=clock.now() + timedelta(milliseconds=n))
@@ -540,3 +555,43 @@ async def test_a_caller_who_waits_the_queues_maximum_is_promised_a_call_back(
     await feed(stasis, ev.stasis_end("o1"))
     row = (await rows(sessionmaker, Call, channel_id="o1"))[0]
     assert row.end_reason == "overflow"
+
+
+# -- the agent table governs every change (#14) and routing never waits on Postgres (R21, #15) --
+
+async def test_a_miss_under_the_max_no_answer_is_stored_as_tolerated_and_the_next_as_a_miss(
+        sessionmaker, clock):
+    agents = await add_agents(sessionmaker, clock, "wang")
+    offers: list[OfferMade] = []
+    acd = offering_acd(sessionmaker, clock, offers, max_no_answer=2)
+    await acd.start()
+    first, second = await open_calls(sessionmaker, clock, 2)
+    for call_id, outcome in ((first, OfferOutcome.no_answer), (second, OfferOutcome.busy)):
+        await acd.enqueue(call_id=call_id, channel_id=str(call_id), queue="general",
+                          language="zh", priority=0, enqueued_at=clock.now())
+        assert offers[-1].agent_id == agents["wang"]
+        await acd.offer_ended(agents["wang"], outcome)
+    await acd.close()
+    wang = acd.agents[agents["wang"]]
+    assert (wang.state, wang.state_reason, wang.misses_in_a_row) == ("paused", "missed_rings", 2)
+    assert await history(sessionmaker, agents["wang"]) == [
+        ("ready", "offer", "ringing", None),
+        ("ringing", "miss_tolerated", "ready", "missed:no_answer"),  # R1: once is tolerated
+        ("ready", "offer", "ringing", None),
+        ("ringing", "miss", "paused", "missed_rings")]  # the second in a row pauses
+
+
+async def test_at_start_agents_a_stopped_service_left_in_a_call_are_resumed_to_ready(
+        sessionmaker, clock):
+    agents = await add_agents(sessionmaker, clock, "ringing", "on_call", "wrap_up", "paused")
+    async with sessionmaker() as session, session.begin():
+        for name, agent_id in agents.items():
+            (await session.get(AgentRow, agent_id)).state = name
+    acd = offering_acd(sessionmaker, clock, [])
+    await acd.start()
+    await acd.close()
+    for name in ("ringing", "on_call", "wrap_up"):
+        assert acd.agents[agents[name]].state == "ready"
+        assert await history(sessionmaker, agents[name]) == [(name, "resumed", "ready", None)]
+    assert acd.agents[agents["paused"]].state == "paused"  # the table does not resume it
+    assert await history(sessionmaker, agents["paused"]) == []
