@@ -360,13 +360,15 @@ class Acd:
             seconds = config.wrap_up_seconds if config else self.settings.wrap_up_seconds
             if self._set(agent, AgentEvent.call_ended,
                          wrap_up_until=self.clock.now() + timedelta(seconds=seconds)):
-                agent.wrap_up = asyncio.create_task(self._wrap_up(agent, seconds))
+                agent.wrap_up = asyncio.create_task(self._wrap_up(agent.id, seconds))
 
-    async def _wrap_up(self, agent: LiveAgent, seconds: float) -> None:
+    async def _wrap_up(self, agent_id: uuid.UUID, seconds: float) -> None:
         await asyncio.sleep(seconds)
         async with self._lock:
-            if agent.state is AgentState.wrap_up:  # a waiting call is offered at once
-                self._set(agent, AgentEvent.wrap_up_done)
+            # By id: `reload_agents` may have replaced the agent's LiveAgent meanwhile.
+            agent = self.agents.get(agent_id)
+            if agent is not None and agent.state is AgentState.wrap_up:
+                self._set(agent, AgentEvent.wrap_up_done)  # a waiting call is offered at once
         await self.dispatch()
 
     # -- helpers ----------------------------------------------------------------------------

@@ -595,3 +595,26 @@ async def test_at_start_agents_a_stopped_service_left_in_a_call_are_resumed_to_r
         assert await history(sessionmaker, agents[name]) == [(name, "resumed", "ready", None)]
     assert acd.agents[agents["paused"]].state == "paused"  # the table does not resume it
     assert await history(sessionmaker, agents["paused"]) == []
+
+
+async def test_an_agent_in_wrap_up_is_ready_when_it_ends_though_agents_were_reloaded(
+        sessionmaker, clock):
+    agents = await add_agents(sessionmaker, clock, "wang")
+    offers: list[OfferMade] = []
+    acd = offering_acd(sessionmaker, clock, offers, wrap_up_seconds=1)
+    await acd.start()
+    [call_id] = await open_calls(sessionmaker, clock, 1)
+    await acd.enqueue(call_id=call_id, channel_id="ch-0", queue="general", language="zh",
+                      priority=0, enqueued_at=clock.now())
+    await acd.offer_ended(agents["wang"], OfferOutcome.answered)
+    await acd.call_ended(agents["wang"], None)  # no queue: the settings' wrap-up, 1 s
+    await acd.reload_agents()  # an admin saved an agent meanwhile: new LiveAgents
+    assert acd.agents[agents["wang"]].state == "wrap_up"
+    for _ in range(200):  # the wrap-up timer ends (however busy the machine)
+        await asyncio.sleep(0.025)
+        if acd.agents[agents["wang"]].state != "wrap_up":
+            break
+    assert acd.agents[agents["wang"]].state == "ready"
+    await acd.close()
+    assert [event for _, event, _, _ in await history(sessionmaker, agents["wang"])] == [
+        "offer", "answer", "call_ended", "wrap_up_done"]
