@@ -222,7 +222,7 @@ async def request_state(agent_id: uuid.UUID, body: StateRequest, request: Reques
         raise AcdUnavailable()
     await session.rollback()  # hold no transaction while the ACD works
     new_state = await acd.request_state(agent_id, body.state, body.reason)
-    agent = await _agent_or_404(session, agent_id)  # as the ACD stored it
+    agent = await _agent_or_404(session, agent_id)  # its live state over it: stored behind (R21)
     return (await _outs(request, [agent]))[0].model_copy(update={"state": str(new_state)})
 
 

@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.ari.models import Channel
 from app.calls import service
@@ -16,11 +18,13 @@ from app.calls.models import Call
 from routing.agent_state import AgentState
 from routing.engine import Acd, OfferMade
 from routing.models import AgentRow, AgentStateChange, OfferRow, QueueRow
+from app.db import make_engine
 from routing.ring_rule import OfferOutcome
 from tests.db.test_call_flow import DEMO, arrive, feed, keys, make_stasis, prompt_done, said
 from tests.support import events as ev
 from tests.support.fake_telephony import FakeTelephony
 from tests.support.settings import make_settings
+from tests.support.tcp_proxy import CuttableProxy
 
 # The call flow runs many sessions at once: real commits on an emptied call log (conftest).
 pytestmark = pytest.mark.committing
@@ -618,3 +622,61 @@ async def test_an_agent_in_wrap_up_is_ready_when_it_ends_though_agents_were_relo
     await acd.close()
     assert [event for _, event, _, _ in await history(sessionmaker, agents["wang"])] == [
         "offer", "answer", "call_ended", "wrap_up_done"]
+
+
+class HangingProxy(CuttableProxy):
+    """Postgres that stops answering without an error: while hung, no byte is passed on either
+    way and new connections wait; the connections stay open."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(host, port)
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+
+    async def _serve(self, reader, writer) -> None:
+        await self._flowing.wait()
+        await super()._serve(reader, writer)
+
+    def hang(self) -> None:
+        self._flowing.clear()
+        for writer in self._writers:
+            writer.transport.pause_reading()
+
+    def recover(self) -> None:
+        self._flowing.set()
+        for writer in self._writers:
+            writer.transport.resume_reading()
+
+
+async def test_while_postgres_hangs_the_acd_still_offers_calls_and_answers_agents(
+        sessionmaker, clock, database_url):
+    agents = await add_agents(sessionmaker, clock, "wang", "zhao")
+    [call_id] = await open_calls(sessionmaker, clock, 1)
+    url = make_url(database_url)
+    proxy = HangingProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    engine = make_engine(url.set(host="127.0.0.1", port=proxy.port)
+                         .render_as_string(hide_password=False))
+    offers: list[OfferMade] = []
+    acd = Acd(settings=make_settings(), sessionmaker=async_sessionmaker(engine), clock=clock,
+              notify=lambda channel, offer: offers.append(offer))
+    try:
+        await acd.start()  # loading the agents needs Postgres
+        proxy.hang()
+        # R21: routing answers from memory; waiting on Postgres would never return here.
+        paused = await asyncio.wait_for(acd.request_state(agents["wang"], "paused", "meal"), 5)
+        assert paused == "paused"
+        await asyncio.wait_for(acd.enqueue(call_id=call_id, channel_id="ch-0", queue="general",
+                                           language="zh", priority=0, enqueued_at=clock.now()), 5)
+        assert [o.agent_id for o in offers] == [agents["zhao"]]
+        await asyncio.wait_for(acd.offer_ended(agents["zhao"], OfferOutcome.answered), 5)
+        assert acd.live_state(agents["zhao"])["state"] == "on_call"
+        assert await history(sessionmaker, agents["zhao"]) == []  # Postgres really hangs
+        proxy.recover()
+        await asyncio.wait_for(acd.close(), 30)  # then everything is stored, in order
+    finally:
+        proxy.recover()
+        await engine.dispose()
+        await proxy.close()
+    assert await history(sessionmaker, agents["wang"]) == [("ready", "pause", "paused", "meal")]
+    assert [e for _, e, _, _ in await history(sessionmaker, agents["zhao"])] == ["offer", "answer"]
