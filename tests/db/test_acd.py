@@ -101,9 +101,18 @@ async def history(sessionmaker, agent_id) -> list[tuple[str, str, str, str | Non
         await rows(sessionmaker, AgentStateChange, agent_id=agent_id), key=lambda c: c.id)]
 
 
-def offering_acd(sessionmaker, clock, offers: list[OfferMade], **settings) -> Acd:
-    return Acd(settings=make_settings(**settings), sessionmaker=sessionmaker, clock=clock,
-               notify=lambda channel, offer: offers.append(offer))
+async def started_acd(sessionmaker, clock, **settings) -> tuple[Acd, list[OfferMade]]:
+    """An ACD without the call flow, started; the offers it makes."""
+    offers: list[OfferMade] = []
+    acd = Acd(settings=make_settings(**settings), sessionmaker=sessionmaker, clock=clock,
+              notify=lambda channel, offer: offers.append(offer))
+    await acd.start()
+    return acd, offers
+
+
+async def wait_in_general(acd: Acd, call_id: uuid.UUID) -> None:
+    await acd.enqueue(call_id=call_id, channel_id=str(call_id), queue="general", language="zh",
+                      priority=0, enqueued_at=acd.clock.now())
 
 
 async def test_a_ready_agent_is_rung_answers_and_is_bridged_with_the_caller(
@@ -566,13 +575,10 @@ async def test_a_caller_who_waits_the_queues_maximum_is_promised_a_call_back(
 async def test_a_miss_under_the_max_no_answer_is_stored_as_tolerated_and_the_next_as_a_miss(
         sessionmaker, clock):
     agents = await add_agents(sessionmaker, clock, "wang")
-    offers: list[OfferMade] = []
-    acd = offering_acd(sessionmaker, clock, offers, max_no_answer=2)
-    await acd.start()
+    acd, offers = await started_acd(sessionmaker, clock, max_no_answer=2)
     first, second = await open_calls(sessionmaker, clock, 2)
     for call_id, outcome in ((first, OfferOutcome.no_answer), (second, OfferOutcome.busy)):
-        await acd.enqueue(call_id=call_id, channel_id=str(call_id), queue="general",
-                          language="zh", priority=0, enqueued_at=clock.now())
+        await wait_in_general(acd, call_id)
         assert offers[-1].agent_id == agents["wang"]
         await acd.offer_ended(agents["wang"], outcome)
     await acd.close()
@@ -591,8 +597,7 @@ async def test_at_start_agents_a_stopped_service_left_in_a_call_are_resumed_to_r
     async with sessionmaker() as session, session.begin():
         for name, agent_id in agents.items():
             (await session.get(AgentRow, agent_id)).state = name
-    acd = offering_acd(sessionmaker, clock, [])
-    await acd.start()
+    acd, _ = await started_acd(sessionmaker, clock)
     await acd.close()
     for name in ("ringing", "on_call", "wrap_up"):
         assert acd.agents[agents[name]].state == "ready"
@@ -604,12 +609,9 @@ async def test_at_start_agents_a_stopped_service_left_in_a_call_are_resumed_to_r
 async def test_an_agent_in_wrap_up_is_ready_when_it_ends_though_agents_were_reloaded(
         sessionmaker, clock):
     agents = await add_agents(sessionmaker, clock, "wang")
-    offers: list[OfferMade] = []
-    acd = offering_acd(sessionmaker, clock, offers, wrap_up_seconds=1)
-    await acd.start()
+    acd, _ = await started_acd(sessionmaker, clock, wrap_up_seconds=1)
     [call_id] = await open_calls(sessionmaker, clock, 1)
-    await acd.enqueue(call_id=call_id, channel_id="ch-0", queue="general", language="zh",
-                      priority=0, enqueued_at=clock.now())
+    await wait_in_general(acd, call_id)
     await acd.offer_ended(agents["wang"], OfferOutcome.answered)
     await acd.call_ended(agents["wang"], None)  # no queue: the settings' wrap-up, 1 s
     await acd.reload_agents()  # an admin saved an agent meanwhile: new LiveAgents
@@ -666,8 +668,7 @@ async def test_while_postgres_hangs_the_acd_still_offers_calls_and_answers_agent
         # R21: routing answers from memory; waiting on Postgres would never return here.
         paused = await asyncio.wait_for(acd.request_state(agents["wang"], "paused", "meal"), 5)
         assert paused == "paused"
-        await asyncio.wait_for(acd.enqueue(call_id=call_id, channel_id="ch-0", queue="general",
-                                           language="zh", priority=0, enqueued_at=clock.now()), 5)
+        await asyncio.wait_for(wait_in_general(acd, call_id), 5)
         assert [o.agent_id for o in offers] == [agents["zhao"]]
         await asyncio.wait_for(acd.offer_ended(agents["zhao"], OfferOutcome.answered), 5)
         assert acd.live_state(agents["zhao"])["state"] == "on_call"
