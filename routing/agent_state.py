@@ -1,26 +1,35 @@
 """The agent's state machine: pure data, no I/O.
 
 `next_agent_state(state, event)` is the only place that decides what follows what; anything not in
-the table is refused with `InvalidAgentTransition`. The service fires the events and stores every
-`from -> event -> to` with its time (busy/idle and occupancy reports, R19).
+the table is refused with `InvalidAgentTransition`. Every change of an agent's state, the
+system's included, is an event the ACD (`routing.engine.Acd`) asks this table about; it stores
+every `from -> event -> to` with its time (busy/idle and occupancy reports, R19), so the history
+says what happened, not only where the agent went.
 
 Events come from two sides:
 - the agent's own requests: `log_in`, `go_ready`, `pause`, `log_out`;
-- the system's: `offer`, `answer`, `miss`, `offer_cancelled`, `call_ended`, `wrap_up_done`.
+- the system's: `offer`, `answer`, `miss`, `miss_tolerated`, `offer_cancelled`, `call_ended`,
+  `wrap_up_done`, `call_gone`.
 
 Rules:
 - Only a ready agent is offered a call (R9: never two calls at once).
-- A ringing agent who does not answer within the ring limit, is busy or rejects (`miss`) goes to
-  paused with `PauseReason.missed_rings` (R1). The table encodes the default of pausing after one
-  miss; a service that allows several misses in a row asks `after_miss` instead.
+- A ringing agent who does not answer within the ring limit, is busy or rejects has missed the
+  offer (R1). Which event that is, is `miss_event`'s decision (like mod_callcenter's
+  max-no-answer): `miss` once the agent has missed `HOTLINE_MAX_NO_ANSWER` offers in a row,
+  to paused with `PauseReason.missed_rings`; before that `miss_tolerated`, back to ready for the
+  next call.
 - A ringing offer the caller abandons, or that another agent took (`offer_cancelled`), returns the
-  agent to ready.
+  agent to ready: not the agent's doing.
 - When a call ends the agent goes to wrap_up, and from there to ready when wrap-up time is over
   (`wrap_up_done`) or when the agent says so earlier (`go_ready`); lines and agents are not held
   longer than needed (R13). With zero wrap-up seconds the service fires `wrap_up_done` at once.
 - An agent may pause or log out from ready, paused or wrap_up (pausing again changes the reason).
   While ringing or on a call the request is refused with `InvalidAgentTransition`; remembering it
   and applying it after the call (a "pending" pause) is out of scope here.
+- `call_gone` is reconciliation after a reconnect or a restart (R21): an agent left ringing for a
+  call Asterisk no longer has goes to ready (the offer went with it). An agent left on a call that
+  is gone goes through wrap-up as after any call (`call_ended`); one on a call still live stays
+  on it. Agents in other states keep them (the table refuses `call_gone` there).
 """
 
 from __future__ import annotations
@@ -47,10 +56,13 @@ class AgentEvent(StrEnum):
     # the system's
     offer = "offer"                      # a call is offered: the agent's phone rings
     answer = "answer"
-    miss = "miss"                        # no answer within the ring limit, busy, or rejected
+    # A missed offer (no answer within the ring limit, busy, rejected; R1), `miss_event` says which:
+    miss = "miss"                        # the Nth in a row (max-no-answer): paused, missed_rings
+    miss_tolerated = "miss_tolerated"    # fewer than N in a row: ready for the next call
     offer_cancelled = "offer_cancelled"  # the caller hung up, or another agent took the call
     call_ended = "call_ended"
     wrap_up_done = "wrap_up_done"
+    call_gone = "call_gone"              # reconciliation: the call the agent was rung for is gone
 
 
 class PauseReason(StrEnum):
@@ -72,6 +84,7 @@ class InvalidAgentTransition(ValueError):
 # States from which the agent may pause or log out: not while ringing or on a call.
 _AT_WILL = (AgentState.ready, AgentState.paused, AgentState.wrap_up)
 
+
 TRANSITIONS: MappingProxyType[tuple[AgentState, AgentEvent], AgentState] = MappingProxyType({
     (AgentState.logged_out, AgentEvent.log_in): AgentState.ready,
     (AgentState.paused, AgentEvent.go_ready): AgentState.ready,
@@ -81,9 +94,11 @@ TRANSITIONS: MappingProxyType[tuple[AgentState, AgentEvent], AgentState] = Mappi
     (AgentState.ready, AgentEvent.offer): AgentState.ringing,
     (AgentState.ringing, AgentEvent.answer): AgentState.on_call,
     (AgentState.ringing, AgentEvent.miss): AgentState.paused,  # reason missed_rings (R1)
+    (AgentState.ringing, AgentEvent.miss_tolerated): AgentState.ready,  # under max-no-answer
     (AgentState.ringing, AgentEvent.offer_cancelled): AgentState.ready,
     (AgentState.on_call, AgentEvent.call_ended): AgentState.wrap_up,
     (AgentState.wrap_up, AgentEvent.wrap_up_done): AgentState.ready,
+    (AgentState.ringing, AgentEvent.call_gone): AgentState.ready,  # R21: after a reconnect
 })
 """Every allowed `(state, event) -> next state`; everything else is refused."""
 
@@ -101,14 +116,12 @@ def can(state: AgentState, event: AgentEvent) -> bool:
     return (state, event) in TRANSITIONS
 
 
-def after_miss(misses_in_a_row: int, max_no_answer: int = 1) -> AgentState:
-    """Where a ringing agent goes after a missed offer (R1, like mod_callcenter's max-no-answer).
-
-    `misses_in_a_row` counts this miss too. Paused (reason `missed_rings`) once the agent has
-    missed `max_no_answer` offers in a row, otherwise back to ready for the next call.
-    """
+def miss_event(misses_in_a_row: int, max_no_answer: int = 1) -> AgentEvent:
+    """What a missed offer is (R1, like mod_callcenter's max-no-answer): `miss` (paused, reason
+    `missed_rings`) once the agent has missed `max_no_answer` offers in a row, otherwise
+    `miss_tolerated` (ready for the next call). `misses_in_a_row` counts this miss too."""
     if misses_in_a_row < 1:
         raise ValueError(f"misses_in_a_row must be at least 1, got {misses_in_a_row}")
     if max_no_answer < 1:
         raise ValueError(f"max_no_answer must be at least 1, got {max_no_answer}")
-    return AgentState.paused if misses_in_a_row >= max_no_answer else AgentState.ready
+    return AgentEvent.miss if misses_in_a_row >= max_no_answer else AgentEvent.miss_tolerated

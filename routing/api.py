@@ -194,7 +194,7 @@ async def request_state(agent_id: uuid.UUID, body: StateRequest, session: Sessio
         raise AcdUnavailable(ACD_DOWN)
     await session.rollback()  # hold no transaction while the ACD works
     new_state = await acd.request_state(agent_id, body.state, body.reason)
-    agent = await _agent_or_404(session, agent_id)  # as the ACD stored it
+    agent = await _agent_or_404(session, agent_id)  # its live state over it: stored behind (R21)
     return (await _outs(acd, telephony, [agent]))[0].model_copy(update={"state": str(new_state)})
 
 

@@ -5,6 +5,18 @@ The decisions themselves are the pure functions of `routing.queue_order` and
 `routing.strategies`; this module keeps the live data, persists every agent state change (R19)
 and tells a call's flow, through `notify(channel_id, item)`, that an offer was made. What happens
 on the phones (ringing, the three-ring limit, answering, bridging) is the call flow's.
+
+Every agent state change, the agent's and the system's alike, is an `AgentEvent` fired through
+one choke point (`_change`), which asks `routing.agent_state.next_agent_state` for the next
+state; what the table refuses is logged (`acd.transition_refused`) and changes nothing.
+
+Routing never waits on Postgres (R21, #15): nothing under the lock touches the database. A change
+is made in memory and handed to the ordered writer (`routing.state_writer`, `put_nowait`), which
+stores changes in the order they were made, behind; an agent's own request is answered from
+memory. So a caller that shows an agent right after a change reads the live state
+(`live_state`; the API overlays it on the stored row), not the row, which may lag behind by the
+writer's latency (or for as long as Postgres is away). Postgres is read only outside the lock:
+`reload_queues`/`reload_agents` load rows first, then take the lock to swap them in.
 """
 
 from __future__ import annotations
@@ -21,13 +33,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import Clock
 from app.config import Settings
-from app.desk.notifier import DeskNotifier
 from app.errors import AppError, NotFound
 from app.metrics import QUEUE_TO_RING_SECONDS
 from routing import announce, phones, queue_order, service
-from routing.agent_state import AgentEvent, AgentState, PauseReason, after_miss, can, next_agent_state
+from routing.agent_state import (
+    AgentEvent, AgentState, InvalidAgentTransition, PauseReason, can, miss_event, next_agent_state,
+)
 from routing.models import AgentRow, QueueRow
 from routing.ring_rule import OfferOutcome
+from routing.screens import AgentScreens
 from routing.state_writer import StateChange, StateWriter
 from routing.strategies import Agent, CallNeed, Level, Strategy, at_least, eligible
 
@@ -119,7 +133,7 @@ class OfferMade:
 class Acd:
     def __init__(self, *, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
                  clock: Clock, notify: Callable[[str, object], None],
-                 desk: DeskNotifier | None = None) -> None:
+                 desk: AgentScreens | None = None) -> None:
         self.settings = settings
         self.sessions = sessionmaker
         self.clock = clock
@@ -150,9 +164,9 @@ class Acd:
 
     async def reload_agents(self) -> None:
         """Take in agents added or changed through the API; live states are kept. At start,
-        agents come back in the states they had, ringing and on a call included:
-        whether their call is still live is known once the service has lined its calls up with
-        Asterisk (`line_up`, R21), not before."""
+        agents come back in the states they had, ringing and on a call included: whether their
+        call is still live is known once the service has lined its calls up with Asterisk
+        (`line_up`, R21), not before. Postgres is read before the lock is taken."""
         async with self.sessions() as session:
             rows = list(await session.scalars(select(AgentRow).where(AgentRow.is_active)))
         async with self._lock:
@@ -202,7 +216,9 @@ class Acd:
 
     # -- the agent's own requests -----------------------------------------------------------
     async def request_state(self, agent_id: uuid.UUID, state: str, reason: str | None) -> str:
-        """Ready, paused (with a reason) or logged out, as the agent asks (R19: stored)."""
+        """Ready, paused (with a reason) or logged out, as the agent asks; answered from memory,
+        the change stored behind in order (R19, R21: never waiting on Postgres). What the table
+        refuses (ringing, on a call) is `AgentBusy`."""
         event = {"ready": AgentEvent.go_ready, "paused": AgentEvent.pause,
                  "logged_out": AgentEvent.log_out}[state]
         async with self._lock:
@@ -215,11 +231,7 @@ class Acd:
                 return agent.state
             if not can(agent.state, event):
                 raise AgentBusy(f"the agent is {agent.state}")
-            self._cancel_wrap_up(agent)
-            if event in (AgentEvent.go_ready, AgentEvent.log_in):
-                agent.misses_in_a_row = 0
-            await self._set(agent, next_agent_state(agent.state, event), event,
-                            reason if event is AgentEvent.pause else None)
+            self._set(agent, event, reason if event is AgentEvent.pause else None)
         await self.dispatch()
         return agent.state
 
@@ -280,11 +292,13 @@ class Acd:
                 for call_id, agent_id in pairs:
                     waiting = self.waiting.pop(call_id)
                     agent = free.pop(agent_id)
-                    self._last_agent[name] = agent_id
-                    agent.call_id = call_id
                     # The phone is dialled at once; the change is stored in order, meanwhile.
-                    changes.append(self._change(agent, AgentState.ringing, AgentEvent.offer, None,
-                                                call_id))
+                    change = self._change(agent, AgentEvent.offer, call_id=call_id)
+                    if change is None:  # the table refused (logged): the call waits on
+                        self.waiting[call_id] = waiting
+                        continue
+                    changes.append(change)
+                    self._last_agent[name] = agent_id
                     met_at = max(waiting.since, agent.ready_mono)
                     QUEUE_TO_RING_SECONDS.labels(stage="offered").observe(
                         max(self.clock.monotonic() - met_at, 0.0))
@@ -307,36 +321,28 @@ class Acd:
                 raise AgentBusy(f"the agent is {agent.state}, not ready")
             if not at_least(agent.level, min_level):
                 raise AgentTooJunior(f"the call needs a {min_level} agent")
-            agent.call_id = call_id
-            await self._set(agent, AgentState.ringing, AgentEvent.offer, "transfer", call_id)
+            self._set(agent, AgentEvent.offer, "transfer", call_id)
             return OfferMade(channel_id=channel_id, offer_id=uuid.uuid4(), agent_id=agent_id,
                              endpoint=agent.endpoint, queue=queue)
 
     async def offer_ended(self, agent_id: uuid.UUID, outcome: OfferOutcome) -> None:
-        """The offer's result for the agent: answered -> on call; missed -> paused after N
-        misses (R1, `missed_rings`); cancelled (the caller left) -> ready again."""
+        """The offer's result for the ringing agent: answered -> on call (`answer`); missed
+        (no answer, busy, rejected) -> `miss`, paused with `missed_rings` after
+        `HOTLINE_MAX_NO_ANSWER` misses in a row (R1), before that `miss_tolerated`, ready
+        again; cancelled (the caller left) -> ready again (`offer_cancelled`). An agent no
+        longer ringing (the result came late) is left as it is."""
         async with self._lock:
             agent = self.agents.get(agent_id)
             if agent is None or agent.state is not AgentState.ringing:
                 return
             if outcome is OfferOutcome.answered:
-                agent.misses_in_a_row = 0
-                agent.calls_today += 1
-                await self._set(agent, AgentState.on_call, AgentEvent.answer, None, agent.call_id,
-                                wait=False)
+                self._set(agent, AgentEvent.answer)
             elif outcome is OfferOutcome.cancelled:
-                agent.call_id = None
-                await self._set(agent, AgentState.ready, AgentEvent.offer_cancelled, None,
-                                wait=False)
+                self._set(agent, AgentEvent.offer_cancelled)
             else:
-                agent.misses_in_a_row += 1
-                call_id, agent.call_id = agent.call_id, None
-                if after_miss(agent.misses_in_a_row, self.settings.max_no_answer) is AgentState.paused:
-                    await self._set(agent, AgentState.paused, AgentEvent.miss,
-                                    PauseReason.missed_rings, call_id)
-                else:
-                    await self._set(agent, AgentState.ready, AgentEvent.offer_cancelled,
-                                    f"missed:{outcome}", call_id)
+                event = miss_event(agent.misses_in_a_row + 1, self.settings.max_no_answer)
+                self._set(agent, event, PauseReason.missed_rings if event is AgentEvent.miss
+                          else f"missed:{outcome}")
         await self.dispatch()
 
     async def call_ended(self, agent_id: uuid.UUID, queue: str | None) -> None:
@@ -349,70 +355,92 @@ class Acd:
 
     def _start_wrap_up(self, agent: LiveAgent, queue: str | None, *,
                        reason: str | None = None) -> None:
-        call_id, agent.call_id = agent.call_id, None
+        """After-call work (R13) for the queue's wrap-up seconds, then ready by itself."""
         config = self.queues.get(queue or "")
         seconds = config.wrap_up_seconds if config else self.settings.wrap_up_seconds
-        agent.wrap_up_until = self.clock.now() + timedelta(seconds=seconds)
-        self._writer.put_nowait([self._change(agent, AgentState.wrap_up, AgentEvent.call_ended,
-                                              reason, call_id)])
-        agent.wrap_up = asyncio.create_task(self._wrap_up(agent, seconds))
+        if self._set(agent, AgentEvent.call_ended, reason,
+                     wrap_up_until=self.clock.now() + timedelta(seconds=seconds)):
+            agent.wrap_up = asyncio.create_task(self._wrap_up(agent.id, seconds))
 
-    async def _wrap_up(self, agent: LiveAgent, seconds: float) -> None:
+    async def _wrap_up(self, agent_id: uuid.UUID, seconds: float) -> None:
         await asyncio.sleep(seconds)
         async with self._lock:
-            if agent.state is AgentState.wrap_up:  # a waiting call is offered at once
-                await self._set(agent, AgentState.ready, AgentEvent.wrap_up_done, None, wait=False)
+            # By id: `reload_agents` may have replaced the agent's LiveAgent meanwhile.
+            agent = self.agents.get(agent_id)
+            if agent is not None and agent.state is AgentState.wrap_up:
+                self._set(agent, AgentEvent.wrap_up_done)  # a waiting call is offered at once
         await self.dispatch()
 
     async def line_up(self, busy: dict[uuid.UUID, uuid.UUID]) -> None:
         """After a reconnect or a restart (R21): the agents follow the calls Asterisk still has.
         `busy`: agents whose phone rings or who talk on a live call -> that call. An agent left
-        ringing or on a call that is gone is let go (ringing: ready again; on a call: wrap-up,
-        then ready, R13); one in wrap-up without its timer (the service restarted) gets it
-        again; one on a live call stays on it."""
+        ringing for a call that is gone is ready again (`call_gone`); one left on a call that is
+        gone goes through wrap-up (R13), as after any call; one in wrap-up without its timer (the
+        service restarted) gets the rest of it; one on a live call stays on it."""
         async with self._lock:
             for agent in self.agents.values():
                 call_id = busy.get(agent.id)
                 if call_id is not None:
                     if agent.state in (AgentState.ringing, AgentState.on_call):
                         agent.call_id = call_id
-                    continue
-                if agent.state is AgentState.ringing:
-                    lost, agent.call_id = agent.call_id, None
-                    await self._set(agent, AgentState.ready, AgentEvent.offer_cancelled,
-                                    "call_gone", lost, wait=False)
+                elif agent.state is AgentState.ringing:
+                    self._set(agent, AgentEvent.call_gone, "call_gone")
                 elif agent.state is AgentState.on_call:
                     self._start_wrap_up(agent, None, reason="call_gone")
                 elif agent.state is AgentState.wrap_up and agent.wrap_up is None:
-                    left = (agent.wrap_up_until - self.clock.now()).total_seconds() if (
-                        agent.wrap_up_until is not None) else 0.0
-                    agent.wrap_up = asyncio.create_task(self._wrap_up(agent, max(left, 0.0)))
+                    left = ((agent.wrap_up_until - self.clock.now()).total_seconds()
+                            if agent.wrap_up_until is not None else 0.0)
+                    agent.wrap_up = asyncio.create_task(self._wrap_up(agent.id, max(left, 0.0)))
         await self.dispatch()
 
     # -- helpers ----------------------------------------------------------------------------
     def _cancel_wrap_up(self, agent: LiveAgent) -> None:
-        if agent.wrap_up is not None and not agent.wrap_up.done():
-            agent.wrap_up.cancel()
-        agent.wrap_up = None
+        """Stop the wrap-up timer (not from within the timer's own task, which is ending)."""
+        task, agent.wrap_up = agent.wrap_up, None
+        if task is not None and not task.done() and task is not asyncio.current_task():
+            task.cancel()
 
-    async def _set(self, agent: LiveAgent, state: AgentState, event: str, reason: str | None,
-                   call_id: uuid.UUID | None = None, *, wait: bool = True) -> None:
-        """The one place agent states change: in memory and in Postgres with the time (R19);
-        `wait=False` goes on before the change is stored (it still is, in order)."""
-        change = self._change(agent, state, event, reason, call_id)
-        if wait:
-            await self._writer.put([change])
-        else:
+    def _set(self, agent: LiveAgent, event: AgentEvent, reason: str | None = None,
+             call_id: uuid.UUID | None = None, *, wrap_up_until: datetime | None = None) -> bool:
+        """Fire `event` (`_change`) and hand the change to the writer, which stores it in order
+        behind (R19); nothing here waits on Postgres (R21). Whether the table allowed it."""
+        change = self._change(agent, event, reason, call_id, wrap_up_until=wrap_up_until)
+        if change is not None:
             self._writer.put_nowait([change])
+        return change is not None
 
-    def _change(self, agent: LiveAgent, state: AgentState, event: str, reason: str | None,
-                call_id: uuid.UUID | None = None) -> StateChange:
-        """An agent's state change in memory, for the writer to store (R19)."""
-        now = self.clock.now()
+    def _change(self, agent: LiveAgent, event: AgentEvent, reason: str | None = None,
+                call_id: uuid.UUID | None = None, *,
+                wrap_up_until: datetime | None = None) -> StateChange | None:
+        """The one place an agent's state changes: the table (`next_agent_state`) says into
+        what, or refuses (logged, nothing changed, None). In memory, under the lock; the
+        returned change is for the writer to store (R19).
+
+        What goes with the state follows from it and the event: the agent's call is `call_id`
+        on an `offer`, kept while on the call, gone otherwise; misses in a row (R1) count up on
+        a miss and start again on an answer or the agent's ready/log-in; an answer counts for
+        `calls_today`; `wrap_up_until` is kept only in wrap_up, leaving which stops its timer
+        (R13). The stored change names the call it is about (the agent's, before or after)."""
         previous = agent.state
+        try:
+            state = next_agent_state(previous, event)
+        except InvalidAgentTransition:
+            log.warning("acd.transition_refused", agent=agent.name, state=previous, on=str(event))
+            return None
+        now = self.clock.now()
+        about = call_id or agent.call_id
+        agent.call_id = (call_id if state is AgentState.ringing else
+                         agent.call_id if state is AgentState.on_call else None)
+        if event in (AgentEvent.miss, AgentEvent.miss_tolerated):
+            agent.misses_in_a_row += 1
+        elif event in (AgentEvent.answer, AgentEvent.go_ready, AgentEvent.log_in):
+            agent.misses_in_a_row = 0
+        if event is AgentEvent.answer:
+            agent.calls_today += 1
+        if previous is AgentState.wrap_up and state is not AgentState.wrap_up:
+            self._cancel_wrap_up(agent)
+        agent.wrap_up_until = wrap_up_until if state is AgentState.wrap_up else None
         agent.state, agent.state_reason, agent.state_since = state, reason, now
-        if state is not AgentState.wrap_up:
-            agent.wrap_up_until = None
         if state is AgentState.ready:
             agent.ready_since, agent.ready_mono = now, self.clock.monotonic()
         elif state is AgentState.logged_out:
@@ -421,9 +449,8 @@ class Acd:
                  on=str(event), reason=reason)
         if self.desk is not None:  # the agent's screen shows the state and the wrap-up timer
             self.desk.agent_state(agent.id, state=str(state), reason=reason, since=now,
-                                  wrap_up_until=agent.wrap_up_until,
-                                  call_id=agent.call_id or call_id)
-        return StateChange(agent.id, now, previous, state, str(event), reason, call_id,
+                                  wrap_up_until=agent.wrap_up_until, call_id=about)
+        return StateChange(agent.id, now, previous, state, str(event), reason, about,
                            agent.misses_in_a_row)
 
     async def close(self) -> None:

@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.ari.models import Channel
 from app.calls import service
@@ -16,11 +18,13 @@ from app.calls.models import Call
 from routing.agent_state import AgentState
 from routing.engine import Acd, OfferMade
 from routing.models import AgentRow, AgentStateChange, OfferRow, QueueRow
+from app.db import make_engine
 from routing.ring_rule import OfferOutcome
 from tests.db.test_call_flow import DEMO, arrive, feed, keys, make_stasis, prompt_done, said
 from tests.support import events as ev
 from tests.support.fake_telephony import FakeTelephony
 from tests.support.settings import make_settings
+from tests.support.tcp_proxy import CuttableProxy
 
 # The call flow runs many sessions at once: real commits on an emptied call log (conftest).
 pytestmark = pytest.mark.committing
@@ -82,6 +86,33 @@ async def rows(sessionmaker, model, **where):
         for key, value in where.items():
             query = query.where(getattr(model, key) == value)
         return list(await session.scalars(query))
+
+
+async def open_calls(sessionmaker, clock, count: int) -> list[uuid.UUID]:
+    async with sessionmaker() as session, session.begin():
+        return [(await service.open_call(session=session, channel_id=f"ch-{n}", caller_number=None,
+                                         caller_name=None, dialed_number=None, language="zh",
+                                         started_at=clock.now()))[0].id for n in range(count)]
+
+
+async def history(sessionmaker, agent_id) -> list[tuple[str, str, str, str | None]]:
+    """The agent's stored changes, in order: (from, event, to, reason)."""
+    return [(c.from_state, c.event, c.to_state, c.reason) for c in sorted(
+        await rows(sessionmaker, AgentStateChange, agent_id=agent_id), key=lambda c: c.id)]
+
+
+async def started_acd(sessionmaker, clock, **settings) -> tuple[Acd, list[OfferMade]]:
+    """An ACD without the call flow, started; the offers it makes."""
+    offers: list[OfferMade] = []
+    acd = Acd(settings=make_settings(**settings), sessionmaker=sessionmaker, clock=clock,
+              notify=lambda channel, offer: offers.append(offer))
+    await acd.start()
+    return acd, offers
+
+
+async def wait_in_general(acd: Acd, call_id: uuid.UUID) -> None:
+    await acd.enqueue(call_id=call_id, channel_id=str(call_id), queue="general", language="zh",
+                      priority=0, enqueued_at=acd.clock.now())
 
 
 async def test_a_ready_agent_is_rung_answers_and_is_bridged_with_the_caller(
@@ -148,6 +179,8 @@ async def test_an_agent_who_misses_the_ring_limit_is_paused_and_the_call_goes_to
     assert [(o.agent_id, o.outcome) for o in offers] == [
         (agents["wang"], "no_answer"), (agents["zhao"], "answered")]
     assert offers[0].rings == 3
+    assert await history(sessionmaker, agents["wang"]) == [  # the miss says what happened
+        ("ready", "offer", "ringing", None), ("ringing", "miss", "paused", "missed_rings")]
 
 
 @pytest.mark.parametrize(("cause", "outcome"), [(17, "busy"), (21, "rejected")])
@@ -198,6 +231,8 @@ async def test_a_caller_who_hangs_up_while_an_agent_rings_cancels_the_offer(
     assert ("hangup", leg) in fake.commands
     assert stasis.acd.agents[agents["wang"]].state == "ready"  # not paused: not the agent's fault
     row = (await rows(sessionmaker, Call, channel_id="q5"))[0]
+    assert [e for _, e, _, _ in await history(sessionmaker, agents["wang"])] == [
+        "offer", "offer_cancelled"]
     [offer] = await rows(sessionmaker, OfferRow, call_id=row.id)
     assert (row.end_reason, offer.outcome) == ("abandoned_in_queue", "cancelled")
 
@@ -222,14 +257,7 @@ async def test_fifty_calls_at_once_never_give_an_agent_two_offers_nor_a_call_two
     acd = Acd(settings=make_settings(wrap_up_seconds=0), sessionmaker=sessionmaker, clock=clock,
               notify=lambda channel, offer: offers.append((channel, offer)))
     await acd.start()
-    calls = []
-    async with sessionmaker() as session, session.begin():
-        for n in range(50):
-            row, _ = await service.open_call(session=session, channel_id=f"ch-{n}",
-                                             caller_number=None, caller_name=None,
-                                             dialed_number=None, language="zh",
-                                             started_at=clock.now())
-            calls.append(row.id)
+    calls = await open_calls(sessionmaker, clock, 50)
     await asyncio.gather(*[
         acd.enqueue(call_id=c, channel_id=f"ch-{n}", queue="general", language="zh", priority=0,
                     enqueued_at=clock.now() + timedelta(milliseconds=n))
@@ -540,3 +568,130 @@ async def test_a_caller_who_waits_the_queues_maximum_is_promised_a_call_back(
     await feed(stasis, ev.stasis_end("o1"))
     row = (await rows(sessionmaker, Call, channel_id="o1"))[0]
     assert row.end_reason == "overflow"
+
+
+# -- the agent table governs every change (#14) and routing never waits on Postgres (R21, #15) --
+
+async def test_a_miss_under_the_max_no_answer_is_stored_as_tolerated_and_the_next_as_a_miss(
+        sessionmaker, clock):
+    agents = await add_agents(sessionmaker, clock, "wang")
+    acd, offers = await started_acd(sessionmaker, clock, max_no_answer=2)
+    first, second = await open_calls(sessionmaker, clock, 2)
+    for call_id, outcome in ((first, OfferOutcome.no_answer), (second, OfferOutcome.busy)):
+        await wait_in_general(acd, call_id)
+        assert offers[-1].agent_id == agents["wang"]
+        await acd.offer_ended(agents["wang"], outcome)
+    await acd.close()
+    wang = acd.agents[agents["wang"]]
+    assert (wang.state, wang.state_reason, wang.misses_in_a_row) == ("paused", "missed_rings", 2)
+    assert await history(sessionmaker, agents["wang"]) == [
+        ("ready", "offer", "ringing", None),
+        ("ringing", "miss_tolerated", "ready", "missed:no_answer"),  # R1: once is tolerated
+        ("ready", "offer", "ringing", None),
+        ("ringing", "miss", "paused", "missed_rings")]  # the second in a row pauses
+
+
+async def test_at_start_agents_keep_their_states_until_lined_up_with_the_live_calls(
+        sessionmaker, clock):  # R21
+    agents = await add_agents(sessionmaker, clock, "ringing", "on_call", "talking", "wrap_up",
+                              "paused")
+    async with sessionmaker() as session, session.begin():
+        for name, agent_id in agents.items():
+            (await session.get(AgentRow, agent_id)).state = "on_call" if name == "talking" else name
+    acd, _ = await started_acd(sessionmaker, clock, wrap_up_seconds=1)
+    assert {name: acd.agents[a].state for name, a in agents.items()} == {
+        "ringing": "ringing", "on_call": "on_call", "talking": "on_call", "wrap_up": "wrap_up",
+        "paused": "paused"}  # nothing decided before the calls are known
+    [live] = await open_calls(sessionmaker, clock, 1)
+    await acd.line_up({agents["talking"]: live})  # Asterisk still has this one's call
+    for _ in range(200):  # wrap-up of the settings' seconds, then ready
+        await asyncio.sleep(0.025)
+        if acd.agents[agents["on_call"]].state == "ready":
+            break
+    await acd.close()
+    assert (acd.agents[agents["talking"]].state, acd.agents[agents["talking"]].call_id) == (
+        "on_call", live)
+    assert acd.agents[agents["paused"]].state == "paused"
+    assert await history(sessionmaker, agents["ringing"]) == [
+        ("ringing", "call_gone", "ready", "call_gone")]
+    assert await history(sessionmaker, agents["on_call"]) == [
+        ("on_call", "call_ended", "wrap_up", "call_gone"), ("wrap_up", "wrap_up_done", "ready", None)]
+    assert [h[1] for h in await history(sessionmaker, agents["wrap_up"])] == ["wrap_up_done"]
+    assert await history(sessionmaker, agents["paused"]) == []
+
+
+async def test_an_agent_in_wrap_up_is_ready_when_it_ends_though_agents_were_reloaded(
+        sessionmaker, clock):
+    agents = await add_agents(sessionmaker, clock, "wang")
+    acd, _ = await started_acd(sessionmaker, clock, wrap_up_seconds=1)
+    [call_id] = await open_calls(sessionmaker, clock, 1)
+    await wait_in_general(acd, call_id)
+    await acd.offer_ended(agents["wang"], OfferOutcome.answered)
+    await acd.call_ended(agents["wang"], None)  # no queue: the settings' wrap-up, 1 s
+    await acd.reload_agents()  # an admin saved an agent meanwhile: new LiveAgents
+    assert acd.agents[agents["wang"]].state == "wrap_up"
+    for _ in range(200):  # the wrap-up timer ends (however busy the machine)
+        await asyncio.sleep(0.025)
+        if acd.agents[agents["wang"]].state != "wrap_up":
+            break
+    assert acd.agents[agents["wang"]].state == "ready"
+    await acd.close()
+    assert [event for _, event, _, _ in await history(sessionmaker, agents["wang"])] == [
+        "offer", "answer", "call_ended", "wrap_up_done"]
+
+
+class HangingProxy(CuttableProxy):
+    """Postgres that stops answering without an error: while hung, no byte is passed on either
+    way and new connections wait; the connections stay open."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(host, port)
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+
+    async def _serve(self, reader, writer) -> None:
+        await self._flowing.wait()
+        await super()._serve(reader, writer)
+
+    def hang(self) -> None:
+        self._flowing.clear()
+        for writer in self._writers:
+            writer.transport.pause_reading()
+
+    def recover(self) -> None:
+        self._flowing.set()
+        for writer in self._writers:
+            writer.transport.resume_reading()
+
+
+async def test_while_postgres_hangs_the_acd_still_offers_calls_and_answers_agents(
+        sessionmaker, clock, database_url):
+    agents = await add_agents(sessionmaker, clock, "wang", "zhao")
+    [call_id] = await open_calls(sessionmaker, clock, 1)
+    url = make_url(database_url)
+    proxy = HangingProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    engine = make_engine(url.set(host="127.0.0.1", port=proxy.port)
+                         .render_as_string(hide_password=False))
+    offers: list[OfferMade] = []
+    acd = Acd(settings=make_settings(), sessionmaker=async_sessionmaker(engine), clock=clock,
+              notify=lambda channel, offer: offers.append(offer))
+    try:
+        await acd.start()  # loading the agents needs Postgres
+        proxy.hang()
+        # R21: routing answers from memory; waiting on Postgres would never return here.
+        paused = await asyncio.wait_for(acd.request_state(agents["wang"], "paused", "meal"), 5)
+        assert paused == "paused"
+        await asyncio.wait_for(wait_in_general(acd, call_id), 5)
+        assert [o.agent_id for o in offers] == [agents["zhao"]]
+        await asyncio.wait_for(acd.offer_ended(agents["zhao"], OfferOutcome.answered), 5)
+        assert acd.live_state(agents["zhao"])["state"] == "on_call"
+        assert await history(sessionmaker, agents["zhao"]) == []  # Postgres really hangs
+        proxy.recover()
+        await asyncio.wait_for(acd.close(), 30)  # then everything is stored, in order
+    finally:
+        proxy.recover()
+        await engine.dispose()
+        await proxy.close()
+    assert await history(sessionmaker, agents["wang"]) == [("ready", "pause", "paused", "meal")]
+    assert [e for _, e, _, _ in await history(sessionmaker, agents["zhao"])] == ["offer", "answer"]

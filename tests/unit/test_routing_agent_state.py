@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from routing.agent_state import (
-    TRANSITIONS, AgentEvent, AgentState, InvalidAgentTransition, PauseReason, after_miss, can,
+    TRANSITIONS, AgentEvent, AgentState, InvalidAgentTransition, PauseReason, can, miss_event,
     next_agent_state,
 )
 
@@ -20,7 +20,9 @@ ALLOWED = {
     (S.ready, E.log_out): S.logged_out,
     (S.ringing, E.answer): S.on_call,
     (S.ringing, E.miss): S.paused,
+    (S.ringing, E.miss_tolerated): S.ready,
     (S.ringing, E.offer_cancelled): S.ready,
+    (S.ringing, E.call_gone): S.ready,
     (S.on_call, E.call_ended): S.wrap_up,
     (S.wrap_up, E.wrap_up_done): S.ready,
     (S.wrap_up, E.go_ready): S.ready,
@@ -71,6 +73,14 @@ def test_every_other_pair_is_refused(state, event):
     (S.on_call, E.miss, "a connected call cannot be missed"),
     (S.wrap_up, E.call_ended, "the call already ended"),
     (S.ready, E.wrap_up_done, "no wrap-up in progress"),
+    (S.on_call, E.miss_tolerated, "a connected call cannot be missed"),
+    (S.ready, E.miss_tolerated, "nothing rang"),
+    (S.paused, E.miss, "nothing rang"),
+    (S.ready, E.call_gone, "nothing held the agent: a ready agent stays ready"),
+    (S.paused, E.call_gone, "a paused agent stays paused after a restart"),
+    (S.logged_out, E.call_gone, "a logged-out agent stays logged out after a restart"),
+    (S.on_call, E.call_gone, "a call that is gone ends with wrap-up, as any call (R13)"),
+    (S.wrap_up, E.call_gone, "wrap-up runs its course"),
 ])
 def test_refused_transitions(state, event, why):
     with pytest.raises(InvalidAgentTransition):
@@ -85,9 +95,18 @@ def test_an_agent_who_answers_goes_through_call_and_wrap_up_back_to_ready():
 
 
 def test_an_agent_who_misses_the_ring_limit_is_paused_with_missed_rings():
+    assert miss_event(1) is E.miss
     assert next_agent_state(S.ringing, E.miss) is S.paused
-    assert after_miss(1) is S.paused
     assert PauseReason("missed_rings") is PauseReason.missed_rings
+
+
+def test_a_miss_under_the_max_no_answer_is_tolerated_and_the_agent_stays_ready():
+    assert miss_event(1, max_no_answer=2) is E.miss_tolerated
+    assert next_agent_state(S.ringing, E.miss_tolerated) is S.ready
+
+
+def test_after_a_reconnect_an_agent_rung_for_a_call_that_is_gone_is_ready():  # R21
+    assert next_agent_state(S.ringing, E.call_gone) is S.ready
 
 
 def test_an_offer_the_caller_abandons_returns_the_agent_to_ready():
@@ -105,13 +124,13 @@ def test_an_offer_the_caller_abandons_returns_the_agent_to_ready():
 ])
 def test_after_n_misses_in_a_row_the_agent_is_paused_before_that_ready(misses, max_no_answer,
                                                                       expected):
-    assert after_miss(misses, max_no_answer) is expected
+    assert next_agent_state(S.ringing, miss_event(misses, max_no_answer)) is expected
 
 
 @pytest.mark.parametrize(("misses", "max_no_answer"), [(0, 1), (-1, 1), (1, 0)])
-def test_after_miss_refuses_nonsense_counts(misses, max_no_answer):
+def test_miss_event_refuses_nonsense_counts(misses, max_no_answer):
     with pytest.raises(ValueError):
-        after_miss(misses, max_no_answer)
+        miss_event(misses, max_no_answer)
 
 
 @pytest.mark.parametrize("value", [
