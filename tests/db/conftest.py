@@ -23,6 +23,8 @@ CALL_LOG = ("calls", "call_events", "ivr_steps", "ivr_versions", "voicemails", "
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "committing: sessions really commit, on an emptied call log (the call flow)")
+    config.addinivalue_line(
+        "markers", "long_grace: the caller's moment to hang up first (R2) outlasts a busy machine")
 
 
 @pytest.fixture(scope="session")
