@@ -2,13 +2,11 @@
 
 The ACD changes an agent's state in memory under its lock and hands the change here; one task
 writes changes in arrival order, and whatever queued up meanwhile goes into one transaction.
-An offer therefore goes out without waiting for Postgres (#9: queue-to-ring latency), while a
-caller that must know the change is stored (an agent's own request) awaits it; every later
-write of the same agent comes after it. The batching and ordering are `app.ordered_writer`'s,
-and so is what happens while Postgres cannot be reached (R21, #15): the changes wait in memory,
-in order, and are stored when it returns, so the history (R19's busy/idle reports) is whole
-afterwards; an awaiting request gets `NotStoredYet` after `wait_seconds` (default 5 s) while its
-change stays queued.
+Nothing the ACD does waits for it (#9: queue-to-ring latency; R21: an agent's own request is
+answered from memory too); every later write of the same agent comes after the earlier ones.
+The batching and ordering are `app.ordered_writer`'s, and so is what happens while Postgres
+cannot be reached (R21, #15): the changes wait in memory, in order, and are stored when it
+returns, so the history (R19's busy/idle reports) is whole afterwards.
 """
 
 from __future__ import annotations
