@@ -301,8 +301,8 @@ class OutboundCalls:
         live.agent_answered, live.agent_released = True, False
         await self.acd.offer_ended(live.agent_id, OfferOutcome.answered)
         await self.rt.safely(self.telephony.start_moh(live.agent_leg))  # music while we dial
-        async with self.sessions() as session, session.begin():
-            await callbacks.agent_answered(session=session, attempt_id=live.attempt_id, at=now)
+        self._record("callback.agent_answered", lambda session: callbacks.agent_answered(
+            session=session, attempt_id=live.attempt_id, at=now))
         self.rt.fire(live, OutTrigger.agent_answered, at=now,
                      detail={"agent_id": str(live.agent_id), "dial": live.dial})
         self._tell(live, "dialing")
@@ -415,8 +415,8 @@ class OutboundCalls:
         if end_reason:
             updates["end_reason"] = end_reason
         self.rt.fire(live, OutTrigger.channel_gone, at=now, **updates)
-        async with self.sessions() as session, session.begin():
-            await callbacks.attempt_ended(session=session, attempt_id=live.attempt_id, at=now)
+        self._record("callback.attempt_ended", lambda session: callbacks.attempt_ended(
+            session=session, attempt_id=live.attempt_id, at=now))
         self._tell(live, "ended", outcome=str(live.outcome) if live.outcome else None)
         self._forget(live)
         log.info("callback.ended", outcome=live.outcome, reason=live.reason)
@@ -445,9 +445,9 @@ class OutboundCalls:
         """The score goes on the call and on the complaint; the customer is thanked."""
         now = self.clock.now()
         if score is not None and live.complaint_id is not None:
-            async with self.sessions() as session, session.begin():
-                await complaints.record_satisfaction(
-                    session=session, complaint_id=live.complaint_id, score=score, at=now)
+            complaint_id = live.complaint_id
+            self._record("complaint.satisfaction", lambda session: complaints.record_satisfaction(
+                session=session, complaint_id=complaint_id, score=score, at=now))
         scored = {"satisfaction": score, "satisfaction_at": now} if score is not None else {}
         self.rt.fire(live, OutTrigger.survey_done, at=now, detail={"score": score}, **scored)
         await self.rt.play(live, live.customer_leg, prompts, playback_id=f"{live.call_id}.thanks")
@@ -464,14 +464,22 @@ class OutboundCalls:
         if live.settled:
             return
         live.settled, live.outcome, live.reason = True, outcome, reason
-        async with self.sessions() as session, session.begin():
+        at, retry = self.clock.now(), timedelta(minutes=self.settings.callback_retry_minutes)
+
+        async def settle(session: AsyncSession) -> None:
             task = await callbacks.settle(
                 session=session, attempt_id=live.attempt_id, outcome=outcome, reason=reason,
-                at=self.clock.now(), counted=counted,
-                retry=timedelta(minutes=self.settings.callback_retry_minutes),
-                user_id=live.user_id)
-        log.info("callback.attempt_settled", outcome=outcome, reason=reason, counted=counted,
-                 task_status=task.status, attempts=task.attempts)
+                at=at, counted=counted, retry=retry, user_id=live.user_id)
+            log.info("callback.attempt_settled", outcome=outcome, reason=reason,
+                     counted=counted, task_status=task.status, attempts=task.attempts)
+
+        self._record("callback.settle", settle)
+
+    def _record(self, name: str, run: Any) -> None:
+        """What the call-back leaves in other domains (the attempt, the task, the complaint's
+        score), written behind with the call log, in order (R21: once the customer is on the
+        line, a Postgres outage never cuts the call; the records follow when it returns)."""
+        self.rt.call_log.job(name, run)
 
     async def _release_agent(self, live: LiveCallback) -> None:
         """The ACD hears once that the agent's call-back is over: wrap-up (R13), or ready again

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import select
 
 from app.ari.models import Bridge, Channel
 from routing.models import AgentRow
@@ -148,3 +149,55 @@ async def test_reconcile_keeps_trying_until_asterisk_and_postgres_answer(
     fake.channels["late"] = Channel.model_validate(ev.channel("late", state="Up"))
     await asyncio.wait_for(stasis.reconcile(retry_seconds=0.01), timeout=10)
     assert fails["list"] == 0
+
+
+# -- callers don't need Postgres (#15 item 3) -----------------------------------------------------
+async def test_a_caller_who_rings_while_postgres_is_down_reaches_the_agent_and_is_recorded_after(
+        fake, database_url, sessionmaker, clock, tmp_path):
+    """Postgres refuses connections from the caller's first ring to after the hang-up: the
+    caller is answered, runs the menu, reaches the ready agent and talks; when Postgres is back
+    the call, its timeline, its offer and the agent's state history are all stored."""
+    from app.calls.models import Call, CallEvent
+    from app.db import make_sessionmaker
+    from routing.models import AgentStateChange, OfferRow
+    from tests.support.pg_proxy import proxied_engine
+
+    async with proxied_engine(database_url) as (engine, proxy):
+        through = make_sessionmaker(engine)
+        stasis = await make_stasis(fake, through, clock, tmp_path, DEMO,  # R1's default 15 s
+                                   wrap_up_seconds=0, call_read_timeout_seconds=0.5,
+                                   writer_drain_seconds=0.2, writer_retry_max_seconds=0.5)
+        try:
+            agents = await add_agents(through, clock, "wang")
+            await stasis.acd.start()
+            proxy.cut()  # from here Postgres cannot be reached
+            await to_queue(stasis, fake, "pg1")
+            call = stasis.flow.calls["pg1"]
+            assert call.state == "in_queue"
+            [leg] = offered_legs(fake)  # the ACD routes from memory
+            await agent_answers(stasis, fake, leg, call.id)
+            assert call.state == "connected"
+            await feed(stasis, ev.hangup_request("pg1"), ev.stasis_end("pg1"))
+            await asyncio.sleep(0.05)
+            assert stasis.acd.agents[agents["wang"]].state == "ready"
+            async with sessionmaker() as session:  # nothing of it could be stored yet
+                assert await session.get(Call, call.id) is None
+            proxy.restore()
+            await stasis.drain()
+            assert await stasis.acd._writer.drain()
+        finally:
+            await stasis.close()
+    async with sessionmaker() as session:
+        row = await session.get(Call, call.id)
+        assert (row.end_reason, row.agent_id, row.queue) == ("completed", agents["wang"], "general")
+        triggers = [e.trigger for e in await session.scalars(
+            select(CallEvent).where(CallEvent.call_id == call.id).order_by(CallEvent.seq))]
+        assert triggers[0] == "arrived" and triggers[-1] == "channel_gone"
+        assert "agent_connected" in triggers
+        [offer] = await session.scalars(select(OfferRow).where(OfferRow.call_id == call.id))
+        assert offer.outcome == "answered"
+        history = [(c.from_state, c.to_state) for c in await session.scalars(
+            select(AgentStateChange).where(AgentStateChange.agent_id == agents["wang"])
+            .order_by(AgentStateChange.id))]
+        assert history == [("ready", "ringing"), ("ringing", "on_call"), ("on_call", "wrap_up"),
+                           ("wrap_up", "ready")]
