@@ -171,7 +171,8 @@ class LiveCall:
     ivr_node: str | None = None
     ivr_steps: int | None = None         # steps of the menu path stored (None: not known yet)
     recording: str | None = None      # the message's recording (its ARI name), once started
-    message: MessageState = MessageState.none  # R8: a message left in the menu or the overflow
+    message: MessageState = MessageState.none  # R8: the message under way, or the last one
+    left_message: bool = False           # R8: a message of the caller's was kept
     overflowed: bool = False             # no agent could take it (R8: a call-back or a message)
     voicemail: ToVoicemail | None = None  # the queue's voicemail overflow the caller is in
     queue: str | None = None
@@ -199,10 +200,6 @@ class LiveCall:
     @property
     def customer_channel(self) -> str:
         return self.channel_id
-
-    @property
-    def left_message(self) -> bool:
-        return self.message is MessageState.saved
 
     def message_step(self, event: MessageEvent) -> None:
         self.message = next_message_state(self.message, event)

@@ -285,6 +285,7 @@ _MESSAGE_TABLE = {
     (MessageState.none, MessageEvent.prompt): MessageState.prompting,
     (MessageState.none, MessageEvent.record): MessageState.recording,
     (MessageState.empty, MessageEvent.record): MessageState.recording,  # a menu's retry
+    (MessageState.saved, MessageEvent.record): MessageState.recording,  # the menu's next message
     (MessageState.prompting, MessageEvent.record): MessageState.recording,
     (MessageState.recording, MessageEvent.saved): MessageState.saved,
     (MessageState.recording, MessageEvent.empty): MessageState.empty,

@@ -89,7 +89,7 @@ class Voicemail:
     async def save(self, call: LiveCall, duration: int | None) -> bool:
         """R8: fetch the message from Asterisk (ARI), keep it in our storage, open a call-back."""
         if call.recording is None or call.message is not MessageState.recording:
-            return call.left_message
+            return call.message is MessageState.saved
         name = call.recording
         data = b""
         for _ in range(10):  # the file is finalised as the recording ends
@@ -118,6 +118,7 @@ class Voicemail:
 
         self.rt.call_log.job("callback.voicemail", run)
         call.message_step(MessageEvent.saved)
+        call.left_message = True
         log.info("call.voicemail_saved", recording=name, bytes=len(data))
         try:
             await self.rt.telephony.delete_stored_recording(name)
