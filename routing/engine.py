@@ -35,7 +35,7 @@ from app.clock import Clock
 from app.config import Settings
 from app.errors import AppError, NotFound
 from app.metrics import QUEUE_TO_RING_SECONDS
-from routing import announce, phones, queue_order, service
+from routing import announce, phones, queue_order
 from routing.agent_state import (
     AgentEvent, AgentState, InvalidAgentTransition, PauseReason, can, miss_event, next_agent_state,
 )

@@ -13,7 +13,6 @@ import asyncio
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.ari.errors import AriError
 from app.ari.events import (AriEvent, ApplicationReplaced, RecordingFailed, RecordingFinished,
                             StasisStart)
 from app.calls import service

@@ -22,8 +22,7 @@ from app.calls.live import LiveCalls
 from app.clock import Clock
 from app.config import Settings
 from app.customers.numbers import national
-from app.deps import (AcdDep, ClockDep, CurrentUser, LiveCallsDep, ReportSessionDep, SessionDep,
-                      SessionmakerDep, SettingsDep, TodayDep, socket_principal)
+from app.deps import (AcdDep, ClockDep, CurrentUser, LiveCallsDep, ReportSessionDep, SessionmakerDep, SettingsDep, TodayDep, socket_principal)
 from app.errors import AppError, InvalidRange
 from app.reports import queries, wallboard
 from app.reports.queries import Bucket, Filters

@@ -5,7 +5,6 @@ test_call_flow.py, test_acd.py and the rest; the survey part is tested without P
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import pytest
 
 from tests.db.test_roles import prepare
 from tests.support.desk import client, fast_passwords

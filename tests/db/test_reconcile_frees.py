@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from app.ari.models import Bridge, Channel
-from routing.models import AgentRow
 from tests.db.test_acd import CYCLE, add_agents, agent_answers, offered_legs, to_queue
 from tests.db.test_call_flow import DEMO, feed, make_stasis
 from tests.support import events as ev

@@ -21,7 +21,7 @@ from app.recordings.storage import LocalStorage
 from ivr.runtime import MenuRuntime
 from routing.models import OfferRow, QueueRow
 from tests.support.clock import FakeClock
-from tests.support.desk import (PASSWORD, T0, World, admin_token, agent_row, build_world, client,
+from tests.support.desk import (PASSWORD, T0, World, agent_row, build_world, client,
                                 create_user, fast_passwords, make_app, offer_row, sign_in,
                                 sign_in_roles)
 from tests.support.fake_telephony import FakeTelephony

@@ -15,7 +15,6 @@ from app.auth.service import Principal
 from app.deps import current_principal
 from app.errors import AppError
 from app.main import create_app
-from routing import api as routing_api
 from routing import service
 from routing.schemas import AgentIn
 from tests.support.settings import make_settings
