@@ -47,6 +47,7 @@ from app.calls.models import Call, CallEvent
 from app.calls.state import CallState, EndReason, Trigger
 from app.clock import Clock
 from app.config import Settings
+from app.recordings.storage import Storage
 from routing.agent_state import AgentState
 
 log = structlog.get_logger(__name__)
@@ -190,8 +191,9 @@ class Fallback:
 
     def __init__(self, *, ari: Ari, agents: Callable[[], Mapping[uuid.UUID, Agent]],
                  settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
-                 clock: Clock) -> None:
+                 clock: Clock, storage: Storage) -> None:
         self.ari = ari
+        self.storage = storage
         self.agents = agents
         self.settings = settings
         self.sessions = sessionmaker
@@ -225,11 +227,14 @@ class Fallback:
         since_import = 0.0
         while True:
             await asyncio.sleep(SYNC_EVERY)
-            await self.sync()
-            since_import += SYNC_EVERY
-            if since_import >= IMPORT_EVERY:
-                since_import = 0.0
-                await self.import_handled()
+            try:
+                await self.sync()
+                since_import += SYNC_EVERY
+                if since_import >= IMPORT_EVERY:
+                    since_import = 0.0
+                    await self.import_handled()
+            except Exception as exc:  # noqa: BLE001 - the loop outlives any one bad turn
+                log.error("fallback.sync_failed", error=repr(exc))
 
     async def sync(self) -> bool:
         """Write the dial string if it changed (or was never written to this Asterisk)."""
@@ -284,7 +289,7 @@ class Fallback:
         if message_left:
             relative = (Path("voicemail") / call.started_at.strftime("%Y/%m/%d")
                         / f"{call.message}.wav")
-            await asyncio.to_thread(_write_file, self.settings.storage_dir / relative, data)
+            await self.storage.put(relative.as_posix(), data)
         async with self.sessions() as session, session.begin():
             new = await session.scalar(
                 insert(Call).values(id=uuid.uuid4(), **call_values(
@@ -328,9 +333,3 @@ def _wav_seconds(data: bytes) -> float | None:
     rate = int.from_bytes(data[28:32], "little")  # bytes per second
     return round((len(data) - 44) / rate, 1) if rate else None
 
-
-def _write_file(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".part")
-    partial.write_bytes(data)
-    partial.rename(target)

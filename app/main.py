@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         # R21: the dialplan's fallback rings these agents when no service runs; what it served
         # meanwhile is imported at every connect.
         fallback = Fallback(ari=ari, agents=lambda: stasis.acd.agents, settings=settings,
-                            sessionmaker=sessionmaker, clock=clock)
+                            sessionmaker=sessionmaker, clock=clock, storage=storage)
 
         async def connected() -> None:
             ARI_CONNECTED.set(1)

@@ -16,6 +16,7 @@ from app.ari.errors import AriNotFound, AriUnavailable
 from app.callbacks.models import CallbackSource, CallbackTask, Voicemail
 from app.calls.models import Call, CallEvent
 from app.fallback import DIAL_VARIABLE, Fallback
+from app.recordings.storage import LocalStorage
 from routing.agent_state import AgentState
 from routing.models import AgentRow
 from tests.support.settings import make_settings
@@ -98,6 +99,7 @@ def fallback(ari, lina, sessionmaker, clock, tmp_path) -> Fallback:
     agents = {lina: Agent("PJSIP/trunk/sip:lina@127.0.0.1:5062", AgentState.ready),
               uuid.uuid4(): Agent("PJSIP/zhao", AgentState.paused)}
     return Fallback(ari=ari, agents=lambda: agents, sessionmaker=sessionmaker, clock=clock,
+                    storage=LocalStorage(tmp_path),
                     settings=make_settings(storage_dir=tmp_path, callback_due_hours=24))
 
 
@@ -117,7 +119,8 @@ async def test_every_call_the_fallback_served_is_imported_once_with_the_message_
     assert answered.connected_at is not None and answered.enqueued_at is not None
     assert (message.end_reason, message.agent_id, message.connected_at) == (
         "fallback_message", None, None)
-    assert (gone.end_reason, gone.answered_at, gone.enqueued_at) == ("fallback_abandoned", None, None)
+    assert (gone.end_reason, gone.answered_at, gone.enqueued_at) == (
+        "fallback_abandoned", None, None)
     [voicemail] = await rows(sessionmaker, Voicemail, Voicemail.call_id == message.id)
     assert voicemail.caller_number == "13855550002" and voicemail.duration_seconds == 4.5
     assert (tmp_path / voicemail.path).read_bytes() == wav(4.5)

@@ -40,7 +40,7 @@ async def asterisk_ari(asterisk_instance):
         yield client
 
 
-async def test_with_no_service_a_caller_reaches_an_agent_another_leaves_a_message_and_both_are_imported(
+async def test_with_no_service_callers_reach_an_agent_or_leave_a_message_and_are_imported_later(
         service, place_call, ari_proxy, asterisk_instance, asterisk_ari):
     app = service.app  # type: ignore[attr-defined]
     phone = await RunningPhone(AgentPhone(port=free_udp_port(), user="fallback",
@@ -79,7 +79,8 @@ async def test_with_no_service_a_caller_reaches_an_agent_another_leaves_a_messag
         assert resp.status_code == 204
         before = system_prompt_ms(asterisk_instance, "overflow_voicemail") + apology + 1000
         message = await place_call(Caller(number="13877770002", script=(
-            Pause(before), Speak(), Pause(500), Press("#"), Pause(300)), max_call_ms=before + 30_000))
+            Pause(before), Speak(), Pause(500), Press("#"), Pause(300)),
+            max_call_ms=before + 30_000))
         assert message.ok, message.output + message.errors
         assert message.hung_up_by_remote  # thanked, then the fallback hung up (R2)
         stored = [r["name"] for r in (await asterisk_ari.get("/recordings/stored")).json()]
@@ -98,7 +99,8 @@ async def test_with_no_service_a_caller_reaches_an_agent_another_leaves_a_messag
         assert (second["end_reason"], second["agent_id"]) == ("fallback_message", None)
         tasks = (await service.get("/api/callbacks")).json()
         [task] = [t for t in tasks if t["call_id"] == second["id"]]
-        assert (task["source"], task["has_voicemail"], task["status"]) == ("voicemail", True, "open")
+        assert (task["source"], task["has_voicemail"], task["status"]) == (
+            "voicemail", True, "open")
         audio = await service.get(f"/api/callbacks/{task['id']}/voicemail")
         assert audio.status_code == 200 and len(audio.content) > 16000  # over a second said
         await app.state.fallback.imported()

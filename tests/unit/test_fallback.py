@@ -108,7 +108,7 @@ def test_the_call_row_of_an_answered_fallback_call_counts_as_offered_and_answere
     assert (s.offered, s.answered, s.abandoned, s.answered_in_threshold) == (1, 1, 0, 1)
 
 
-def test_reports_count_a_fallback_caller_who_hung_up_while_agents_rang_as_abandoned_and_a_message_not():
+def test_reports_count_a_hang_up_while_agents_rang_as_abandoned_and_a_message_as_not():
     rang = parse_record("fallback-100-3", "v1,100,130,138,95000,abandoned,,,102,110,")
     message = parse_record("fallback-100-4", "v1,100,160,138,95000,message,,fallback-100-4-message,"
                                              "102,110,")
