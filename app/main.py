@@ -43,6 +43,7 @@ from app.surveys import api as surveys_api
 from app.calls.stasis import CallStasis
 from app.clock import Clock, SystemClock
 from app.config import Settings
+from app.fallback import Fallback
 from app.db import check_schema, make_engine, make_sessionmaker, wait_for_database
 from app.metrics import ARI_CONNECTED
 from app.prompts import build as build_system_prompts
@@ -81,10 +82,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                             clock=clock, menus=menus, lookups=lookups, desk=app.state.desk,
                             storage=storage)
         await stasis.acd.start()
+        # R21: the dialplan's fallback rings these agents when no service runs; what it served
+        # meanwhile is imported at every connect.
+        fallback = Fallback(ari=ari, agents=lambda: stasis.acd.agents, settings=settings,
+                            sessionmaker=sessionmaker, clock=clock, storage=storage)
 
         async def connected() -> None:
             ARI_CONNECTED.set(1)
             await stasis.reconcile()
+            await fallback.connected()  # never raises
             # Agents' registration phones written (again) to Asterisk: at start and after every
             # reconnect, as it may be a new Asterisk; what fails is retried the next time.
             await phones.sync(sessionmaker=sessionmaker, telephony=ari, now=clock.now())
@@ -100,6 +106,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.state.ari, app.state.stasis, app.state.stream = ari, stasis, stream
         app.state.menus, app.state.acd = menus, stasis.acd
         app.state.storage, app.state.recorder = storage, stasis.recorder
+        app.state.fallback = fallback
         stream.start()
         rollups = asyncio.create_task(rollup.run_forever(
             sessionmaker=long_sessionmaker, settings=settings, clock=clock), name="report-rollups")
@@ -119,6 +126,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             retention.cancel()
             qa_job.cancel()
             await stream.stop()
+            await fallback.close()
             await stasis.close()
             await lookups.aclose()
             await ari.aclose()

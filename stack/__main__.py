@@ -56,11 +56,25 @@ def _secret(state: dict, name: str) -> str:
     return state["secrets"][name]
 
 
+def fallback_terms() -> dict:
+    """The dialplan's fallback (R21) as the service is set: R1's ring limit (rings x cadence)
+    and R5's language, from the same HOTLINE_ variables, else the service's defaults."""
+    from app.config import Settings
+
+    def setting(name: str) -> str:
+        return os.environ.get(f"HOTLINE_{name.upper()}", str(Settings.model_fields[name].default))
+
+    rings = int(setting("max_rings")) * float(setting("ring_cycle_seconds"))
+    return {"fallback_ring_seconds": max(1, round(rings)),
+            "fallback_language": setting("default_language")}
+
+
 def dev_instance(state: dict) -> asterisk.Instance:
     return asterisk.Instance(
         name="dev", ari_password=_secret(state, "ari_password"),
         ari_port=int(os.environ.get("HOTLINE_STACK_ARI_PORT", "8088")),
         sip_port=int(os.environ.get("HOTLINE_STACK_SIP_PORT", "5060")),
+        **fallback_terms(),
     )
 
 
@@ -190,7 +204,8 @@ def docker_config() -> None:
     state = _load_state()
     root = paths.state_dir() / "docker"
     inst = asterisk.Instance(name="docker", root=root, ari_password=_secret(state, "ari_password"),
-                             module_dir="/usr/lib/x86_64-linux-gnu/asterisk/modules")
+                             module_dir="/usr/lib/x86_64-linux-gnu/asterisk/modules",
+                             **fallback_terms())
     asterisk.write_config(inst)
     env = {"HOTLINE_ARI_PASSWORD": inst.ari_password,
            "HOTLINE_ADMIN_TOKEN": _secret(state, "admin_token"),

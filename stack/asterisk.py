@@ -99,6 +99,13 @@ class Instance:
     trunk_match: str = "127.0.0.1"
     # Where Asterisk's modules are; None: as the root's Debian package configured it.
     module_dir: str | None = None
+    # The dialplan's fallback when no service takes a call (extensions.conf, R21): Stasis() is
+    # tried again this many times 1 s apart, then agents' phones ring this long (R1: rings x
+    # cadence), prompts are in this language (R5) and a message lasts this long at most (R8).
+    fallback_tries: int = 5
+    fallback_ring_seconds: int = 15
+    fallback_language: str = "zh"
+    fallback_message_seconds: int = 120
 
     @property
     def dir_in_root(self) -> str:
@@ -162,6 +169,11 @@ def write_config(inst: Instance) -> None:
         "rtp_start": inst.rtp_start,
         "rtp_end": inst.rtp_end,
         "trunk_match": inst.trunk_match,
+        "prompt_dir": inst.prompt_dir_in_root,
+        "fallback_tries": inst.fallback_tries,
+        "fallback_ring_seconds": inst.fallback_ring_seconds,
+        "fallback_language": inst.fallback_language,
+        "fallback_message_seconds": inst.fallback_message_seconds,
     }
     etc = inst.host_dir / "etc"
     # spool/recording: where ARI recordings go (Asterisk does not create it).

@@ -66,6 +66,10 @@ class AriClient:
     async def info(self) -> dict[str, Any]:
         return await self._request("GET", "/asterisk/info")
 
+    async def set_global(self, name: str, value: str) -> None:
+        """Set an Asterisk global variable (the dialplan reads it as `${GLOBAL(name)}`)."""
+        await self._request("POST", "/asterisk/variable", params={"variable": name, "value": value})
+
     # -- channels ---------------------------------------------------------------------------
     async def list_channels(self) -> list[Channel]:
         return [Channel.model_validate(c) for c in await self._request("GET", "/channels")]
@@ -207,6 +211,10 @@ class AriClient:
 
     async def unmute_live_recording(self, name: str) -> None:
         await self._request("DELETE", f"/recordings/live/{name}/mute")
+
+    async def stored_recordings(self) -> list[dict[str, Any]]:
+        """Every stored recording: `{"name": ..., "format": ...}`."""
+        return await self._request("GET", "/recordings/stored")
 
     async def stored_recording_file(self, name: str) -> bytes:
         try:

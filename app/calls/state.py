@@ -69,6 +69,10 @@ class EndReason(StrEnum):
     voicemail = "voicemail"          # the caller left a message (R8)
     failed = "failed"                # we could not serve the call (technical problem)
     lost_track = "lost_track"        # it ended while we were disconnected from Asterisk
+    # R21: no service took the call; the dialplan's fallback served it (app/fallback.py)
+    fallback_agent = "fallback_agent"          # an agent's phone answered
+    fallback_message = "fallback_message"      # nobody answered: the caller left a message (R8)
+    fallback_abandoned = "fallback_abandoned"  # the caller hung up before either
 
 
 class HangupBy(StrEnum):

@@ -3,7 +3,10 @@
 - offered: calls that entered a queue (`enqueued_at` set);
 - answered: offered calls an agent answered (`connected_at` set);
 - abandoned: offered calls whose caller hung up while queued or while an agent's phone rang
-  (`end_reason = abandoned_in_queue`); abandoned_in_ivr is counted apart and never in `offered`;
+  (`end_reason` in `ABANDONED`: abandoned_in_queue, or fallback_abandoned when the dialplan's
+  fallback rang agents while no service ran, R21); abandoned_in_ivr is counted apart and never
+  in `offered`. A fallback call an agent answered is answered like any other (`connected_at`);
+  one where the caller left a message is offered, neither answered nor abandoned;
 - short abandons: abandoned within `short_abandon_seconds` of entering the queue (default 5 s):
   shown, and left out of the rates;
 - abandon rate = (abandoned - short) / (offered - short);
@@ -21,6 +24,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+
+
+# The end reasons of a caller who hung up while an agent's phone rang or they were queued.
+ABANDONED = ("abandoned_in_queue", "fallback_abandoned")
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,7 @@ def summarise(calls: Iterable[CallFacts], offers: Iterable[OfferFacts], *,
             if c.ended_at is not None:
                 t.talked += 1
                 t.talk_sum += _seconds(c.connected_at, c.ended_at)
-        elif c.end_reason == "abandoned_in_queue":
+        elif c.end_reason in ABANDONED:
             t.abandoned += 1
             if c.ended_at is not None and _seconds(c.enqueued_at, c.ended_at) < short_abandon_seconds:
                 t.short_abandoned += 1

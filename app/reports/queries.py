@@ -23,7 +23,7 @@ from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calls.models import Call
-from app.reports.definitions import Summary, Totals, ratio
+from app.reports.definitions import ABANDONED, Summary, Totals, ratio
 from app.reports.models import ReportAgentDay, ReportAgentHour, ReportHour, RollupState
 from routing.models import AgentRow, AgentStateChange, OfferRow, QueueRow
 
@@ -86,7 +86,7 @@ async def raw_totals(*, session: AsyncSession, f: Filters, key: list[Any],
     """Totals per key straight from calls and offers."""
     offered = Call.enqueued_at.is_not(None)
     answered = and_(offered, Call.connected_at.is_not(None))
-    abandoned = and_(offered, Call.connected_at.is_(None), Call.end_reason == "abandoned_in_queue")
+    abandoned = and_(offered, Call.connected_at.is_(None), Call.end_reason.in_(ABANDONED))
     talked = and_(answered, Call.ended_at.is_not(None))
     wait = _epoch(Call.enqueued_at, Call.connected_at)
     calls = _scoped(select(*key,
@@ -447,7 +447,7 @@ async def abandoned(*, session: AsyncSession, f: Filters, limit: int) -> list[An
     """The abandoned calls themselves, newest first: whom to call back (R8)."""
     query = _scoped(select(Call.id, Call.started_at, Call.caller_number, Call.queue,
                            Call.enqueued_at, Call.ended_at), f).where(
-        Call.end_reason == "abandoned_in_queue").order_by(Call.started_at.desc()).limit(limit)
+        Call.end_reason.in_(ABANDONED)).order_by(Call.started_at.desc()).limit(limit)
     return list((await session.execute(query)).all())
 
 

@@ -16,7 +16,9 @@ from stack.asterisk import TEMPLATES, render
 def test_every_asterisk_template_renders_with_the_instance_values():
     values = dict(instance_dir="/srv/hotline/t", module_dir="/m", http_host="127.0.0.1",
                   ari_port=1, ari_user="u", ari_password="p", ari_app="hotline",
-                  sip_host="127.0.0.1", sip_port=2, rtp_start=3, rtp_end=4, trunk_match="127.0.0.1")
+                  sip_host="127.0.0.1", sip_port=2, rtp_start=3, rtp_end=4, trunk_match="127.0.0.1",
+                  prompt_dir="/srv/hotline/t/prompts", fallback_tries=5, fallback_ring_seconds=15,
+                  fallback_language="zh", fallback_message_seconds=120)
     for template in TEMPLATES.glob("*.conf"):
         text = render(template.read_text(), values)
         assert "{{" not in text, template.name
