@@ -24,7 +24,7 @@ class Call(Base):
         Index("ix_calls_customer_id_started_at", "customer_id", "started_at"),  # history (R14)
         Index("ix_calls_updated_at", "updated_at"),  # which hours the report rollup redoes
         Index("ix_calls_abandoned_started_at", "started_at",  # the abandoned calls report
-              postgresql_where="end_reason = 'abandoned_in_queue'"),
+              postgresql_where="end_reason IN ('abandoned_in_queue', 'fallback_abandoned')"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
