@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,14 +46,14 @@ REFUSALS = {
 
 async def open_task(*, session: AsyncSession, source: CallbackSource, customer_number: str | None,
                     language: str, call_id: uuid.UUID | None,
-                    voicemail_id: uuid.UUID | None = None, note: str = "",
-                    due_at: datetime | None = None, max_attempts: int = 3,
-                    complaint_id: uuid.UUID | None = None) -> CallbackTask:
+                    due_at: datetime, voicemail_id: uuid.UUID | None = None, note: str = "",
+                    max_attempts: int = 3, complaint_id: uuid.UUID | None = None) -> CallbackTask:
+    """A new open task, due at `due_at` (the caller's clock: never the real one here)."""
     task = CallbackTask(source=source, customer_number=customer_number, language=language,
                         call_id=call_id, voicemail_id=voicemail_id, note=note,
                         status=TaskStatus.open, complaint_id=complaint_id, attempts=0,
                         max_attempts=max_attempts,
-                        due_at=due_at or datetime.now(UTC) + DEFAULT_DUE)
+                        due_at=due_at)
     session.add(task)
     await session.flush()
     return task
@@ -61,7 +61,7 @@ async def open_task(*, session: AsyncSession, source: CallbackSource, customer_n
 
 async def store_voicemail(*, session: AsyncSession, call_id: uuid.UUID, caller_number: str | None,
                           language: str, path: str, fmt: str, duration_seconds: float | None,
-                          size_bytes: int, sha256: str, due_at: datetime | None = None,
+                          size_bytes: int, sha256: str, due_at: datetime,
                           max_attempts: int = 3) -> tuple[Voicemail, CallbackTask]:
     """R8: keep the message with the caller's number and open a call-back task for agents."""
     voicemail = Voicemail(call_id=call_id, caller_number=caller_number, language=language,

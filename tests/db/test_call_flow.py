@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -185,9 +186,12 @@ async def test_a_caller_with_an_open_complaint_goes_straight_to_their_matter(
     assert said(stasis, fake)[-1] == ["returning_complaint", "transferring"]
 
 
-def closed_today_menu(tmp_path: Path, today: date) -> Path:
+def closed_today_menu(tmp_path: Path, now: datetime) -> Path:
+    """The demo menu with `now`'s day a holiday, in the hours node's own time zone (not this
+    machine's)."""
     menu = yaml.safe_load(DEMO.read_text())
-    menu["nodes"]["hours"]["holidays"] = [today.isoformat()]
+    hours = menu["nodes"]["hours"]
+    hours["holidays"] = [now.astimezone(ZoneInfo(hours["timezone"])).date().isoformat()]
     path = tmp_path / "closed.yaml"
     path.write_text(yaml.safe_dump(menu, allow_unicode=True))
     return path
@@ -196,7 +200,7 @@ def closed_today_menu(tmp_path: Path, today: date) -> Path:
 async def test_out_of_hours_caller_leaves_a_message_stored_with_a_call_back_task(
         fake, sessionmaker, clock, tmp_path):
     stasis = await make_stasis(fake, sessionmaker, clock, tmp_path,
-                               closed_today_menu(tmp_path, clock.now().astimezone().date()))
+                               closed_today_menu(tmp_path, clock.now()))
     await feed(stasis, arrive(fake, "c6", number="13700007777"))
     await prompt_done(stasis, "c6")
     assert said(stasis, fake)[-1] == ["closed_message"]
@@ -229,7 +233,7 @@ async def test_out_of_hours_caller_leaves_a_message_stored_with_a_call_back_task
 async def test_a_caller_who_hangs_up_while_recording_still_leaves_the_message(
         fake, sessionmaker, clock, tmp_path):
     stasis = await make_stasis(fake, sessionmaker, clock, tmp_path,
-                               closed_today_menu(tmp_path, clock.now().astimezone().date()))
+                               closed_today_menu(tmp_path, clock.now()))
     await feed(stasis, arrive(fake, "c7"))
     for _ in range(3):
         await prompt_done(stasis, "c7")

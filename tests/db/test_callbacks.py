@@ -58,10 +58,12 @@ async def agent(sessionmaker, clock, name: str = "wang", state: str = "ready") -
     return row.id
 
 
-async def task(sessionmaker, number: str = "13800138000", **kw) -> uuid.UUID:
+async def task(sessionmaker, clock, number: str = "13800138000", **kw) -> uuid.UUID:
+    """A voicemail's task, due a day from the test's clock (as the call flow opens one)."""
     async with sessionmaker() as session, session.begin():
         made = await callbacks.open_task(session=session, source=CallbackSource.voicemail,
-                                         customer_number=number, language="zh", call_id=None, **kw)
+                                         customer_number=number, language="zh", call_id=None,
+                                         due_at=clock.now() + timedelta(hours=24), **kw)
     return made.id
 
 
@@ -107,7 +109,7 @@ async def begin(stasis, task_id, agent_id):
 async def test_the_agent_is_rung_first_and_the_customer_dialled_once_the_agent_answers(
         stasis, fake, sessionmaker, clock):
     wang = await agent(sessionmaker, clock)
-    task_id = await task(sessionmaker)
+    task_id = await task(sessionmaker, clock)
     await stasis.acd.start()
     with stasis.desk.connect(wang) as screen:
         await _rung_first_then_dialled(stasis, fake, sessionmaker, clock, wang, task_id)
@@ -166,7 +168,7 @@ async def _rung_first_then_dialled(stasis, fake, sessionmaker, clock, wang, task
 async def test_each_outcome_is_stored_and_the_task_is_tried_again_later(
         stasis, fake, sessionmaker, clock, outcome):
     wang = await agent(sessionmaker, clock)
-    task_id = await task(sessionmaker)
+    task_id = await task(sessionmaker, clock)
     await stasis.acd.start()
     live = await begin(stasis, task_id, wang)
     if outcome == "dial_error":
@@ -199,7 +201,7 @@ async def test_each_outcome_is_stored_and_the_task_is_tried_again_later(
 async def test_an_agent_who_does_not_answer_is_paused_and_the_attempt_does_not_count(
         stasis, fake, sessionmaker, clock):
     wang = await agent(sessionmaker, clock)
-    task_id = await task(sessionmaker)
+    task_id = await task(sessionmaker, clock)
     await stasis.acd.start()
     live = await begin(stasis, task_id, wang)
     await feed(stasis, ev.raw("ChannelStateChange", channel=ev.channel(live.agent_leg,
@@ -219,7 +221,7 @@ async def test_an_agent_who_does_not_answer_is_paused_and_the_attempt_does_not_c
 
 async def test_a_busy_agent_cannot_start_a_call_back(stasis, sessionmaker, clock):
     wang = await agent(sessionmaker, clock, state="paused")
-    task_id = await task(sessionmaker)
+    task_id = await task(sessionmaker, clock)
     await stasis.acd.start()
     with pytest.raises(AppError) as busy:
         await stasis.flow.outbound.begin(task_id=task_id, agent_id=wang, user_id=None)
@@ -434,7 +436,7 @@ async def test_a_reconnect_leaves_a_live_call_back_to_the_outbound_flow(
     """Reconciliation after a dropped event stream does not take a call-back for an inbound
     call; a leg that went while we were away ends it."""
     wang = await agent(sessionmaker, clock)
-    task_id = await task(sessionmaker)
+    task_id = await task(sessionmaker, clock)
     await stasis.acd.start()
     live = await begin(stasis, task_id, wang)
     await answer(stasis, fake, live.agent_leg, "callback-agent", live.attempt_id)
@@ -455,7 +457,7 @@ async def test_a_reconnect_leaves_a_live_call_back_to_the_outbound_flow(
 async def test_a_call_back_cut_by_a_restart_ends_as_lost_and_does_not_count(
         stasis, fake, sessionmaker, clock, tmp_path):
     wang = await agent(sessionmaker, clock)
-    task_id = await task(sessionmaker)
+    task_id = await task(sessionmaker, clock)
     await stasis.acd.start()
     live = await begin(stasis, task_id, wang)
     assert live.agent_leg in fake.channels  # the agent's phone rings
@@ -518,7 +520,7 @@ async def task_from_a_call(sessionmaker, clock, queue: str | None) -> uuid.UUID:
     async with sessionmaker() as session, session.begin():
         made = await callbacks.open_task(session=session, source=CallbackSource.voicemail,
                                          customer_number="13800138000", language="zh",
-                                         call_id=origin)
+                                         call_id=origin, due_at=clock.now() + timedelta(hours=24))
     return made.id
 
 
@@ -566,7 +568,7 @@ async def test_an_answered_call_back_is_recorded_with_the_notice_until_the_custo
 async def test_a_call_back_of_no_queue_is_kept_the_service_s_days_and_stops_when_the_agent_leaves(
         stasis, fake, sessionmaker, clock):
     wang = await agent(sessionmaker, clock)
-    task_id = await task(sessionmaker)  # from a voicemail with no call: no queue
+    task_id = await task(sessionmaker, clock)  # from a voicemail with no call: no queue
     await stasis.acd.start()
     live = await begin(stasis, task_id, wang)
     await answer(stasis, fake, live.agent_leg, "callback-agent", live.attempt_id)
@@ -587,7 +589,7 @@ async def test_with_record_callbacks_off_a_call_back_is_neither_recorded_nor_ann
     outbound = stasis.flow.outbound
     outbound.settings = outbound.settings.model_copy(update={"record_callbacks": False})
     wang = await agent(sessionmaker, clock)
-    task_id = await task(sessionmaker)
+    task_id = await task(sessionmaker, clock)
     await stasis.acd.start()
     live = await begin(stasis, task_id, wang)
     await answer(stasis, fake, live.agent_leg, "callback-agent", live.attempt_id)
@@ -602,7 +604,7 @@ async def test_with_record_callbacks_off_a_call_back_is_neither_recorded_nor_ann
 async def test_a_recording_that_cannot_start_does_not_touch_the_call_back(
         stasis, fake, sessionmaker, clock):
     wang = await agent(sessionmaker, clock)
-    task_id = await task(sessionmaker)
+    task_id = await task(sessionmaker, clock)
     await stasis.acd.start()
     live = await begin(stasis, task_id, wang)
     await answer(stasis, fake, live.agent_leg, "callback-agent", live.attempt_id)

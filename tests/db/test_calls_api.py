@@ -16,9 +16,9 @@ T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def client(sessionmaker):
+async def client(sessionmaker, clock):
     settings = make_settings()
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)  # the test's clock, never today's
     app.state.sessionmaker = sessionmaker  # the lifespan (ARI, stream) is not needed here
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
                                  headers={"Authorization": f"Bearer {settings.admin_token.get_secret_value()}"}) as c:

@@ -91,9 +91,9 @@ async def test_prompts_are_built_per_language_and_a_recorded_file_is_converted(
 
 
 @pytest.fixture
-async def api(sessionmaker):
+async def api(sessionmaker, clock):
     settings = make_settings()
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)  # the test's clock, never today's
     app.state.sessionmaker = sessionmaker
     app.state.menus = runtime(sessionmaker)
     await app.state.menus.start()

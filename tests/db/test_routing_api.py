@@ -17,6 +17,7 @@ from app.errors import AppError
 from app.main import create_app
 from routing import service
 from routing.schemas import AgentIn
+from tests.support.clock import FakeClock
 from tests.support.settings import make_settings
 
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -60,7 +61,7 @@ class FakeAcd:
 
 def _app(sessionmaker, acd: FakeAcd | None):
     settings = make_settings()
-    app = create_app(settings)
+    app = create_app(settings, clock=FakeClock())  # the test's clock, never today's
     app.state.sessionmaker = sessionmaker  # the lifespan (ARI, stream, ACD) is not needed here
     if acd is not None:
         app.state.acd = acd

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -81,8 +81,11 @@ async def test_a_bad_menu_is_refused_and_the_running_one_stays(service):
 async def test_out_of_hours_caller_leaves_a_voicemail_stored_with_a_call_back_task(
         service, place_call):
     menu = yaml.safe_load(DEMO.read_text())
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
-    menu["nodes"]["hours"]["holidays"] = [today.isoformat()]
+    hours = menu["nodes"]["hours"]
+    # Today in the hours node's zone, by the service's clock, and tomorrow too: a call placed
+    # just before local midnight is still out of hours when the menu reaches the node.
+    today = service.app.state.clock.now().astimezone(ZoneInfo(hours["timezone"])).date()
+    hours["holidays"] = [today.isoformat(), (today + timedelta(days=1)).isoformat()]
     resp = await service.put("/api/ivr", content=yaml.safe_dump(menu, allow_unicode=True).encode(),
                              headers={"Content-Type": "text/yaml"})
     assert resp.status_code == 200, resp.text
