@@ -29,3 +29,9 @@ QUEUE_TO_RING_SECONDS = Histogram(
     "agent becoming ready) to: the ACD's offer, our originate to the agent's phone answered by "
     "Asterisk, the agent's phone ringing as we hear of it",
     ["stage"], buckets=LATENCY_BUCKETS)
+# R21 (#15): the lease that makes one instance of several the active one (app/lease.py).
+LEASE_ACTIVE = Gauge("hotline_lease_active", "1 while this instance holds the lease (active)")
+LEASE_CHANGES = Counter("hotline_lease_changes_total",
+                        "This instance's lease role changes, by the role it went to", ["to"])
+ARI_FENCED = Counter("hotline_ari_requests_fenced_total",
+                     "ARI requests refused because this instance does not hold the lease")
