@@ -182,8 +182,10 @@ class Lease:
                  on_lost: Callable[[str], object] | None = None) -> None:
         self.dsn, self.name, self.key = dsn, name, lease_key(name)
         self.heartbeat, self.session_timeout = heartbeat, session_timeout
-        # One attempt's limit: a heartbeat, a connection and a lock try fit in one TTL.
+        # One attempt's limit while we hold the lease: a heartbeat, a connection and a lock try
+        # fit in one TTL. A standby has no fence to keep: it waits longer (a loaded Postgres).
         self.attempt_timeout = (ttl - heartbeat) / 4
+        self.standby_timeout = max(self.attempt_timeout, session_timeout)
         self.tenure = Tenure(ttl=ttl)
         self._monotonic = monotonic
         self.on_acquired, self.on_lost = on_acquired, on_lost
@@ -279,9 +281,12 @@ class Lease:
         await self._drop()
         return False
 
+    def _limit(self) -> float:
+        return self.attempt_timeout if self.role is Role.active else self.standby_timeout
+
     async def _connect_and_try(self) -> None:
         try:
-            self._conn = await asyncio.wait_for(self._connect(), self.attempt_timeout)
+            self._conn = await asyncio.wait_for(self._connect(), self._limit())
         except Exception as exc:  # noqa: BLE001 - classified: unreachable, or Postgres said no
             self._failed(exc)
             return
@@ -294,8 +299,7 @@ class Lease:
                 await self._drop()
             return
         try:
-            got = await asyncio.wait_for(self._conn.fetchval(TRY_LOCK, self.key),
-                                         self.attempt_timeout)
+            got = await asyncio.wait_for(self._conn.fetchval(TRY_LOCK, self.key), self._limit())
         except Exception as exc:  # noqa: BLE001
             await self._drop()
             self._failed(exc)
@@ -311,7 +315,7 @@ class Lease:
             self.tenure.refused(f"{type(exc).__name__}: {exc}")
 
     async def _connect(self) -> asyncpg.Connection:
-        conn = await asyncpg.connect(self.dsn, timeout=self.attempt_timeout,
+        conn = await asyncpg.connect(self.dsn, timeout=self._limit(),
                                      server_settings={"application_name": f"hotline-lease:{self.name}"})
         try:
             ms = int(self.session_timeout * 1000)
