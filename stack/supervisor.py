@@ -88,6 +88,10 @@ class Supervisor:
 
     async def _keep(self, inst: Instance) -> None:
         env = {**os.environ, "HOTLINE_HTTP_PORT": str(inst.port)}
+        if inst.number > 1:  # after the first has started: one at a time builds the prompts
+            deadline = time.monotonic() + 90
+            while self.instances[0].role in ("unknown", "down") and time.monotonic() < deadline:
+                await asyncio.sleep(0.5)
         while not self.stopping.is_set():
             started = time.monotonic()
             proc = await asyncio.create_subprocess_exec(
