@@ -50,6 +50,16 @@ async def until(predicate, timeout: float = 15.0) -> None:
         await asyncio.sleep(0.05)
 
 
+@pytest.fixture
+async def postgres_proxy(database_url):
+    """Postgres behind a proxy the test cuts: (the proxy, a DSN through it)."""
+    url = make_url(asyncpg_dsn(database_url))
+    proxy = CuttableProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    yield proxy, url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    await proxy.close()
+
+
 def fenced_ari(lease: Lease) -> tuple[AriClient, list[httpx.Request]]:
     seen: list[httpx.Request] = []
 
@@ -141,44 +151,32 @@ async def test_a_standby_is_fenced_from_the_start(leases):
 
 
 async def test_the_holder_keeps_its_fence_while_postgres_cannot_be_reached_and_takes_it_back(
-        leases, database_url):
-    url = make_url(asyncpg_dsn(database_url))
-    proxy = CuttableProxy(url.host or "127.0.0.1", url.port or 5432)
-    await proxy.start()
-    try:
-        dsn = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-        first = leases(dsn)
-        await first.start()
-        assert first.held()
-        proxy.cut()  # connections dropped, new ones refused
-        await until(lambda: "unreachable" in first.reason)
-        outage_began = time.monotonic()
-        while time.monotonic() - outage_began < 3 * TTL:  # longer than the fence and the session
-            assert first.held(), first.reason
-            await asyncio.sleep(BEAT / 2)
-        assert first.role is Role.active
-        proxy.restore()
-        await until(lambda: first.reason == "held")
-        assert first.role is Role.active and first.held()
-    finally:
-        await proxy.close()
+        leases, postgres_proxy):
+    proxy, dsn = postgres_proxy
+    first = leases(dsn)
+    await first.start()
+    assert first.held()
+    proxy.cut()  # connections dropped, new ones refused
+    await until(lambda: "unreachable" in first.reason)
+    outage_began = time.monotonic()
+    while time.monotonic() - outage_began < 3 * TTL:  # longer than the fence and the session
+        assert first.held(), first.reason
+        await asyncio.sleep(BEAT / 2)
+    assert first.role is Role.active
+    proxy.restore()
+    await until(lambda: first.reason == "held")
+    assert first.role is Role.active and first.held()
 
 
 async def test_a_holder_that_finds_another_holder_after_an_outage_steps_down(
-        leases, database_url):
-    url = make_url(asyncpg_dsn(database_url))
-    proxy = CuttableProxy(url.host or "127.0.0.1", url.port or 5432)
-    await proxy.start()
-    try:
-        dsn = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-        first, second = leases(dsn), leases()  # the second reaches Postgres directly
-        await first.start()
-        await second.start()
-        proxy.cut()  # a partition between the holder and Postgres alone (the known limit)
-        await until(lambda: second.role is Role.active)  # the cut session ended the lock
-        assert first.held()  # the limit: until Postgres answers it again (or ApplicationReplaced)
-        proxy.restore()
-        await until(lambda: first.role is Role.lost)
-        assert not first.held() and "another instance took the lease" in first.reason
-    finally:
-        await proxy.close()
+        leases, postgres_proxy):
+    proxy, dsn = postgres_proxy
+    first, second = leases(dsn), leases()  # the second reaches Postgres directly
+    await first.start()
+    await second.start()
+    proxy.cut()  # a partition between the holder and Postgres alone (the known limit)
+    await until(lambda: second.role is Role.active)  # the cut session ended the lock
+    assert first.held()  # the limit: until Postgres answers it again (or ApplicationReplaced)
+    proxy.restore()
+    await until(lambda: first.role is Role.lost)
+    assert not first.held() and "another instance took the lease" in first.reason

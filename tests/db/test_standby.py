@@ -6,12 +6,8 @@ the second takes over; ApplicationReplaced fences and steps down. No Asterisk: A
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
-import subprocess
-import sys
 import time
-import uuid
 
 import httpx
 import pytest
@@ -19,20 +15,14 @@ from asgi_lifespan import LifespanManager
 
 from app.ari.events import parse_event
 from app.main import create_app
+from tests.support.database import throwaway_database
 from tests.support.settings import make_settings
 
 
 @pytest.fixture(scope="module")
 def own_database(database_server):
-    from stack import paths, postgres
-
-    name = f"hotline_test_role_{uuid.uuid4().hex[:8]}"
-    url = postgres.ensure_database(database_server, name, fresh=True)
-    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=paths.REPO,
-                   env={**os.environ, "HOTLINE_DATABASE_URL": url}, check=True,
-                   capture_output=True)
-    yield url
-    postgres.drop_database(database_server, name)
+    with throwaway_database(database_server, "hotline_test_role") as url:
+        yield url
 
 
 def closed_port() -> int:

@@ -13,9 +13,7 @@ import asyncio
 import contextlib
 import os
 import secrets
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,42 +25,25 @@ import httpx
 import pytest
 
 from phones.sipp import Caller, call
-from stack import asterisk, paths, postgres
+from stack import paths
+from tests.e2e.conftest import _free_tcp_port, private_asterisk
+from tests.support.database import throwaway_database
 
 pytestmark = pytest.mark.asterisk
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def pbx():
-    if shutil.which("sipp") is None:
-        pytest.fail("sipp is missing: run the tests with `make test` (it installs sip-tester)")
-    root = asterisk.ensure_root()
     base = 61000 + (os.getpid() % 8) * 500  # outside the session instance's range
-    inst = asterisk.Instance(
-        name=f"test-ha-{uuid.uuid4().hex[:8]}", root=root, ari_password=secrets.token_urlsafe(18),
-        ari_app=f"hotline-ha-{uuid.uuid4().hex[:6]}", ari_port=free_port(), sip_port=free_port(),
-        rtp_start=base, rtp_end=base + 199)
-    asterisk.start(inst)
-    yield inst
-    asterisk.stop(inst)
-    shutil.rmtree(inst.host_dir, ignore_errors=True)
+    with private_asterisk(name="test-ha", rtp_start=base, rtp_ports=200,
+                          ari_app=f"hotline-ha-{uuid.uuid4().hex[:6]}") as inst:
+        yield inst
 
 
 @pytest.fixture(scope="module")
 def ha_database(database_server):
-    name = f"hotline_test_ha_{uuid.uuid4().hex[:8]}"
-    url = postgres.ensure_database(database_server, name, fresh=True)
-    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=paths.REPO,
-                   env={**os.environ, "HOTLINE_DATABASE_URL": url}, check=True,
-                   capture_output=True)
-    yield url
-    postgres.drop_database(database_server, name)
+    with throwaway_database(database_server, "hotline_test_ha") as url:
+        yield url
 
 
 class WatchingProxy:
@@ -122,7 +103,7 @@ class Instance:
     name: str
     env: dict[str, str]
     log_path: Path
-    port: int = field(default_factory=free_port)
+    port: int = field(default_factory=_free_tcp_port)
     proc: subprocess.Popen | None = None
 
     @property
