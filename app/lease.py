@@ -231,8 +231,9 @@ class Lease:
 
     def give_up(self, reason: str) -> None:
         """Another instance serves (ApplicationReplaced): fence closed now, then step down."""
+        before = self.role
         self.tenure.give_up(reason)
-        self._after()
+        self._after(before)
 
     async def _run(self) -> None:
         while self.role is not Role.lost:
@@ -245,6 +246,7 @@ class Lease:
                 raise
             except Exception:  # noqa: BLE001 - never let the lease loop die
                 log.exception("lease.step_failed")
+        await self._drop()  # lost: whatever session we still have goes, and the lock with it
 
     async def step(self) -> None:
         """One attempt: the heartbeat while we hold a session, else connect and try the lock."""
@@ -256,12 +258,7 @@ class Lease:
             await self._try_lock()
         elif self.role is not Role.lost:
             await self._connect_and_try()
-        if self.role is not before:
-            LEASE_CHANGES.labels(to=self.role.value).inc()
-            (log.warning if self.role is Role.lost else log.info)(
-                "lease.role", lease=self.name, role=self.role.value, was=before.value,
-                reason=self.reason)
-        self._after()
+        self._after(before)
 
     async def _heartbeat(self) -> bool:
         """False when our session broke. A heartbeat with no answer yet stays in flight (a hung
@@ -347,8 +344,13 @@ class Lease:
             except Exception:  # noqa: BLE001 - going anyway
                 conn.terminate()
 
-    def _after(self) -> None:
-        """Tell the service: acquired (the first time), or lost (once)."""
+    def _after(self, before: Role) -> None:
+        """Log a change; tell the service: acquired (the first time), or lost (once)."""
+        if self.role is not before:
+            LEASE_CHANGES.labels(to=self.role.value).inc()
+            (log.warning if self.role is Role.lost else log.info)(
+                "lease.role", lease=self.name, role=self.role.value, was=before.value,
+                reason=self.reason)
         LEASE_ACTIVE.set(1 if self.role is Role.active else 0)
         if self.role is Role.active and not self._acquired_once:
             self._acquired_once = True

@@ -91,6 +91,16 @@ async def test_closing_the_holder_releases_the_lease_to_the_standby(leases):
     assert second.held()
 
 
+async def test_a_holder_told_it_was_replaced_is_fenced_at_once_and_lets_the_lease_go(leases):
+    lost: list[str] = []
+    first, second = leases(on_lost=lost.append), leases()
+    await first.start()
+    await second.start()
+    first.give_up("ApplicationReplaced")
+    assert not first.held() and lost == ["ApplicationReplaced"]
+    await until(lambda: second.role is Role.active)
+
+
 async def test_a_holder_whose_session_is_killed_has_lost_and_the_standby_takes_over(
         leases, database_url):
     lost: list[str] = []
