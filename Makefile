@@ -4,6 +4,8 @@ PY := .venv/bin/python
 DIGITS ?=
 
 NAME ?= wang
+# INSTANCES=2: an active service instance and a standby behind a front on port 8000 (R21).
+INSTANCES ?=
 
 .PHONY: bootstrap run up down status call agent test provision
 
@@ -11,10 +13,10 @@ bootstrap:
 	@scripts/bootstrap.sh
 
 run: bootstrap
-	@$(PY) -m stack run
+	@$(PY) -m stack run $(if $(INSTANCES),--instances $(INSTANCES))
 
 up: bootstrap
-	@$(PY) -m stack up
+	@$(PY) -m stack up $(if $(INSTANCES),--instances $(INSTANCES))
 
 down: bootstrap
 	@$(PY) -m stack down

@@ -259,6 +259,16 @@ class Settings(BaseSettings):
     qa_min_duration_seconds: float = Field(30.0, ge=0, le=3600)
     qa_review_days: int = Field(30, ge=1, le=365)
     qa_job_seconds: float = Field(3600.0, ge=1, le=6 * 3600)
+    # R21 (#15): any number of instances, one active, by a lease in Postgres (app/lease.py). The
+    # holder proves its lease session every `lease_heartbeat_seconds` (a standby tries to take the
+    # lease as often); it issues ARI commands only while its last proof is at most
+    # `lease_fence_seconds` old; Postgres ends a silent holder's session, freeing the lease, after
+    # `lease_session_timeout_seconds`, so the fence must close before that. The lease is named
+    # after the ARI app unless `lease_name` says otherwise (one lease per app and database).
+    lease_heartbeat_seconds: float = Field(0.5, gt=0, le=10)
+    lease_fence_seconds: float = Field(2.0, gt=0, le=60)
+    lease_session_timeout_seconds: float = Field(3.0, gt=0, le=300)
+    lease_name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     log_format: Annotated[str, Field(pattern=r"^(json|console)$")] = "console"
     log_level: str = "INFO"
 
@@ -287,6 +297,18 @@ class Settings(BaseSettings):
             self.db_timeouts, self.db_long_timeouts, self.writers  # noqa: B018 - built to check
         except ValidationError as exc:
             raise ValueError(str(exc)) from exc
+        return self
+
+    @model_validator(mode="after")
+    def _lease_timing(self) -> "Settings":
+        beat, fence = self.lease_heartbeat_seconds, self.lease_fence_seconds
+        if fence < 2 * beat:
+            raise ValueError("HOTLINE_LEASE_FENCE_SECONDS must be at least twice "
+                             "HOTLINE_LEASE_HEARTBEAT_SECONDS (a heartbeat and its retry fit in it)")
+        if fence >= self.lease_session_timeout_seconds:
+            raise ValueError("HOTLINE_LEASE_FENCE_SECONDS must be shorter than "
+                             "HOTLINE_LEASE_SESSION_TIMEOUT_SECONDS: a silent holder's fence "
+                             "closes before Postgres frees its lease for another instance")
         return self
 
     @field_validator("shifts")

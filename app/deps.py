@@ -27,6 +27,7 @@ from app.errors import AcdUnavailable, AppError
 from app.recordings.recorder import Recorder
 from app.recordings.storage import LocalStorage, Storage
 from app.reports.wallboard import Today
+from app.role import ServiceRole
 from ivr.runtime import MenuRuntime
 from routing.engine import Acd
 
@@ -110,6 +111,11 @@ def get_webhooks(conn: HTTPConnection) -> Webhooks:
     return conn.app.state.complaint_webhooks
 
 
+def get_role(conn: HTTPConnection) -> ServiceRole | None:
+    """Active or standby (R21, app/role.py); None in an app built without its lifespan."""
+    return getattr(conn.app.state, "role", None)
+
+
 def get_live_calls(conn: HTTPConnection) -> LiveCalls:
     """The calls going on now (app.calls.live); with no call handling running, none."""
     return StasisLiveCalls(getattr(conn.app.state, "stasis", None))
@@ -169,6 +175,7 @@ ReportSessionDep = Annotated[AsyncSession, Depends(get_report_session)]
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 EventStreamDep = Annotated[EventStream, Depends(get_stream)]
+RoleDep = Annotated[ServiceRole | None, Depends(get_role)]
 AriDep = Annotated[AriClient, Depends(get_ari)]
 TelephonyDep = Annotated[AriClient | None, Depends(get_telephony)]
 AcdDep = Annotated[Acd | None, Depends(get_acd)]

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app import ordered_writer
-from app.deps import EngineDep, EventStreamDep
+from app.deps import EngineDep, EventStreamDep, RoleDep
 
 router = APIRouter(tags=["health"])
 
@@ -20,8 +20,9 @@ async def health() -> dict[str, str]:
 
 
 @router.get("/ready")
-async def ready(engine: EngineDep, stream: EventStreamDep) -> JSONResponse:
-    """200 only when Postgres answers and the ARI event stream is connected.
+async def ready(engine: EngineDep, stream: EventStreamDep, role: RoleDep) -> JSONResponse:
+    """200 only when this instance is the active one (R21: `role`, the lease, app/role.py),
+    Postgres answers and the ARI event stream is connected; `why` names the first that is not.
 
     `writers` shows the write-behind writers' backlog (R21): writes pending, the oldest one's
     age, and `behind` once that age passes `HOTLINE_WRITER_BEHIND_SECONDS`. A backlog alone does
@@ -36,7 +37,13 @@ async def ready(engine: EngineDep, stream: EventStreamDep) -> JSONResponse:
     except Exception as exc:  # noqa: BLE001
         checks["database"] = f"unavailable: {type(exc).__name__}"
     checks["asterisk"] = "ok" if stream.connected else "unavailable: event stream not connected"
-    ok = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ready" if ok else "not-ready", **checks,
-                         "writers": ordered_writer.backlog()},
-                        status_code=200 if ok else 503)
+    described = role.describe() if role is not None else {}
+    why = [reason for reason, failing in (
+        (described.get("role"), described.get("role", "active") != "active"),  # standby...
+        ("postgres down", checks["database"] != "ok"),
+        ("asterisk down", checks["asterisk"] != "ok")) if failing]
+    body = {"status": "not-ready" if why else "ready", **described, **checks,
+            "writers": ordered_writer.backlog()}
+    if why:
+        body["why"] = why[0]
+    return JSONResponse(body, status_code=503 if why else 200)

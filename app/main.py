@@ -45,8 +45,10 @@ from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.fallback import Fallback
 from app.db import check_schema, make_engine, make_sessionmaker, wait_for_database
+from app.lease import Lease
 from app.metrics import ARI_CONNECTED
 from app.prompts import build as build_system_prompts
+from app.role import ServiceRole, StandbyGuard
 from ivr import api as ivr_api
 from ivr.lookup import Lookups, Provider, complaint_status
 from ivr.runtime import MenuRuntime
@@ -56,7 +58,10 @@ from routing import phones
 log = structlog.get_logger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
+               exit_on_lease_lost: bool = False) -> FastAPI:
+    """`exit_on_lease_lost`: the process exits (75) when another instance takes over (R21,
+    app/role.py); `python -m app` sets it, embedded apps (tests) step down in place."""
     settings = settings or Settings()
     clock = clock or SystemClock()
 
@@ -76,14 +81,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         menus = MenuRuntime(settings=settings, sessionmaker=sessionmaker)
         await menus.start()
         lookups = Lookups(providers=lookup_providers(sessionmaker))
-        ari = AriClient(settings.ari)
+        # R21: one active instance of any number; ARI commands only while the lease is ours.
+        lease = Lease.from_settings(settings)
+        ari = AriClient(settings.ari, fence=lease.held)
         storage = LocalStorage(settings.storage_dir)  # our files (R16), never Asterisk's disk
         stasis = CallStasis(settings=settings, telephony=ari, sessionmaker=sessionmaker,
                             clock=clock, menus=menus, lookups=lookups, desk=app.state.desk,
                             storage=storage)
-        await stasis.acd.start()
         # R21: the dialplan's fallback rings these agents when no service runs; what it served
-        # meanwhile is imported at every connect.
+        # meanwhile is imported at every connect (only the active instance connects).
         fallback = Fallback(ari=ari, agents=lambda: stasis.acd.agents, settings=settings,
                             sessionmaker=sessionmaker, clock=clock, storage=storage)
 
@@ -107,27 +113,48 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.state.menus, app.state.acd = menus, stasis.acd
         app.state.storage, app.state.recorder = storage, stasis.recorder
         app.state.fallback = fallback
-        stream.start()
-        rollups = asyncio.create_task(rollup.run_forever(
-            sessionmaker=long_sessionmaker, settings=settings, clock=clock), name="report-rollups")
-        retention = asyncio.create_task(recording_retention.run_forever(
-            sessionmaker=long_sessionmaker, storage=storage, settings=settings, clock=clock),
-            name="recording-retention")
-        # R16: samples last month for quality inspection once it is over (in settings.zone)
-        qa_job = asyncio.create_task(qa.run_forever(
-            sessionmaker=long_sessionmaker, settings=settings, clock=clock), name="qa-sampling")
+        jobs: list[asyncio.Task] = []
+
+        async def activate() -> None:
+            """The lease is ours: the call machinery starts (at once when we are the only one)."""
+            await stasis.acd.start()
+            stream.start()
+            jobs[:] = [
+                asyncio.create_task(rollup.run_forever(
+                    sessionmaker=long_sessionmaker, settings=settings, clock=clock),
+                    name="report-rollups"),
+                asyncio.create_task(recording_retention.run_forever(
+                    sessionmaker=long_sessionmaker, storage=storage, settings=settings,
+                    clock=clock), name="recording-retention"),
+                # R16: samples last month for quality inspection once it is over (settings.zone)
+                asyncio.create_task(qa.run_forever(
+                    sessionmaker=long_sessionmaker, settings=settings, clock=clock),
+                    name="qa-sampling")]
+
+        async def deactivate() -> None:
+            for job in jobs:
+                job.cancel()
+            await stream.stop()
+            await fallback.close()
+
+        role = ServiceRole(lease, activate=activate, deactivate=deactivate,
+                           exit_on_loss=exit_on_lease_lost)
+        stasis.on_replaced = role.replaced
+        app.state.role = role
+        await role.start()
         _reload_menu_on_sighup(menus)
         gc.freeze()  # what start made lives on: full collections under load skip it (#9)
-        log.info("service.started", ari=settings.ari_url, app=settings.ari_app)
+        log.info("service.started", ari=settings.ari_url, app=settings.ari_app,
+                 role=role.describe()["role"])
         try:
             yield
         finally:
-            rollups.cancel()
-            retention.cancel()
-            qa_job.cancel()
+            for job in jobs:
+                job.cancel()
             await stream.stop()
             await fallback.close()
             await stasis.close()
+            await role.stop()  # the lease goes last: a standby takes over what we stored
             await lookups.aclose()
             await ari.aclose()
             await engine.dispose()
@@ -142,6 +169,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     # R15: major and crisis complaints POSTed to their department's webhook
     app.state.complaint_webhooks = Webhooks(timeout_seconds=settings.webhook_timeout_seconds)
     errors.install(app)
+    app.add_middleware(StandbyGuard)  # R21: /api is the active instance's (app/role.py)
     app.include_router(health.router)
     app.include_router(auth_api.router)
     app.include_router(desk_api.router)
@@ -200,5 +228,5 @@ def main() -> None:
     # Fewer young-generation collections: a call allocates many short-lived objects (ORM rows,
     # requests, events), and the default threshold (700) collects every few of them (#9).
     gc.set_threshold(20_000, 20, 20)
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port,
-                log_config=None, access_log=False)
+    uvicorn.run(create_app(settings, exit_on_lease_lost=True), host=settings.http_host,
+                port=settings.http_port, log_config=None, access_log=False)

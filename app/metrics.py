@@ -41,3 +41,10 @@ WRITER_LOST = Counter("hotline_writer_lost_writes_total",
 WRITER_RETRIES = Counter("hotline_writer_retries_total",
                          "Attempts to store that failed because Postgres could not be reached "
                          "(the writes are kept and tried again)", ["writer"])
+
+# R21 (#15): the lease that makes one instance of several the active one (app/lease.py).
+LEASE_ACTIVE = Gauge("hotline_lease_active", "1 while this instance holds the lease (active)")
+LEASE_CHANGES = Counter("hotline_lease_changes_total",
+                        "This instance's lease role changes, by the role it went to", ["to"])
+ARI_FENCED = Counter("hotline_ari_requests_fenced_total",
+                     "ARI requests refused because this instance does not hold the lease")

@@ -1,7 +1,10 @@
 """`python -m stack up|down|run|status|provision|test-env`: the whole development stack.
 
 up        provision what is missing, start Postgres (if needed), Asterisk and the service in the
-          background; return once /ready answers 200
+          background; return once /ready answers 200. The service runs under a supervisor
+          (stack/supervisor.py) that starts it again when it dies; `--instances 2` (or
+          `--standby`, or HOTLINE_INSTANCES=2) runs an active instance and a standby (R21)
+          behind a small front on the service's port
 down      stop everything `up` started
 run       like up, in the foreground: Ctrl-C stops it all
 status    what runs
@@ -83,7 +86,7 @@ def provision() -> None:
     asterisk.ensure_root()
 
 
-def up(*, foreground: bool) -> dict:
+def up(*, foreground: bool, instances: int = 1) -> dict:
     state = _load_state()
     if (pid := read_pid(paths.state_dir() / "service.pid")) is not None:
         raise SystemExit(f"the stack already runs (service pid {pid}); `make down` first")
@@ -124,9 +127,11 @@ def up(*, foreground: bool) -> dict:
         "".join(f"export {k}='{v}'\n" for k, v in sorted(stack_env.items())))
     (paths.state_dir() / "stack.env").chmod(0o600)
     out = None if foreground else open(logs / "service.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "app"], cwd=paths.REPO, env=env,
-                            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                            start_new_session=not foreground)
+    # The supervisor restarts the service when it dies (R21); its own session, so that `down`
+    # stops it and every instance as one process group.
+    proc = subprocess.Popen([sys.executable, "-m", "stack.supervisor", "--instances",
+                             str(instances)], cwd=paths.REPO, env=env, stdin=subprocess.DEVNULL,
+                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     (paths.state_dir() / "service.pid").write_text(str(proc.pid))
     base = f"http://{host}:{port}"
     _wait_ready(base, proc)
@@ -140,7 +145,7 @@ def _wait_ready(base: str, proc: subprocess.Popen, timeout: float = 90) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             down()
-            raise SystemExit(f"the service exited with {proc.returncode}; see var/log/service.log")
+            raise SystemExit(f"the supervisor exited with {proc.returncode}; see var/log/service.log")
         try:
             resp = httpx.get(f"{base}/ready", timeout=2)
             if resp.status_code == 200:
@@ -174,15 +179,23 @@ def down() -> None:
 def status() -> int:
     state = _load_state()
     pid = read_pid(paths.state_dir() / "service.pid")
-    print(f"service: {'running, pid %d' % pid if pid else 'stopped'}")
+    print(f"service: {'running, supervisor pid %d' % pid if pid else 'stopped'}")
+    if pid:
+        try:
+            sup = json.loads((paths.state_dir() / "supervisor.json").read_text())
+        except (FileNotFoundError, ValueError):
+            sup = {"instances": []}
+        for inst in sup["instances"]:
+            print(f"  instance {inst['number']}: port {inst['port']}, {inst['role']}, "
+                  f"pid {inst['pid']}, restarts {inst['restarts']}")
     if state.get("asterisk"):
         apid = read_pid(dev_instance(state).pidfile)
         print(f"asterisk: {'running, pid %d' % apid if apid else 'stopped'}")
     return 0
 
 
-def run_foreground() -> None:
-    started = up(foreground=True)
+def run_foreground(*, instances: int = 1) -> None:
+    started = up(foreground=True, instances=instances)
     proc: subprocess.Popen = started["proc"]
     stopping = False
 
@@ -221,13 +234,18 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command",
                         choices=["up", "down", "run", "status", "provision", "docker-config"])
+    parser.add_argument("--instances", type=int,
+                        default=int(os.environ.get("HOTLINE_INSTANCES", "1")),
+                        help="up/run: service instances, one active and the others standbys")
+    parser.add_argument("--standby", action="store_true", help="up/run: --instances 2")
     args = parser.parse_args()
+    instances = max(args.instances, 2 if args.standby else 1)
     if args.command == "up":
-        up(foreground=False)
+        up(foreground=False, instances=instances)
     elif args.command == "down":
         down()
     elif args.command == "run":
-        run_foreground()
+        run_foreground(instances=instances)
     elif args.command == "status":
         raise SystemExit(status())
     elif args.command == "provision":

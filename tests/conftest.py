@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 
@@ -24,15 +23,7 @@ def database_server() -> str:
 @pytest.fixture(scope="session")
 def database_url(database_server: str):
     """A throwaway database for this test run, migrated to head, dropped at the end."""
-    import subprocess
-    import sys
+    from tests.support.database import throwaway_database
 
-    from stack import paths, postgres
-
-    name = f"hotline_test_{uuid.uuid4().hex[:10]}"
-    url = postgres.ensure_database(database_server, name, fresh=True)
-    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=paths.REPO,
-                   env={**os.environ, "HOTLINE_DATABASE_URL": url}, check=True,
-                   capture_output=True)
-    yield url
-    postgres.drop_database(database_server, name)
+    with throwaway_database(database_server) as url:
+        yield url

@@ -2,11 +2,14 @@
 
 Every method raises `AriUnavailable` when Asterisk cannot be reached, `AriNotFound` for 404 and
 `AriConflict` for 409, so callers decide per case and the HTTP edge answers 503 for the first.
+With a `fence` (the lease's `held`, app/lease.py: R21), a request is made only while it says so;
+otherwise it raises `AriUnavailable` without reaching Asterisk (a standby or fenced instance).
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -16,15 +19,17 @@ from app import latency
 from app.ari.errors import AriBadRequest, AriConflict, AriError, AriNotFound, AriUnavailable
 from app.ari.models import Bridge, Channel, LiveRecording, Playback
 from app.config import AriSettings
-from app.metrics import ARI_REQUESTS
+from app.metrics import ARI_FENCED, ARI_REQUESTS
 
 log = structlog.get_logger(__name__)
 
 
 class AriClient:
-    def __init__(self, settings: AriSettings, *, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(self, settings: AriSettings, *, transport: httpx.AsyncBaseTransport | None = None,
+                 fence: Callable[[], bool] | None = None):
         self.settings = settings
         self.app = settings.app
+        self._fence = fence
         self._http = httpx.AsyncClient(
             base_url=settings.url.rstrip("/") + "/ari",
             # Basic credentials as a fixed header: httpx's auth flow per request costs CPU (#9).
@@ -37,8 +42,15 @@ class AriClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    def _check_fence(self, method: str, path: str) -> None:
+        if self._fence is not None and not self._fence():
+            ARI_FENCED.inc()
+            raise AriUnavailable(f"ARI {method} {path} refused: this instance is a standby or "
+                                 "fenced (it does not hold the lease)")
+
     async def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                        json: Any = None) -> Any:
+        self._check_fence(method, path)
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         latency.acted()  # the first request of an event's handling: its event-to-action time
         ARI_REQUESTS.labels(method=method).inc()
@@ -217,6 +229,7 @@ class AriClient:
         return await self._request("GET", "/recordings/stored")
 
     async def stored_recording_file(self, name: str) -> bytes:
+        self._check_fence("GET", f"/recordings/stored/{name}/file")
         try:
             resp = await self._http.get(f"/recordings/stored/{name}/file")
         except httpx.TransportError as exc:

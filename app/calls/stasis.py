@@ -9,6 +9,7 @@ re-attached and carried on, and channels in our app that we never recorded are a
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -65,6 +66,8 @@ class CallStasis:
                                                sessionmaker=sessionmaker, clock=clock,
                                                storage=storage or LocalStorage(settings.storage_dir)))
         self.recorder = self.flow.recorder
+        # Told when Asterisk gives our app to another client: this instance steps down (R21).
+        self.on_replaced: Callable[[], None] | None = None
 
     async def on_event(self, event: AriEvent) -> None:
         """Called by the event stream for every parsed event: queue it for its call."""
@@ -73,6 +76,8 @@ class CallStasis:
         if isinstance(event, ApplicationReplaced):
             log.error("stasis.application_replaced",
                       hint=f"another ARI client connected as app {self.app_name!r}")
+            if self.on_replaced is not None:
+                self.on_replaced()
             return
         if event.application and event.application != self.app_name:
             return

@@ -10,6 +10,8 @@ import shutil
 import socket
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import httpx
@@ -31,19 +33,30 @@ def _free_tcp_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def asterisk_instance():
+@contextmanager
+def private_asterisk(*, name: str = "test", rtp_start: int, rtp_ports: int = 1000,
+                     ari_app: str = "hotline") -> Iterator[asterisk.Instance]:
+    """A private Asterisk on free ports with `rtp_ports` RTP ports, stopped and removed after."""
     if shutil.which("sipp") is None:
         pytest.fail("sipp is missing: run the tests with `make test` (it installs sip-tester)")
     root = asterisk.ensure_root()
-    base = 20000 + (os.getpid() % 40) * 1000  # 1000 RTP ports: 500 channels (50 calls + agents)
     inst = asterisk.Instance(
-        name=f"test-{uuid.uuid4().hex[:8]}", root=root, ari_password=secrets.token_urlsafe(18),
-        ari_port=_free_tcp_port(), sip_port=_free_tcp_port(), rtp_start=base, rtp_end=base + 999)
+        name=f"{name}-{uuid.uuid4().hex[:8]}", root=root, ari_password=secrets.token_urlsafe(18),
+        ari_app=ari_app, ari_port=_free_tcp_port(), sip_port=_free_tcp_port(),
+        rtp_start=rtp_start, rtp_end=rtp_start + rtp_ports - 1)
     asterisk.start(inst)
-    yield inst
-    asterisk.stop(inst)
-    shutil.rmtree(inst.host_dir, ignore_errors=True)
+    try:
+        yield inst
+    finally:
+        asterisk.stop(inst)
+        shutil.rmtree(inst.host_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def asterisk_instance():
+    base = 20000 + (os.getpid() % 40) * 1000  # 1000 RTP ports: 500 channels (50 calls + agents)
+    with private_asterisk(rtp_start=base) as inst:
+        yield inst
 
 
 @pytest.fixture(scope="session")

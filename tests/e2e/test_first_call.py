@@ -11,10 +11,11 @@ from tests.e2e.conftest import prompt_ms, ts, wait_for_call
 pytestmark = pytest.mark.asterisk
 
 
-async def test_ready_reports_database_and_asterisk_connected(service):
+async def test_ready_reports_the_active_role_database_and_asterisk_connected(service):
     resp = await service.get("/ready")
     assert resp.status_code == 200
-    assert resp.json() == {"status": "ready", "database": "ok", "asterisk": "ok"}
+    assert resp.json() == {"status": "ready", "role": "active", "lease": "held",
+                           "database": "ok", "asterisk": "ok"}
 
 
 async def test_a_call_is_answered_at_once_greeted_and_leaves_a_complete_record(

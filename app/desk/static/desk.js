@@ -26,7 +26,11 @@ function signedOut() {
 }
 
 async function load() {
-  try { state.desk = await api("GET", "/api/desk"); } catch { return; }
+  try { state.desk = await api("GET", "/api/desk"); } catch (err) {
+    // The service restarting, or a standby taking over (503): try again, backing off (R21).
+    if (!err.status || err.status >= 500) { setTimeout(() => load(), state.retry); state.retry = Math.min(state.retry * 2, 10000); }
+    return;
+  }
   $("#login-panel").hidden = true; $("#desk").hidden = false; $("#controls").hidden = false;
   const user = state.desk.user, agent = state.desk.agent;
   text($("#who"), user ? `${user.display_name} (${user.role})` : "admin token");
