@@ -362,7 +362,10 @@ class Bench:
             await asyncio.wait_for(run.proc.wait(), count / a.rate + a.hangup_after_ms / 1000 + 120)
         except asyncio.TimeoutError:
             run.proc.kill()
-        callers = figures.parse_callers(run.logs())
+        text = run.logs()
+        if a.keep:
+            (self.work / f"callers-{fault.name}.log").write_text(text)
+        callers = figures.parse_callers(text)
         stats = await run.wait()
         self.last_hangup = time.time()
         if fault.cleanup is not None:
@@ -455,7 +458,10 @@ class Bench:
             print(f"waiting {wait:.0f} s before reading the records (stuck = still open "
                   f"{self.args.stuck_after_seconds:g} s after the last caller hung up)", flush=True)
             await asyncio.sleep(wait)
-        agents = figures.parse_agents(self.phones.logs())
+        text = self.phones.logs()
+        if self.args.keep:
+            (self.work / "agents.log").write_text(text)
+        agents = figures.parse_agents(text)
         numbers = [n for _, callers in self.episodes for n in callers]
         records, reasons, doubled = await self.records(numbers)
         by_name = {e.name: (e, callers) for e, callers in self.episodes}
@@ -485,7 +491,8 @@ class Bench:
         if not self.args.keep:
             shutil.rmtree(self.work, ignore_errors=True)
         else:
-            print(f"kept: database {self.service.database}, log {self.service.log_path}")
+            print(f"kept: database {self.service.database}, the service's log "
+                  f"{self.service.log_path}, the phones' logs in {self.work}")
 
 
 def report(rows: list[figures.Row], args: argparse.Namespace, started: datetime,
