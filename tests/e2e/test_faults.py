@@ -50,7 +50,8 @@ class Stack:
 
     def agent_state(self, agent_id: str) -> str:
         """The live ACD's state of an agent (answers while Postgres is away)."""
-        return str(self.app.state.acd.agents[uuid.UUID(agent_id)].state)  # type: ignore[attr-defined]
+        acd = self.app.state.acd  # type: ignore[attr-defined]
+        return str(acd.agents[uuid.UUID(agent_id)].state)
 
 
 @pytest.fixture(scope="module")
