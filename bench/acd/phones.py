@@ -30,13 +30,22 @@ def sipp() -> str:
 
 
 def caller_scenario(*, from_user: str, key_pcap: Path, key_after_ms: int,
-                    hangup_after_ms: int) -> str:
+                    hangup_after_ms: int, trace: bool = False) -> str:
     """The UAC: INVITE, answered, one key after `key_after_ms`, BYE at `hangup_after_ms`.
-    `from_user` may be `[field0]` (the injection file's number)."""
+    `from_user` may be `[field0]` (the injection file's number). `trace`: a line in SIPp's log
+    file (`-trace_logs`) when the call starts, is answered and has ended well, each with the
+    caller's number, the Call-ID and the time (`[timestamp]`, epoch seconds last):
+    `start|<number>|<call-id>|<time>` (and `answered|…`, `done|…`)."""
+
+    def mark(what: str) -> str:
+        if not trace:
+            return ""
+        return (f'\n  <nop><action><log message="{what}|{from_user}|[call_id]|[timestamp]"/>'
+                "</action></nop>")
     head = f"""From: "bench" <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
 To: <sip:[service]@[remote_ip]:[remote_port]>"""
     return f"""<?xml version="1.0" encoding="UTF-8"?>
-<scenario name="bench caller">
+<scenario name="bench caller">{mark("start")}
   <send retrans="500"><![CDATA[
 INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
@@ -52,7 +61,7 @@ Content-Length: [len]
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
-  <recv response="200" rtd="true"/>
+  <recv response="200" rtd="true"/>{mark("answered")}
   <send><![CDATA[
 ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
@@ -78,7 +87,7 @@ Max-Forwards: 70
 Content-Length: 0
 
 ]]></send>
-  <recv response="200"/>
+  <recv response="200"/>{mark("done")}
 </scenario>
 """
 
@@ -120,14 +129,19 @@ class AgentPhones:
     def contact(self, n: int) -> str:
         return f"sip:a{n}@127.0.0.1:{self.port}"
 
+    def scenario(self) -> str:
+        return agent_scenario(AgentPhone(port=self.port, answer_after_ms=self.answer_after_ms))
+
+    def extra_args(self) -> list[str]:
+        return []
+
     async def start(self) -> None:
         scenario = Path(self._tmp.name) / "agents.xml"
-        scenario.write_text(agent_scenario(AgentPhone(port=self.port,
-                                                      answer_after_ms=self.answer_after_ms)))
+        scenario.write_text(self.scenario())
         self.proc = await asyncio.create_subprocess_exec(
             sipp(), "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(self.port),
             "-mp", str(free_udp_port(pair=True)), "-trace_stat", "-fd", "1", "-trace_err",
-            "-nostdin", cwd=self._tmp.name,
+            *self.extra_args(), "-nostdin", cwd=self._tmp.name,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         await asyncio.sleep(0.5)
 
@@ -163,6 +177,11 @@ class CallerRun:
         return "".join(p.read_text(errors="replace")[-3000:]
                        for p in Path(self.directory.name).glob("*_errors.log"))
 
+    def logs(self) -> str:
+        """SIPp's log file (`trace=True`: the scenario's start/answered/done lines)."""
+        return "".join(p.read_text(errors="replace")
+                       for p in Path(self.directory.name).glob("*_logs.log"))
+
     async def wait(self) -> SippStats:
         await self.proc.wait()
         stats = self.stats() or SippStats(0, 0, 0, 0)
@@ -172,9 +191,10 @@ class CallerRun:
 
 async def start_callers(*, sip_port: int, dialed: str, from_user: str | None, rate: float,
                         count: int, key_after_ms: int, hangup_after_ms: int,
-                        first_number: int) -> CallerRun:
+                        first_number: int, trace: bool = False) -> CallerRun:
     """Place `count` calls at `rate` per second to `dialed`; From: `from_user`, or (None) a
-    number of its own per call, from `first_number` on."""
+    number of its own per call, from `first_number` on. `trace`: SIPp logs each call's start,
+    answer and good end (`CallerRun.logs`, read it before `wait`)."""
     tmp = tempfile.TemporaryDirectory(prefix="bench-callers-")
     directory = Path(tmp.name)
     key = directory / "key-1.pcap"
@@ -186,12 +206,14 @@ async def start_callers(*, sip_port: int, dialed: str, from_user: str | None, ra
         inject = ["-inf", str(numbers)]
     scenario = directory / "callers.xml"
     scenario.write_text(caller_scenario(from_user=from_user or "[field0]", key_pcap=key,
-                                        key_after_ms=key_after_ms, hangup_after_ms=hangup_after_ms))
+                                        key_after_ms=key_after_ms, hangup_after_ms=hangup_after_ms,
+                                        trace=trace))
     proc = await asyncio.create_subprocess_exec(
         sipp(), f"127.0.0.1:{sip_port}", "-sf", str(scenario), *inject, "-s", dialed,
         "-m", str(count), "-r", str(rate), "-rp", "1000", "-l", "100000",
         "-i", "127.0.0.1", "-p", str(free_udp_port()), "-mp", str(free_udp_port(pair=True)),
         "-timeout", f"{int(count / rate + hangup_after_ms / 1000 + 60)}s", "-timeout_error",
-        "-trace_stat", "-fd", "1", "-trace_err", "-nostdin", cwd=directory,
+        "-trace_stat", "-fd", "1", "-trace_err", *(["-trace_logs"] if trace else []),
+        "-nostdin", cwd=directory,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     return CallerRun(proc=proc, directory=tmp, started=time.monotonic())

@@ -35,6 +35,10 @@ class Service:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     port: int = field(default_factory=lambda: free_tcp_port())
     proc: subprocess.Popen | None = None
+    # Where the service reaches ARI and Postgres, when not directly (bench.faults: through a
+    # proxy it controls); empty: the instance's ARI, the throwaway database.
+    ari_url: str = ""
+    database_url: str = ""
 
     @property
     def base_url(self) -> str:
@@ -44,7 +48,7 @@ class Service:
         inst = self.inst
         return {**os.environ,
                 "HOTLINE_ENV": "development", "HOTLINE_DATABASE_URL": database_url,
-                "HOTLINE_ARI_URL": inst.ari_url, "HOTLINE_ARI_USER": inst.ari_user,
+                "HOTLINE_ARI_URL": self.ari_url or inst.ari_url, "HOTLINE_ARI_USER": inst.ari_user,
                 "HOTLINE_ARI_PASSWORD": inst.ari_password, "HOTLINE_ARI_APP": inst.ari_app,
                 "HOTLINE_PROMPT_DIR": inst.prompt_dir_in_root,
                 "HOTLINE_PROMPT_BUILD_DIR": str(inst.prompt_host_dir),
@@ -54,25 +58,41 @@ class Service:
                 "HOTLINE_LOG_FORMAT": "json", "HOTLINE_LOG_LEVEL": "INFO"}
 
     def start(self, *, timeout: float = 90) -> None:
+        self.prepare()
+        self.proc = self.launch(timeout=timeout)
+
+    def prepare(self) -> str:
+        """The throwaway database, created and migrated; its URL (direct, not proxied)."""
         self.server = self.server or postgres.server_url()[0]
         url = postgres.ensure_database(self.server, self.database, fresh=True)
-        env = self.env(url)
         subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=paths.REPO,
-                       env=env, check=True, stdout=subprocess.DEVNULL)
+                       env=self.env(url), check=True, stdout=subprocess.DEVNULL)
+        self.database_url = self.database_url or url
+        return url
+
+    def launch(self, *, port: int | None = None, timeout: float = 90,
+               until: str = "ready") -> subprocess.Popen:
+        """`python -m app` on `port` (default: ours), logging to our log; waits until `/ready`
+        answers 200 (`until="ready"`) or `/health` does (`"health"`: a standby is not ready)."""
+        port = port or self.port
+        env = self.env(self.database_url) | {"HOTLINE_HTTP_PORT": str(port)}
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "app"], cwd=paths.REPO, env=env,
-                                     stdin=subprocess.DEVNULL, stdout=log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen([sys.executable, "-m", "app"], cwd=paths.REPO, env=env,
+                                stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
         deadline = time.monotonic() + timeout
+        url = f"http://127.0.0.1:{port}/{until}"
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"the service exited with {self.proc.returncode}; see {self.log_path}")
+            if proc.poll() is not None:
+                raise SystemExit(f"the service exited with {proc.returncode}; see {self.log_path}")
             try:
-                if httpx.get(f"{self.base_url}/ready", timeout=2).status_code == 200:
-                    return
+                if httpx.get(url, timeout=2).status_code == 200:
+                    return proc
             except httpx.HTTPError:
                 pass
             time.sleep(0.3)
+        proc.kill()
         raise SystemExit(f"the service was not ready within {timeout}s; see {self.log_path}")
 
     def api(self) -> httpx.Client:

@@ -1,0 +1,1 @@
+"""The fault benchmark (R21, #15): `python -m bench.faults`."""
