@@ -171,7 +171,9 @@ class Settings(BaseSettings):
     ari_app: str = Field("hotline", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     # Reconnecting the event stream: exponential backoff between these bounds.
     ari_reconnect_min_seconds: float = Field(0.5, gt=0)
-    ari_reconnect_max_seconds: float = Field(30.0, gt=0)
+    # R21: Asterisk back after a restart is seen within this: a connect attempt to a port
+    # nobody listens on costs nothing, a caller refused meanwhile costs a call.
+    ari_reconnect_max_seconds: float = Field(2.0, gt=0)
     http_host: str = "127.0.0.1"
     http_port: int = Field(8000, ge=1, le=65535)
     admin_token: SecretStr = SecretStr("")

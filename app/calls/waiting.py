@@ -235,7 +235,12 @@ class QueueWaiting:
         if offer is not None:  # was an agent's phone answered, or hung up, unseen?
             leg = await self.offers.leg(offer)
             if leg is None:
-                await self.missed(call, OfferOutcome.no_answer, leg_gone=True)
+                # Gone while we were not watching: Asterisk may have hung it up itself (an agent
+                # who answered while no service held the app). Not the agent's miss (R1 pauses
+                # for those): the agent is ready again and the call goes to the next, at once.
+                await self.offers.cancel_queue_offer(call, OfferOutcome.cancelled, leg_gone=True)
+                if call.state is CallState.in_queue and not call.hangup_requested:
+                    await self._wait(call, self._config(call), reoffer=True, announce_now=False)
             elif leg.state == "Up":
                 await self.offers.connect(call, StasisStart(
                     type="StasisStart", args=["agent", str(call.id)], channel=leg))

@@ -200,3 +200,22 @@ async def test_a_caller_who_rings_while_postgres_is_down_reaches_the_agent_and_i
             .order_by(AgentStateChange.id))]
         assert history == [("ready", "ringing"), ("ringing", "on_call"), ("on_call", "wrap_up"),
                            ("wrap_up", "ready")]
+
+
+async def test_a_ringing_leg_that_vanished_while_disconnected_is_no_miss_of_the_agent(
+        stasis, fake, sessionmaker, clock):
+    """The agent answered while no service held the app, so Asterisk hung the leg up: at the
+    reconnect it is gone. Not the agent's miss (R1 pauses only for those): ready again, and the
+    call is offered afresh at once."""
+    agents = await add_agents(sessionmaker, clock, "wang")
+    await stasis.acd.start()
+    await to_queue(stasis, fake, "f6")
+    [leg] = offered_legs(fake)
+    await stasis.on_disconnect()
+    fake.channels.pop(leg)
+    await stasis.reconcile()
+    await stasis.drain()
+    wang = stasis.acd.agents[agents["wang"]]
+    assert (wang.state, wang.misses_in_a_row) == ("ringing", 0)  # rung again, not paused
+    again = [x for x in offered_legs(fake) if x != leg]
+    assert len(again) == 1 and stasis.flow.calls["f6"].offer.channel_id == again[0]
