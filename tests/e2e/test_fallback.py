@@ -69,7 +69,7 @@ async def test_with_no_service_callers_reach_an_agent_or_leave_a_message_and_are
         ari_proxy.cut()  # the service is gone: Asterisk unregisters its app
         await until(app_gone, "the app unregistered")
         apology = system_prompt_ms(asterisk_instance, "fallback_apology")
-        answered = await place_call(Caller(number="13877770001",
+        answered = await place_call(Caller(number="13866660001",
                                            hangup_after_ms=apology + 400 + 3000))
         assert answered.ok, answered.output + answered.errors
 
@@ -78,7 +78,7 @@ async def test_with_no_service_callers_reach_an_agent_or_leave_a_message_and_are
                                        params={"variable": DIAL_VARIABLE, "value": ""})
         assert resp.status_code == 204
         before = system_prompt_ms(asterisk_instance, "overflow_voicemail") + apology + 1000
-        message = await place_call(Caller(number="13877770002", script=(
+        message = await place_call(Caller(number="13866660002", script=(
             Pause(before), Speak(), Pause(500), Press("#"), Pause(300)),
             max_call_ms=before + 30_000))
         assert message.ok, message.output + message.errors
@@ -90,12 +90,12 @@ async def test_with_no_service_callers_reach_an_agent_or_leave_a_message_and_are
 
     try:
         await app.state.stream.wait_connected(timeout=15)
-        first = await wait_for_call(service, "13877770001", timeout=30)
+        first = await wait_for_call(service, "13866660001", timeout=30)
         assert (first["end_reason"], first["agent_id"], first["state"]) == (
             "fallback_agent", agent_id, "ended")
         assert first["answered_at"] is not None and first["connected_at"] is not None
         assert ts(first["started_at"]) <= ts(first["connected_at"]) <= ts(first["ended_at"])
-        second = await wait_for_call(service, "13877770002", timeout=30)
+        second = await wait_for_call(service, "13866660002", timeout=30)
         assert (second["end_reason"], second["agent_id"]) == ("fallback_message", None)
         tasks = (await service.get("/api/callbacks")).json()
         [task] = [t for t in tasks if t["call_id"] == second["id"]]
@@ -113,9 +113,9 @@ async def test_with_no_service_callers_reach_an_agent_or_leave_a_message_and_are
 
 async def test_with_the_service_connected_a_call_enters_stasis_at_once(service, place_call):
     """The fallback never runs while the service is there: the call is the service's."""
-    result = await place_call(Caller(number="13877770003", hangup_after_ms=1500))
+    result = await place_call(Caller(number="13866660003", hangup_after_ms=1500))
     assert result.ok, result.output + result.errors
-    call = await wait_for_call(service, "13877770003")
+    call = await wait_for_call(service, "13866660003")
     assert call["end_reason"] not in ("fallback_agent", "fallback_message", "fallback_abandoned")
     assert not call["channel_id"].startswith("fallback-")
 
