@@ -246,6 +246,109 @@ async def call(caller: Caller, *, sip_host: str = "127.0.0.1", sip_port: int = 5
                           errors=errors, messages=messages)
 
 
+# Final answers a probe INVITE may get; anything else fails the scenario (SippResult.ok False).
+PROBE_REFUSALS = ("401", "403", "404", "407", "480", "488", "603")
+
+
+def probe_scenario(from_user: str) -> str:
+    """One INVITE from `from_user` with no credentials: a refusal (PROBE_REFUSALS) is ACKed and
+    ends the scenario; a 200 is ACKed and hung up at once. `final_status` tells which."""
+    if not re.fullmatch(r"[A-Za-z0-9_.+-]{1,64}", from_user):
+        raise ValueError(f"SIP user {from_user!r}: letters, digits, _ . + - only")
+    head = f"""Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]"""
+    refusals = "\n".join(f'  <recv response="{code}" optional="true" next="refused"/>'
+                          for code in PROBE_REFUSALS)
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<scenario name="probe">
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+{head}
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:{from_user}@[local_ip]:[local_port]>
+Max-Forwards: 70
+User-Agent: hotline-test-probe
+Content-Type: application/sdp
+Content-Length: [len]
+
+{sdp("probe")}]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+{refusals}
+  <recv response="200"/>
+  <send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+{head}
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <send retrans="500"><![CDATA[
+BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+{head}
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200" next="done"/>
+  <label id="refused"/>
+  <send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+{head.splitlines()[1]}
+[last_To:]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <label id="done"/>
+</scenario>
+"""
+
+
+def final_status(messages: str) -> str | None:
+    """The first final (non-1xx) answer to the INVITE in a SIPp message trace."""
+    for block in messages.split("-----------------------------------------------"):
+        if re.search(r"^UDP message received \[", block, re.M) and (
+                m := re.search(r"^SIP/2\.0 ([2-6]\d\d) .*?^CSeq: \d+ INVITE", block, re.M | re.S)):
+            return m.group(1)
+    return None
+
+
+async def probe(from_user: str, *, local_ip: str = "127.0.0.1", sip_host: str = "127.0.0.1",
+                sip_port: int = 5060, dialed: str = "95000", timeout: float = 10) -> SippResult:
+    """Send one INVITE for `dialed` from `from_user` at `local_ip` (any loopback address, e.g.
+    127.0.0.2: not the trunk's) without credentials; `final_status(result.messages)` says how
+    Asterisk answered."""
+    sipp = shutil.which("sipp")
+    if sipp is None:
+        raise RuntimeError("sipp is not installed (Debian package sip-tester)")
+    with tempfile.TemporaryDirectory(prefix="hotline-probe-") as tmp:
+        scenario = Path(tmp) / "probe.xml"
+        scenario.write_text(probe_scenario(from_user))
+        proc = await asyncio.create_subprocess_exec(
+            sipp, f"{sip_host}:{sip_port}", "-sf", str(scenario), "-s", dialed, "-m", "1",
+            "-i", local_ip, "-p", str(free_udp_port()), "-mp", str(free_udp_port(pair=True)),
+            "-timeout", f"{int(timeout)}s", "-timeout_error", "-trace_err", "-trace_msg",
+            "-nostdin", cwd=tmp, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        out, _ = await proc.communicate()
+        errors = "".join(p.read_text(errors="replace") for p in Path(tmp).glob("*_errors.log"))
+        messages = "".join(p.read_text(errors="replace") for p in Path(tmp).glob("*_messages.log"))
+        return SippResult(returncode=proc.returncode or 0, output=out.decode(errors="replace"),
+                          errors=errors, messages=messages)
+
+
 @dataclass(frozen=True)
 class Registration:
     """A phone's PJSIP registration: the credentials the hotline provisioned for the agent, and
