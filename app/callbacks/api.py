@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse
 
 from app import dialrules
 from app.audit import service as audit
-from app.auth.access import SEES_ALL, shown
+from app.auth.access import SEES_ALL, customer_fields
 from app.auth.models import RoleName
 from app.auth.service import Principal, require_role
 from app.callbacks import service
@@ -42,9 +42,11 @@ def _full_number(calls: LiveCalls, principal: Principal, task_id: uuid.UUID) -> 
 
 def _out(calls: LiveCalls, principal: Principal, view: service.TaskView) -> dict:
     task = view.task
+    customer = customer_fields({"customer_name": view.customer_name,
+                                "customer_number": task.customer_number},
+                               full=_full_number(calls, principal, task.id))  # R20, #20
     return dict(
-        id=task.id, source=task.source, customer_name=view.customer_name,
-        customer_number=shown(task.customer_number, _full_number(calls, principal, task.id)),
+        id=task.id, source=task.source, **customer,
         complaint_id=task.complaint_id, complaint_number=view.complaint_number,
         call_id=task.call_id, has_voicemail=task.voicemail_id is not None,
         created_at=task.created_at, due_at=task.due_at, attempts=task.attempts,
