@@ -223,6 +223,13 @@ class Settings(BaseSettings):
     session_hours: float = Field(12.0, gt=0, le=24 * 7)
     session_idle_minutes: float = Field(120.0, gt=0, le=24 * 60)
     login_max_failures: int = Field(5, ge=1, le=100)
+    # #20, R20: limits before work. Request bodies (a menu's YAML its own), and what a WebSocket
+    # client may send: messages of at most this size, this many a second (with this burst).
+    max_body_bytes: int = Field(64 * 1024, ge=1024, le=64 * 1024 * 1024)
+    ivr_max_bytes: int = Field(512 * 1024, ge=1024, le=64 * 1024 * 1024)
+    ws_max_message_bytes: int = Field(4096, ge=256, le=1024 * 1024)
+    ws_messages_per_second: float = Field(5.0, gt=0, le=1000)
+    ws_message_burst: int = Field(20, ge=1, le=10_000)
     login_window_minutes: float = Field(15.0, gt=0, le=24 * 60)
     # Reports (R18, R19): abandons this quick are shown but left out of the rates; the service
     # level counts answers within this many seconds of entering the queue (default: R1's limit).
