@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -196,6 +197,7 @@ def _reload_menu_on_sighup(menus: MenuRuntime) -> None:
 def main() -> None:
     import uvicorn
 
+    os.umask(0o077)  # R20 (#20): whatever the service creates is its own only
     settings = Settings()
     logs.configure(level=settings.log_level, fmt=settings.log_format)
     # Fewer young-generation collections: a call allocates many short-lived objects (ORM rows,

@@ -23,7 +23,7 @@ from typing import Any
 
 from app.auth.models import RoleName
 from app.auth.service import Principal
-from app.customers.numbers import mask
+from app.customers.numbers import mask, mask_name
 
 SEES_ALL = (RoleName.manager, RoleName.admin)
 
@@ -66,11 +66,6 @@ def shown(number: str | None, full: bool) -> str | None:
 NUMBER_KEYS = frozenset({"caller_number", "dialed_number", "customer_number", "dial", "phone"})
 NAME_KEYS = frozenset({"caller_name", "customer_name"})
 CUSTOMER_KEYS = NUMBER_KEYS | NAME_KEYS
-
-
-def mask_name(name: str | None) -> str | None:
-    """R20: the first character of a name, then two stars whatever its length: `S**`."""
-    return f"{name.strip()[0]}**" if name and name.strip() else name
 
 
 def _masked(key: str | None, value: Any) -> Any:
