@@ -11,7 +11,7 @@ from app.auth.models import LoginAttempt
 from app.limits import MessageBudget
 from ivr.runtime import MenuRuntime
 from tests.db.test_call_flow import DEMO
-from tests.support.desk import admin_token, client, fast_passwords, make_app
+from tests.support.desk import admin_token, client, fast_passwords, make_app, open_desk_socket
 
 __all__ = ["fast_passwords"]
 
@@ -81,22 +81,6 @@ def test_a_websocket_message_budget_refuses_big_and_fast_messages():
     assert budget.refusal("{}") is None
 
 
-async def _desk_socket(app, token):
-    import asyncio
-
-    scope = {"type": "websocket", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "scheme": "ws", "path": "/api/desk/ws", "raw_path": b"/api/desk/ws",
-             "query_string": f"token={token}".encode(), "root_path": "",
-             "headers": [(b"host", b"desk.test")], "client": ("127.0.0.1", 5),
-             "server": ("desk.test", 80), "subprotocols": [], "state": {}}
-    inbox: asyncio.Queue = asyncio.Queue()
-    outbox: asyncio.Queue = asyncio.Queue()
-    await inbox.put({"type": "websocket.connect"})
-    task = asyncio.create_task(app(scope, inbox.get, outbox.put))
-    assert (await asyncio.wait_for(outbox.get(), 5))["type"] == "websocket.accept"
-    return inbox, outbox, task
-
-
 @pytest.mark.parametrize(("messages", "code"), [
     (["x" * 5000], 1009),                 # one message over ws_max_message_bytes
     (['{"type": "ping"}'] * 30, 1008),    # more than the burst at once
@@ -109,7 +93,7 @@ async def test_a_desk_socket_sending_too_much_is_closed(sessionmaker, fast_passw
 
     app, world = await prepare(sessionmaker, ["agent"])
     app.state.settings = app.state.settings.model_copy(update={"ws_messages_per_second": 0.01})
-    inbox, outbox, task = await _desk_socket(app, world.tokens["agent"])
+    inbox, outbox, task = await open_desk_socket(app, world.tokens["agent"])
     try:
         for text in messages:
             await inbox.put({"type": "websocket.receive", "text": text})
