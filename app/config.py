@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, Field, SecretStr, ValidationError,
-                      field_validator, model_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, Field, IPvAnyNetwork, SecretStr,
+                      ValidationError, field_validator, model_validator)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.calendar import Calendar, parse_shifts
@@ -30,6 +30,15 @@ def _known_zone(value: str) -> str:
 
 # An IANA time zone name that this machine knows (e.g. Asia/Shanghai).
 TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
+
+# #20, R20: where agents' contact phones may be (private and loopback networks by default) and
+# which customer numbers a call-back may dial (Asterisk-style patterns over E.164, `app.dialrules`:
+# mainland mobiles and landlines by default; no international, premium or short numbers).
+DEFAULT_PHONE_NETWORKS = ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+DEFAULT_OUTBOUND_NUMBERS = ("+861[3-9]XXXXXXXXX", "+8610XXXXXXXX", "+862XXXXXXXXX",
+                            "+86[3-9]XXXXXXXXX", "+86[3-9]XXXXXXXXXX")
+NUMBER_PATTERN = r"^\+?([0-9XZN.]|\[[0-9]([0-9]|-[0-9])*\])+$"
+NumberPattern = Annotated[str, Field(pattern=NUMBER_PATTERN, max_length=40)]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -216,6 +225,13 @@ class Settings(BaseSettings):
     session_hours: float = Field(12.0, gt=0, le=24 * 7)
     session_idle_minutes: float = Field(120.0, gt=0, le=24 * 60)
     login_max_failures: int = Field(5, ge=1, le=100)
+    # #20, R20: limits before work. Request bodies (a menu's YAML its own), and what a WebSocket
+    # client may send: messages of at most this size, this many a second (with this burst).
+    max_body_bytes: int = Field(64 * 1024, ge=1024, le=64 * 1024 * 1024)
+    ivr_max_bytes: int = Field(512 * 1024, ge=1024, le=64 * 1024 * 1024)
+    ws_max_message_bytes: int = Field(4096, ge=256, le=1024 * 1024)
+    ws_messages_per_second: float = Field(5.0, gt=0, le=1000)
+    ws_message_burst: int = Field(20, ge=1, le=10_000)
     login_window_minutes: float = Field(15.0, gt=0, le=24 * 60)
     # Reports (R18, R19): abandons this quick are shown but left out of the rates; the service
     # level counts answers within this many seconds of entering the queue (default: R1's limit).
@@ -243,6 +259,13 @@ class Settings(BaseSettings):
     outbound_dial: str = Field("PJSIP/trunk/sip:{number}@127.0.0.1:5070",
                                pattern=r"^[A-Za-z0-9_]+/.*\{number\}")
     outbound_caller_id: str = Field("95000", pattern=r"^[0-9+]{1,32}$")
+    # #20, R20: HOTLINE_AGENT_PHONE_NETWORKS (comma-separated CIDRs) and HOTLINE_OUTBOUND_NUMBERS
+    # (comma-separated patterns, or a JSON list); anything else is refused, never dialled.
+    agent_phone_networks: Annotated[
+        tuple[IPvAnyNetwork, ...], NoDecode, BeforeValidator(_comma_list),
+        Field(min_length=1)] = DEFAULT_PHONE_NETWORKS  # type: ignore[assignment]
+    outbound_numbers: Annotated[tuple[NumberPattern, ...], NoDecode, BeforeValidator(_comma_list),
+                                Field(min_length=1, max_length=100)] = DEFAULT_OUTBOUND_NUMBERS
     # R17: how long the survey waits for a key after the question.
     survey_timeout_seconds: float = Field(6.0, gt=0, le=60)
     # R15's working-day calendar, in `timezone`: the days off each week and the holidays

@@ -53,6 +53,7 @@ def make_engine(url: str, timeouts: DbTimeouts | None = None, *, pool_size: int 
     }
     return create_async_engine(
         url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True,
+        hide_parameters=True,  # R20 (#20): an error's message never carries customers' data
         pool_timeout=t.pool,
         connect_args={"timeout": t.connect, "command_timeout": t.command,
                       "server_settings": server_settings})

@@ -17,7 +17,7 @@ from starlette.requests import HTTPConnection, Request
 
 from app.ari.client import AriClient
 from app.ari.stream import EventStream
-from app.auth.service import COOKIE, Principal, authenticate
+from app.auth.service import COOKIE, Principal, TooManyAttempts, UnknownToken, authenticate
 from app.calls.live import LiveCalls, StasisLiveCalls
 from app.complaints.alerts import Webhooks
 from app.clock import Clock
@@ -131,11 +131,21 @@ async def current_principal(request: Request,
 
 async def _authenticate(conn: HTTPConnection, *, authorization: str | None,
                         cookie: str | None) -> Principal:
+    """#20, R20: an address whose tokens keep failing is refused (429) for the sign-in window,
+    like one guessing passwords; the right token too, meanwhile."""
     state = conn.app.state
+    now, address = state.clock.now(), conn.client.host if conn.client else "?"
+    failures = state.token_failures
+    if (retry := failures.retry_after(address, now)) is not None:
+        raise TooManyAttempts("too many failed tokens from this address; try again later",
+                              retry_after_seconds=retry)
     async with state.sessionmaker() as session:
-        return await authenticate(session=session, settings=state.settings,
-                                  now=state.clock.now(), authorization=authorization,
-                                  cookie=cookie)
+        try:
+            return await authenticate(session=session, settings=state.settings, now=now,
+                                      authorization=authorization, cookie=cookie)
+        except UnknownToken:  # a guess (an ended session is not counted)
+            failures.failed(address, now)
+            raise
 
 
 def same_origin(ws: WebSocket) -> bool:

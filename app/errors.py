@@ -93,5 +93,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        error_id = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        error_id = {404: "not-found", 405: "method-not-allowed",
+                    413: "body-too-large"}.get(exc.status_code, "http-error")
         return JSONResponse(_body(error_id, str(exc.detail)), status_code=exc.status_code)

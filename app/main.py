@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import structlog
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import errors, health, logs
+from app import errors, health, limits, logs
 from app.ari.client import AriClient
 from app.ari.stream import EventStream
 from app.auth import api as auth_api
+from app.auth.service import IP_FAILURE_FACTOR
 from app.callbacks import api as callbacks_api
 from app.calls import api as calls_api
 from app.complaints import api as complaints_api
@@ -170,6 +173,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.state.complaint_webhooks = Webhooks(timeout_seconds=settings.webhook_timeout_seconds)
     errors.install(app)
     app.add_middleware(StandbyGuard)  # R21: /api is the active instance's (app/role.py)
+    # #20, R20: bodies capped before any route reads them (a menu's YAML has its own cap)
+    app.add_middleware(limits.BodyLimit, max_bytes=settings.max_body_bytes,
+                       routes=limits.settings_routes(settings.ivr_max_bytes))
+    # failed bearer tokens per address, limited as sign-ins are (app.deps)
+    app.state.token_failures = limits.FailureWindow(
+        limit=settings.login_max_failures * IP_FAILURE_FACTOR,
+        window=timedelta(minutes=settings.login_window_minutes))
     app.include_router(health.router)
     app.include_router(auth_api.router)
     app.include_router(desk_api.router)
@@ -223,10 +233,12 @@ def _reload_menu_on_sighup(menus: MenuRuntime) -> None:
 def main() -> None:
     import uvicorn
 
+    os.umask(0o077)  # R20 (#20): whatever the service creates is its own only
     settings = Settings()
     logs.configure(level=settings.log_level, fmt=settings.log_format)
     # Fewer young-generation collections: a call allocates many short-lived objects (ORM rows,
     # requests, events), and the default threshold (700) collects every few of them (#9).
     gc.set_threshold(20_000, 20, 20)
     uvicorn.run(create_app(settings, exit_on_lease_lost=True), host=settings.http_host,
-                port=settings.http_port, log_config=None, access_log=False)
+                port=settings.http_port, log_config=None, access_log=False,
+                ws_max_size=settings.ws_max_message_bytes)  # #20: a frame past it closes

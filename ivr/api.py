@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Path
 from pydantic import BaseModel
 
 from app.auth.models import RoleName
@@ -94,7 +94,8 @@ async def versions(session: SessionDep, user: CurrentUser) -> list[VersionOut]:
 
 
 @router.get("/versions/{version_id}", response_model=ActiveMenuOut)
-async def version(version_id: int, session: SessionDep, user: CurrentUser) -> ActiveMenuOut:
+async def version(version_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep,
+                  user: CurrentUser) -> ActiveMenuOut:  # the column's range (#20: never a 500)
     require_role(user, RoleName.manager)
     v = await service.get(session=session, version_id=version_id)
     if v is None:

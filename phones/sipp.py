@@ -122,6 +122,23 @@ def sdp(origin: str) -> str:
             "a=fmtp:101 0-15\na=sendrecv\n")
 
 
+def invite(from_uri: str, user: str, origin: str) -> str:
+    """An INVITE from `from_uri` with our phones' SDP (`origin` names the SDP's owner)."""
+    return f"""INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: {from_uri};tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:{user}@[local_ip]:[local_port]>
+Max-Forwards: 70
+User-Agent: hotline-test-{"probe" if origin == "probe" else "phone"}
+Content-Type: application/sdp
+Content-Length: [len]
+
+{sdp(origin)}"""
+
+
 def caller_scenario(caller: Caller, key_pcaps: list[Path] | None = None) -> str:
     """The SIPp UAC scenario for one caller (`key_pcaps`: from `write_key_pcaps`)."""
     lines = []
@@ -140,22 +157,11 @@ def caller_scenario(caller: Caller, key_pcaps: list[Path] | None = None) -> str:
     wait_ms = (caller.hangup_after_ms if caller.hangup_after_ms is not None
                else caller.max_call_ms) - caller.script_ms
     name = escape(caller.name)
+    from_uri = f'"{name}" <sip:{caller.number}@[local_ip]:[local_port]>'
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <scenario name="hotline caller">
   <send retrans="500"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: "{name}" <sip:{caller.number}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: <sip:{caller.number}@[local_ip]:[local_port]>
-Max-Forwards: 70
-User-Agent: hotline-test-phone
-Content-Type: application/sdp
-Content-Length: [len]
-
-{sdp("caller")}]]></send>
+{invite(from_uri, caller.number, "caller")}]]></send>
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
@@ -203,6 +209,15 @@ Content-Length: 0
 """
 
 
+async def _finished(proc: asyncio.subprocess.Process, tmp: Path) -> SippResult:
+    """Wait for a SIPp run and collect its output and its error and message traces."""
+    out, _ = await proc.communicate()
+    errors = "".join(p.read_text(errors="replace") for p in tmp.glob("*_errors.log"))
+    messages = "".join(p.read_text(errors="replace") for p in tmp.glob("*_messages.log"))
+    return SippResult(returncode=proc.returncode or 0, output=out.decode(errors="replace"),
+                      errors=errors, messages=messages)
+
+
 def free_udp_port(pair: bool = False) -> int:
     """A free UDP port on loopback (an even one with its neighbour free too, for RTP/RTCP)."""
     for _ in range(200):
@@ -239,11 +254,90 @@ async def call(caller: Caller, *, sip_host: str = "127.0.0.1", sip_port: int = 5
                "-trace_err", "-trace_msg", "-nostdin"]
         proc = await asyncio.create_subprocess_exec(
             *cmd, cwd=tmp, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-        out, _ = await proc.communicate()
-        errors = "".join(p.read_text(errors="replace") for p in Path(tmp).glob("*_errors.log"))
-        messages = "".join(p.read_text(errors="replace") for p in Path(tmp).glob("*_messages.log"))
-        return SippResult(returncode=proc.returncode or 0, output=out.decode(errors="replace"),
-                          errors=errors, messages=messages)
+        return await _finished(proc, Path(tmp))
+
+
+# Final answers a probe INVITE may get; anything else fails the scenario (SippResult.ok False).
+PROBE_REFUSALS = ("401", "403", "404", "407", "480", "488", "603")
+
+
+def probe_scenario(from_user: str) -> str:
+    """One INVITE from `from_user` with no credentials: a refusal (PROBE_REFUSALS) is ACKed and
+    ends the scenario; a 200 is ACKed and hung up at once. `final_status` tells which."""
+    if not re.fullmatch(r"[A-Za-z0-9_.+-]{1,64}", from_user):
+        raise ValueError(f"SIP user {from_user!r}: letters, digits, _ . + - only")
+    head = f"""Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]"""
+
+    def in_dialog(method: str, cseq: int) -> str:
+        return f"""{method} sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+{head}
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: {cseq} {method}
+Max-Forwards: 70
+Content-Length: 0
+
+"""
+    refusals = "\n".join(f'  <recv response="{code}" optional="true" next="refused"/>'
+                          for code in PROBE_REFUSALS)
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<scenario name="probe">
+  <send retrans="500"><![CDATA[
+{invite(f"<sip:{from_user}@[local_ip]:[local_port]>", from_user, "probe")}]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+{refusals}
+  <recv response="200"/>
+  <send><![CDATA[
+{in_dialog("ACK", 1)}]]></send>
+  <send retrans="500"><![CDATA[
+{in_dialog("BYE", 2)}]]></send>
+  <recv response="200" next="done"/>
+  <label id="refused"/>
+  <send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+{head.splitlines()[1]}
+[last_To:]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <label id="done"/>
+</scenario>
+"""
+
+
+def final_status(messages: str) -> str | None:
+    """The first final (non-1xx) answer to the INVITE in a SIPp message trace."""
+    for block in messages.split("-----------------------------------------------"):
+        if re.search(r"^UDP message received \[", block, re.M) and (
+                m := re.search(r"^SIP/2\.0 ([2-6]\d\d) .*?^CSeq: \d+ INVITE", block, re.M | re.S)):
+            return m.group(1)
+    return None
+
+
+async def probe(from_user: str, *, local_ip: str = "127.0.0.1", sip_host: str = "127.0.0.1",
+                sip_port: int = 5060, dialed: str = "95000", timeout: float = 10) -> SippResult:
+    """Send one INVITE for `dialed` from `from_user` at `local_ip` (any loopback address, e.g.
+    127.0.0.2: not the trunk's) without credentials; `final_status(result.messages)` says how
+    Asterisk answered."""
+    sipp = shutil.which("sipp")
+    if sipp is None:
+        raise RuntimeError("sipp is not installed (Debian package sip-tester)")
+    with tempfile.TemporaryDirectory(prefix="hotline-probe-") as tmp:
+        scenario = Path(tmp) / "probe.xml"
+        scenario.write_text(probe_scenario(from_user))
+        proc = await asyncio.create_subprocess_exec(
+            sipp, f"{sip_host}:{sip_port}", "-sf", str(scenario), "-s", dialed, "-m", "1",
+            "-i", local_ip, "-p", str(free_udp_port()), "-mp", str(free_udp_port(pair=True)),
+            "-timeout", f"{int(timeout)}s", "-timeout_error", "-trace_err", "-trace_msg",
+            "-nostdin", cwd=tmp, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        return await _finished(proc, Path(tmp))
 
 
 @dataclass(frozen=True)
@@ -319,11 +413,7 @@ async def register(reg: Registration, *, port: int, expires: int | None = None,
             "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_udp_port(pair=True)),
             "-timeout", f"{int(timeout)}s", "-timeout_error", "-trace_err", "-trace_msg",
             "-nostdin", cwd=tmp, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-        out, _ = await proc.communicate()
-        errors = "".join(p.read_text(errors="replace") for p in Path(tmp).glob("*_errors.log"))
-        messages = "".join(p.read_text(errors="replace") for p in Path(tmp).glob("*_messages.log"))
-        return SippResult(returncode=proc.returncode or 0, output=out.decode(errors="replace"),
-                          errors=errors, messages=messages)
+        return await _finished(proc, Path(tmp))
 
 
 class RegistrationRefused(RuntimeError):

@@ -20,16 +20,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import dialrules
 from app.auth.models import RoleName
 from app.auth.service import require_role
-from app.deps import AcdDep, ClockDep, CurrentUser, SessionDep, TelephonyDep
+from app.config import Settings
+from app.deps import AcdDep, ClockDep, CurrentUser, SessionDep, SettingsDep, TelephonyDep
 from app.errors import AcdUnavailable, AppError, Conflict, Forbidden, NotFound
 from app.pagination import time_range
 from routing import phones, service
 from routing.engine import Acd
 from routing.models import AgentRow, QueueRow
-from routing.schemas import (AgentIn, AgentOut, AgentPatch, QueueIn, QueueOut, QueuePatch,
-                             StateChangeOut, StateRequest)
+from routing.schemas import (AgentIn, AgentOut, AgentPatch, ContactPhone, QueueIn, QueueOut,
+                             QueuePatch, StateChangeOut, StateRequest)
 
 router = APIRouter(prefix="/api", tags=["routing"])
 
@@ -120,13 +122,21 @@ async def _reload_queues(acd: Acd | None) -> None:
 
 # -- agents ---------------------------------------------------------------------------------
 
+def _contact_allowed(settings: Settings, body: AgentIn | AgentPatch) -> None:
+    """#20, R20: customers' calls go only to phones on the agents' networks (422 otherwise)."""
+    if isinstance(body.phone, ContactPhone):
+        dialrules.check_contact(body.phone.contact, settings.agent_phone_networks)
+
+
 @router.post("/agents", response_model=AgentOut, status_code=status.HTTP_201_CREATED)
 async def create_agent(body: AgentIn, session: SessionDep, user: CurrentUser, acd: AcdDep,
-                       telephony: TelephonyDep, clock: ClockDep) -> AgentOut:
+                       telephony: TelephonyDep, clock: ClockDep,
+                       settings: SettingsDep) -> AgentOut:
     """A new agent, logged out, with level (R10), skills and languages; 409 if the extension
-    is taken."""
+    is taken; 422 `contact-not-allowed` for a contact off the agents' phone networks."""
     require_role(user, *AGENT_WRITERS)
     _own_team(user, body.team)
+    _contact_allowed(settings, body)
     agent = await service.create_agent(session=session, agent_in=body)
     await session.commit()
     await _provision(telephony, clock.now(), session, agent)
@@ -156,11 +166,12 @@ async def get_agent(agent_id: uuid.UUID, session: SessionDep, user: CurrentUser,
 @router.patch("/agents/{agent_id}", response_model=AgentOut)
 async def update_agent(agent_id: uuid.UUID, body: AgentPatch, session: SessionDep,
                        user: CurrentUser, acd: AcdDep, telephony: TelephonyDep,
-                       clock: ClockDep) -> AgentOut:
+                       clock: ClockDep, settings: SettingsDep) -> AgentOut:
     """Change an agent's data (level R10, skills, languages, phone); not its state.
     `is_active: false` logs the agent out first (409 `agent-busy` while ringing or on a call)
     and takes it out of routing; its registration phone is unprovisioned."""
     require_role(user, *AGENT_WRITERS)
+    _contact_allowed(settings, body)
     agent = await _agent_or_404(session, agent_id)
     _own_team(user, agent.team)
     if "team" in body.model_fields_set:

@@ -68,7 +68,8 @@ def pjsip_objects(username: str, md5: str) -> list[tuple[str, list[tuple[str, st
         ("endpoint", [("transport", "transport-udp"), ("context", CONTEXT),
                       ("disallow", "all"), ("allow", "alaw,ulaw,gsm"), ("direct_media", "no"),
                       ("dtmf_mode", "rfc4733"), ("rtp_symmetric", "yes"), ("force_rport", "yes"),
-                      ("rewrite_contact", "yes"), ("auth", username), ("aors", username)]),
+                      ("rewrite_contact", "yes"), ("auth", username), ("aors", username),
+                      ("identify_by", "username")]),
     ]
 
 

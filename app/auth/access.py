@@ -7,16 +7,23 @@
 - managers and admins: everything.
 Numbers are shown in full only where the duty needs them (calling back, identifying the caller);
 everywhere else they are masked, 138****8000.
+
+One masking policy for every customer field (#20, R20): where a number is masked, so is every
+other number or name of the customer in the same payload: a call's caller number and name, the
+number a call-back dialled, and those in a timeline's detail (`customer_fields`). Names keep their
+first character (`S**`).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from app.auth.models import RoleName
 from app.auth.service import Principal
-from app.customers.numbers import mask
+from app.customers.numbers import mask, mask_name
 
 SEES_ALL = (RoleName.manager, RoleName.admin)
 
@@ -53,3 +60,26 @@ def full_numbers_on_call(principal: Principal, scope: CallScope, *, current: boo
 
 def shown(number: str | None, full: bool) -> str | None:
     return number if full else mask(number)
+
+
+# The keys that hold a customer's number or name wherever they appear (records, timeline details).
+NUMBER_KEYS = frozenset({"caller_number", "dialed_number", "customer_number", "dial", "phone"})
+NAME_KEYS = frozenset({"caller_name", "customer_name"})
+CUSTOMER_KEYS = NUMBER_KEYS | NAME_KEYS
+
+
+def _masked(key: str | None, value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _masked(k, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(key, v) for v in value]
+    if isinstance(value, str) and key in NUMBER_KEYS:
+        return mask(value)
+    if isinstance(value, str) and key in NAME_KEYS:
+        return mask_name(value)
+    return value
+
+
+def customer_fields(data: Mapping[str, Any], *, full: bool) -> dict[str, Any]:
+    """`data` with every customer number and name masked, nested ones too (unless `full`)."""
+    return dict(data) if full else _masked(None, data)

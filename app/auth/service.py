@@ -44,6 +44,10 @@ class BadCredentials(Unauthorized):
     message = "wrong user name or password"
 
 
+class UnknownToken(Unauthorized):
+    """A token that names no session at all (a guess, not an ended session): counted (#20)."""
+
+
 class TooManyAttempts(AppError):
     status_code = 429
     error_id = "too-many-attempts"
@@ -74,7 +78,7 @@ async def authenticate(*, session: AsyncSession, settings: Settings, now: dateti
         select(UserSession, User).join(User, User.id == UserSession.user_id)
         .where(UserSession.token_hash == token_hash(token)))).first()
     if row is None:
-        raise Unauthorized()
+        raise UnknownToken()
     user_session, user = row
     idle = timedelta(minutes=settings.session_idle_minutes)
     if (user_session.revoked_at is not None or now >= user_session.expires_at

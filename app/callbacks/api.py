@@ -11,8 +11,9 @@ from typing import Literal
 from fastapi import APIRouter, Query, status
 from fastapi.responses import FileResponse
 
+from app import dialrules
 from app.audit import service as audit
-from app.auth.access import SEES_ALL, shown
+from app.auth.access import SEES_ALL, customer_fields
 from app.auth.models import RoleName
 from app.auth.service import Principal, require_role
 from app.callbacks import service
@@ -41,9 +42,11 @@ def _full_number(calls: LiveCalls, principal: Principal, task_id: uuid.UUID) -> 
 
 def _out(calls: LiveCalls, principal: Principal, view: service.TaskView) -> dict:
     task = view.task
+    customer = customer_fields({"customer_name": view.customer_name,
+                                "customer_number": task.customer_number},
+                               full=_full_number(calls, principal, task.id))  # R20, #20
     return dict(
-        id=task.id, source=task.source, customer_name=view.customer_name,
-        customer_number=shown(task.customer_number, _full_number(calls, principal, task.id)),
+        id=task.id, source=task.source, **customer,
         complaint_id=task.complaint_id, complaint_number=view.complaint_number,
         call_id=task.call_id, has_voicemail=task.voicemail_id is not None,
         created_at=task.created_at, due_at=task.due_at, attempts=task.attempts,
@@ -87,19 +90,21 @@ async def get_task(task_id: uuid.UUID, session: SessionDep, user: CurrentUser, c
 @router.post("/{task_id}/attempts", response_model=AttemptStarted,
              status_code=status.HTTP_202_ACCEPTED)
 async def start_attempt(task_id: uuid.UUID, body: AttemptIn, session: SessionDep,
-                        user: CurrentUser, clock: ClockDep,
-                        calls: LiveCallsDep) -> AttemptStarted:
+                        user: CurrentUser, clock: ClockDep, calls: LiveCallsDep,
+                        settings: SettingsDep) -> AttemptStarted:
     """Call the customer back now (R17): the agent's phone rings first. 409 when the next
     attempt is not due yet (`callback-too-early`), the task is done or given up
     (`callback-closed`), an attempt is going on (`callback-in-progress`), or the agent is not
-    ready (`agent-busy`)."""
+    ready (`agent-busy`); 422 `number-not-allowed` when the task's number matches none of
+    `HOTLINE_OUTBOUND_NUMBERS` (#20, R20: never dialled)."""
     require_role(user, *WORKERS)
     agent_id = body.agent_id or user.agent_id
     if agent_id is None:
         raise NoAgent()
     if user.role is RoleName.agent and agent_id != user.agent_id:
         raise Forbidden("agents call back from their own phone")
-    await service.get_task(session=session, task_id=task_id)  # 404 before anything rings
+    view = await service.get_task(session=session, task_id=task_id)  # 404 before anything rings
+    dialrules.check_number(view.task.customer_number, settings.outbound_numbers)
     await session.rollback()
     live = await calls.begin_callback(task_id=task_id, agent_id=agent_id, user_id=user.user_id)
     audit.record(session=session, principal=user, at=clock.now(),

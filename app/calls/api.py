@@ -9,13 +9,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.auth import access
 from app.auth.models import RoleName
 from app.auth.service import require_role
 from app.calls import service
 from app.audit import service as audit
 from app.calls.schemas import (CallDetail, CallEventOut, CallOut, CallPage, DispositionIn,
                                IvrStepOut, OfferOut)
-from app.customers.numbers import mask
 from app.desk import scope
 from app.deps import ClockDep, CurrentUser, LiveCallsDep, SessionDep
 from app.errors import Forbidden, NotFound
@@ -32,9 +32,11 @@ DISPOSERS = (RoleName.agent, RoleName.team_lead, RoleName.manager)
 
 
 def _shown(out: CallOut, principal, *, full: bool) -> CallOut:
+    """R20 (#20): every customer field masked unless `full` (app.auth.access's one policy)."""
     if full:
         return out
-    return out.model_copy(update={"caller_number": mask(out.caller_number)})
+    return out.model_copy(update=access.customer_fields(
+        out.model_dump(include=access.CUSTOMER_KEYS), full=False))
 
 
 def _full_numbers(principal) -> bool:
@@ -157,10 +159,9 @@ async def get_call(call_id: uuid.UUID, session: SessionDep, user: CurrentUser,
     base = _shown(CallOut.model_validate(call), user, full=full).model_dump(
         exclude={"wait_seconds", "talk_seconds"})
     timeline = [CallEventOut.model_validate(e) for e in call.events]
-    if not full:  # R20: the number in the arrival's detail is masked too
-        timeline = [e.model_copy(update={"detail": {
-            k: mask(v) if k == "caller_number" and isinstance(v, str) else v
-            for k, v in e.detail.items()}}) for e in timeline]
+    if not full:  # R20: the numbers in the timeline's details are masked too
+        timeline = [e.model_copy(update={"detail": access.customer_fields(e.detail, full=False)})
+                    for e in timeline]
     return CallDetail(**base, timeline=timeline,
                       ivr_path=[IvrStepOut.model_validate(s) for s in path],
                       offers=[OfferOut.model_validate(o) for o in offers])

@@ -45,3 +45,8 @@ def mask(number: str | None) -> str | None:
     if len(digits) <= 7:
         return "*" * len(digits)
     return ("+" if shown.startswith("+") else "") + digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+def mask_name(name: str | None) -> str | None:
+    """R20: the first character of a name, then two stars whatever its length: `S**`."""
+    return f"{name.strip()[0]}**" if name and name.strip() else name

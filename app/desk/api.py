@@ -39,6 +39,7 @@ from app.desk import screen_pop
 from app.desk.messages import ScreenPop
 from app.desk.notifier import Overrun
 from app.errors import AcdUnavailable, Forbidden
+from app.limits import MessageBudget
 from app.metrics import SCREEN_POP_SECONDS
 from app.recordings.schemas import DeskRecording
 from routing.models import AgentRow, OfferRow
@@ -190,7 +191,11 @@ async def desk_socket(ws: WebSocket, notifier: DeskDep, sessions: SessionmakerDe
     await ws.accept()
     with notifier.connect(principal.agent_id, user_id=principal.user_id,
                           role=str(principal.role)) as conn:
-        reader = asyncio.create_task(_read(ws, sessions, clock, principal))
+        settings = ws.app.state.settings  # #20: what this client may send
+        budget = MessageBudget(max_bytes=settings.ws_max_message_bytes,
+                               per_second=settings.ws_messages_per_second,
+                               burst=settings.ws_message_burst)
+        reader = asyncio.create_task(_read(ws, sessions, clock, principal, budget))
         getter: asyncio.Task | None = None
         try:
             while True:
@@ -224,12 +229,18 @@ async def desk_socket(ws: WebSocket, notifier: DeskDep, sessions: SessionmakerDe
 
 
 async def _read(ws: WebSocket, sessions: async_sessionmaker[AsyncSession], clock: Clock,
-                principal: Principal) -> None:
-    """What the page tells us: that it has drawn a pop (for the R3 timing)."""
+                principal: Principal, budget: MessageBudget) -> None:
+    """What the page tells us: that it has drawn a pop (for the R3 timing). A message too big
+    or too many too fast close the socket (1009, 1008: #20, R20)."""
     while True:
         try:
             raw = await ws.receive_text()
         except (WebSocketDisconnect, RuntimeError):
+            return
+        if (code := budget.refusal(raw)) is not None:
+            log.warning("desk.socket_over_budget", code=code, user=principal.subject)
+            await ws.close(code=code, reason="message too big" if code == budget.TOO_BIG
+                           else "too many messages")
             return
         try:
             message = PopShown.model_validate(json.loads(raw))

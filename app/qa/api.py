@@ -33,7 +33,7 @@ from app.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
 from app.errors import Forbidden
 from app.qa import sampling, scoring, service
 from app.qa.schemas import AssignIn, MonthText, RunIn, ScoreIn
-from app.reports.api import _csv  # the reports' CSV download (streamed, None as "")
+from app.csvexport import csv_response as _csv  # streamed, None as "", cells escaped (#20)
 
 router = APIRouter(prefix="/api/qa", tags=["qa"])
 SAMPLERS = (RoleName.manager, RoleName.qa)

@@ -28,7 +28,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Hashable, TypeVar
 from zoneinfo import ZoneInfo
 
-MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# Years 2000-2999 (#20: year 0 and year 9999's next month were 500s).
+MONTH = re.compile(r"^(2[0-9]{3})-(0[1-9]|1[0-2])$")
 K = TypeVar("K", bound=Hashable)
 
 

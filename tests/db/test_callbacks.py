@@ -381,6 +381,15 @@ async def test_a_caller_who_hangs_up_waiting_gets_one_call_back_task(
     assert tasks[0].due_at == clock.now() + timedelta(hours=24)
 
 
+async def _agent_a_ready(stasis, sessionmaker, world) -> None:
+    """The world's agent A ready in the ACD, which is started."""
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            AgentRow.__table__.update().where(AgentRow.id == world.agent_a.id)
+            .values(state="ready"))
+    await stasis.acd.start()
+
+
 async def test_the_api_lists_tasks_starts_an_attempt_and_sums_up_the_week(
         stasis, fake, sessionmaker, clock, fast_passwords):
     app = make_app(sessionmaker, clock, ring_cycle_seconds=CYCLE, wrap_up_seconds=0)
@@ -388,11 +397,7 @@ async def test_the_api_lists_tasks_starts_an_attempt_and_sums_up_the_week(
     tokens = await sign_in_roles(app, world, ("agent", "manager", "team_lead"))
     app.state.stasis = stasis
     await resolved_complaint(sessionmaker, clock, number="+8613900139000")
-    async with sessionmaker() as session, session.begin():
-        await session.execute(
-            AgentRow.__table__.update().where(AgentRow.id == world.agent_a.id)
-            .values(state="ready"))
-    await stasis.acd.start()
+    await _agent_a_ready(stasis, sessionmaker, world)
     async with client(app, tokens["agent"]) as c:
         listed = (await c.get("/api/callbacks", params={"status": "open"})).json()
         assert [(t["source"], t["customer_number"], t["attempts"]) for t in listed] == [
@@ -616,3 +621,21 @@ async def test_a_recording_that_cannot_start_does_not_touch_the_call_back(
     assert row.status == "failed"
     await feed(stasis, ev.stasis_end(live.customer_leg), ev.stasis_end(live.agent_leg))
     assert (await one(sessionmaker, CallbackTask, task_id)).status == "done"
+
+
+@pytest.mark.parametrize("number", ["+447700900123", "+8695588", "1900555"])
+async def test_a_call_back_to_a_number_outside_the_outbound_patterns_is_refused_never_dialled(
+        stasis, fake, sessionmaker, clock, fast_passwords, number):
+    """#20, R20: no dial fraud through a task's number (international, premium, short)."""
+    app = make_app(sessionmaker, clock, ring_cycle_seconds=CYCLE, wrap_up_seconds=0)
+    world = await build_world(sessionmaker, clock.now())
+    tokens = await sign_in_roles(app, world, ("agent",))
+    app.state.stasis = stasis
+    task_id = await task(sessionmaker, number=number)
+    await _agent_a_ready(stasis, sessionmaker, world)
+    async with client(app, tokens["agent"]) as c:
+        resp = await c.post(f"/api/callbacks/{task_id}/attempts", json={})
+    assert (resp.status_code, resp.json()["error_id"]) == (422, "number-not-allowed"), resp.text
+    await stasis.drain()
+    assert originated(fake) == []
+    assert (await one(sessionmaker, CallbackTask, task_id)).status == "open"

@@ -10,7 +10,7 @@ import uuid
 
 
 from tests.db.test_roles import prepare
-from tests.support.desk import client, fast_passwords
+from tests.support.desk import client, fast_passwords, open_desk_socket
 
 __all__ = ["fast_passwords"]
 
@@ -18,17 +18,8 @@ __all__ = ["fast_passwords"]
 async def test_a_signed_out_session_gets_nothing_more_on_its_socket(sessionmaker, fast_passwords):
     app, world = await prepare(sessionmaker, ["agent"])
     token = world.tokens["agent"]
-    scope = {"type": "websocket", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "scheme": "ws", "path": "/api/desk/ws", "raw_path": b"/api/desk/ws",
-             "query_string": f"token={token}".encode(), "root_path": "",
-             "headers": [(b"host", b"desk.test")], "client": ("127.0.0.1", 5),
-             "server": ("desk.test", 80), "subprotocols": [], "state": {}}
-    inbox: asyncio.Queue = asyncio.Queue()
-    outbox: asyncio.Queue = asyncio.Queue()
-    await inbox.put({"type": "websocket.connect"})
-    task = asyncio.create_task(app(scope, inbox.get, outbox.put))
+    inbox, outbox, task = await open_desk_socket(app, token)
     try:
-        assert (await asyncio.wait_for(outbox.get(), 5))["type"] == "websocket.accept"
         async with client(app, token) as c:
             assert (await c.post("/api/auth/logout")).status_code == 204
         app.state.desk.call_ended(world.agent_a.id, call_id=uuid.uuid4(), hangup_by="caller")

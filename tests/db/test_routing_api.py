@@ -512,3 +512,24 @@ async def test_a_team_lead_manages_only_their_own_teams_agents(sessionmaker, acd
     async with _client(app, token) as c:
         resp = await c.request(method, path.format(id=agent["id"]), json=body)
     assert resp.status_code == 403 and resp.json()["error_id"] == "forbidden", resp.text
+
+
+# -- where customers' calls may go (#20, R20) -----------------------------------------------
+
+@pytest.mark.parametrize("contact", ["sip:8001@203.0.113.9:5060", "sip:8001@sip.attacker.example",
+                                     "sip:+900555@8.8.8.8"])
+async def test_a_contact_off_the_agents_phone_networks_is_refused(client, acd, contact):
+    created = await client.post("/api/agents", json={**AGENT, "contact": contact})
+    assert (created.status_code, created.json()["error_id"]) == (422, "contact-not-allowed")
+    as_phone = await client.post("/api/agents", json={
+        **{k: v for k, v in AGENT.items() if k != "contact"},
+        "phone": {"kind": "contact", "contact": contact}})
+    assert (as_phone.status_code, as_phone.json()["error_id"]) == (422, "contact-not-allowed")
+    assert (await client.get("/api/agents")).json() == []
+
+    agent = await _agent(client)
+    acd.calls.clear()
+    moved = await client.patch(f"/api/agents/{agent['id']}", json={"contact": contact})
+    assert (moved.status_code, moved.json()["error_id"]) == (422, "contact-not-allowed")
+    assert (await client.get(f"/api/agents/{agent['id']}")).json()["contact"] == AGENT["contact"]
+    assert acd.calls == []

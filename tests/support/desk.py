@@ -4,6 +4,7 @@ of agents, customers, calls and offers to look at (R14, R20)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -147,3 +148,18 @@ async def sign_in_roles(app, world: World, roles=ROLES) -> dict[str, str]:
         tokens[role] = await sign_in(app, f"{role.replace('_', '-')}-1")
     world.tokens = tokens
     return tokens
+
+
+async def open_desk_socket(app, token: str):
+    """The desk WebSocket driven by hand (ASGI queues): (inbox, outbox, task), accepted."""
+    scope = {"type": "websocket", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "scheme": "ws", "path": "/api/desk/ws", "raw_path": b"/api/desk/ws",
+             "query_string": f"token={token}".encode(), "root_path": "",
+             "headers": [(b"host", b"desk.test")], "client": ("127.0.0.1", 5),
+             "server": ("desk.test", 80), "subprotocols": [], "state": {}}
+    inbox: asyncio.Queue = asyncio.Queue()
+    outbox: asyncio.Queue = asyncio.Queue()
+    await inbox.put({"type": "websocket.connect"})
+    task = asyncio.create_task(app(scope, inbox.get, outbox.put))
+    assert (await asyncio.wait_for(outbox.get(), 5))["type"] == "websocket.accept"
+    return inbox, outbox, task

@@ -40,6 +40,7 @@ def test_the_pushed_objects_are_an_md5_auth_an_aor_and_the_endpoint_naming_them_
     assert aor["max_contacts"] == "1" and aor["remove_existing"] == "yes"
     assert (endpoint["auth"], endpoint["aors"], endpoint["context"]) == (
         "lina", "lina", phones.CONTEXT)
+    assert endpoint["identify_by"] == "username"  # digest-authenticated, never by address (#20)
     assert "password" not in str(objects)
 
 

@@ -26,6 +26,24 @@ def test_every_asterisk_template_renders_with_the_instance_values():
     assert "password = p" in ari
 
 
+def test_the_trunk_is_identified_by_its_address_alone_and_refusals_are_logged():
+    """#20, R20: a From naming `trunk` from elsewhere must not be the trunk."""
+    pjsip = (TEMPLATES / "pjsip.conf").read_text()
+    trunk = pjsip.split("[trunk]", 1)[1].split("\n[", 1)[0]
+    assert "identify_by = ip" in trunk and "auth" not in trunk
+    assert "security.log => security" in (TEMPLATES / "logger.conf").read_text()
+    assert "load => res_security_log.so" in (TEMPLATES / "modules.conf").read_text()
+
+
+def test_a_probe_scenario_is_valid_xml_and_acks_a_refusal():
+    from phones.sipp import probe_scenario
+
+    root = ET.fromstring(probe_scenario("trunk"))
+    assert {r.get("response") for r in root.iter("recv")} >= {"401", "403", "200"}
+    with pytest.raises(ValueError):
+        probe_scenario("a b")
+
+
 def test_a_placeholder_without_a_value_is_an_error_not_a_blank():
     with pytest.raises(KeyError, match="ari_password"):
         render("password = {{ari_password}}", {})
