@@ -181,7 +181,8 @@ async def resume_recording(principal: CurrentUser, recorder: RecorderDep) -> Des
 
 @router.websocket("/ws")
 async def desk_socket(ws: WebSocket, notifier: DeskDep, sessions: SessionmakerDep,
-                      clock: ClockDep, token: Annotated[str | None, Query()] = None) -> None:
+                      clock: ClockDep, settings: SettingsDep,
+                      token: Annotated[str | None, Query()] = None) -> None:
     principal = await socket_principal(ws, token)
     if principal is None:
         return
@@ -191,8 +192,7 @@ async def desk_socket(ws: WebSocket, notifier: DeskDep, sessions: SessionmakerDe
     await ws.accept()
     with notifier.connect(principal.agent_id, user_id=principal.user_id,
                           role=str(principal.role)) as conn:
-        settings = ws.app.state.settings  # #20: what this client may send
-        budget = MessageBudget(max_bytes=settings.ws_max_message_bytes,
+        budget = MessageBudget(max_bytes=settings.ws_max_message_bytes,  # #20: what it may send
                                per_second=settings.ws_messages_per_second,
                                burst=settings.ws_message_burst)
         reader = asyncio.create_task(_read(ws, sessions, clock, principal, budget))

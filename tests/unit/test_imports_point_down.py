@@ -11,8 +11,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ABOVE = ("app.desk", "app.complaints", "app.calls")
-# routing/engine.py still tells the agents' screens itself (#14: its owner moves that).
-KNOWN = {"routing/engine.py"}
 
 
 def imported(path: Path) -> set[str]:
@@ -27,8 +25,7 @@ def imported(path: Path) -> set[str]:
 
 
 def modules(*packages: str) -> list[Path]:
-    return sorted(p for package in packages for p in (ROOT / package).rglob("*.py")
-                  if str(p.relative_to(ROOT)) not in KNOWN)
+    return sorted(p for package in packages for p in (ROOT / package).rglob("*.py"))
 
 
 def reaches(names: set[str], prefixes: tuple[str, ...]) -> list[str]:
@@ -44,3 +41,17 @@ def test_the_menu_and_the_acd_import_no_domain_above_them(path):
 def test_settings_and_the_calendar_know_no_domain(name):
     domains = tuple(f"app.{p.name}" for p in (ROOT / "app").iterdir() if (p / "__init__.py").exists())
     assert reaches(imported(ROOT / name), domains) == []
+
+
+# The composition root builds `app.state`; `app.deps` is the one module that hands it out.
+HANDS_OUT_STATE = {"app/main.py", "app/deps.py"}
+
+
+@pytest.mark.parametrize("path", [p for p in modules("app", "ivr", "routing")
+                                  if str(p.relative_to(ROOT)) not in HANDS_OUT_STATE],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_routes_reach_the_services_through_app_deps_not_app_state(path):
+    reads = [node.lineno for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.Attribute) and node.attr == "state"
+             and isinstance(node.value, ast.Attribute) and node.value.attr == "app"]
+    assert reads == [], f"reads app.state at lines {reads}; add a dependency to app/deps.py"
