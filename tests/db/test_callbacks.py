@@ -631,7 +631,7 @@ async def test_a_call_back_to_a_number_outside_the_outbound_patterns_is_refused_
     world = await build_world(sessionmaker, clock.now())
     tokens = await sign_in_roles(app, world, ("agent",))
     app.state.stasis = stasis
-    task_id = await task(sessionmaker, number=number)
+    task_id = await task(sessionmaker, clock, number=number)
     await _agent_a_ready(stasis, sessionmaker, world)
     async with client(app, tokens["agent"]) as c:
         resp = await c.post(f"/api/callbacks/{task_id}/attempts", json={})

@@ -88,7 +88,8 @@ async def test_an_agent_lists_call_backs_with_the_customers_name_masked_with_the
         session.add(Customer(id=uuid.uuid4(), phone=NUMBER, name=NAME, address="", important=False,
                              notes=""))
         await callbacks.open_task(session=session, source=CallbackSource.voicemail,
-                                  customer_number=NUMBER, language="zh", call_id=None)
+                                  customer_number=NUMBER, language="zh", call_id=None,
+                                  due_at=T0 + timedelta(days=1))
     async with client(app, world.tokens["agent"]) as c:
         listed = await c.get("/api/callbacks")
     assert listed.status_code == 200 and _leaks(listed.text) == [], listed.text

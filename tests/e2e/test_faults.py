@@ -25,6 +25,7 @@ from phones.sipp import AgentPhone, Caller, RunningPhone, call, free_udp_port, k
 from stack import asterisk
 from stack.proc import pid_alive, read_pid
 from tests.e2e.conftest import wait_for_call
+from tests.support.database import throwaway_database
 from tests.support.settings import make_settings
 from tests.support.tcp_proxy import CuttableProxy
 
@@ -72,11 +73,19 @@ def fault_asterisk():
 
 
 @pytest.fixture(scope="module")
-async def stack(fault_asterisk, database_url, tmp_path_factory):
+def faults_database(database_server):
+    """A database of this module's own: its service holds its own lease (R21) and its ACD sees
+    only its own agents, beside the run's service."""
+    with throwaway_database(database_server, "hotline_test_faults") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def stack(fault_asterisk, faults_database, tmp_path_factory):
     inst, holder = fault_asterisk
     ari = CuttableProxy(inst.http_host, inst.ari_port)
     await ari.start()
-    db = make_url(database_url)
+    db = make_url(faults_database)
     pg = CuttableProxy(db.host or "127.0.0.1", db.port or 5432)
     await pg.start()
     settings = make_settings(
