@@ -136,6 +136,9 @@ class CallFlow:
                 await self._arrived(item)
                 return
             if call is None:
+                if isinstance(item, StasisStart):  # a leg of ours that no call owns now
+                    await self._orphan(item)
+                    return
                 if isinstance(item, OfferMade):  # the caller left before the offer reached us
                     await self.acd.offer_ended(item.agent_id, OfferOutcome.cancelled)
                 if isinstance(item, Transfer) and not item.done.done():
@@ -261,8 +264,8 @@ class CallFlow:
         if channel.id in self.calls:
             log.info("call.duplicate_stasis_start")
             return
-        if event.args[:1] not in ([], ["inbound"]):
-            log.info("call.not_inbound", args=event.args)
+        if event.args[:1] not in ([], ["inbound"]):  # a call-back's leg its call no longer has
+            await self._orphan(event)
             return
         started_at = channel.creationtime or event.timestamp or self.clock.now()
         call = LiveCall(id=uuid.uuid4(), channel_id=channel.id, state=CallState.ringing,
@@ -289,6 +292,13 @@ class CallFlow:
                 call.hangup_requested = True
             except Exception as exc:  # noqa: BLE001
                 await self._fail(call, exc)
+
+    async def _orphan(self, event: StasisStart) -> None:
+        """An agent's or a call-back's leg entered our app, but no live call has it (its call
+        ended, or a stopped service dialled it and the phone was answered after the restart's
+        reconciliation): hung up, so that no agent is left talking to nobody (R21)."""
+        log.warning("call.orphan_leg_hung_up", leg=event.channel.id, args=event.args)
+        await self.runtime.safely(self.runtime.hang_up(event.channel.id))
 
     async def _answer_and_start(self, call: LiveCall, *, already_up: bool) -> None:
         if not already_up:

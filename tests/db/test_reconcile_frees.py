@@ -219,3 +219,20 @@ async def test_a_ringing_leg_that_vanished_while_disconnected_is_no_miss_of_the_
     assert (wang.state, wang.misses_in_a_row) == ("ringing", 0)  # rung again, not paused
     again = [x for x in offered_legs(fake) if x != leg]
     assert len(again) == 1 and stasis.flow.calls["f6"].offer.channel_id == again[0]
+
+
+async def test_an_agent_leg_answered_after_the_restart_for_no_live_call_is_hung_up(
+        stasis, fake, sessionmaker, clock):
+    """A stopped service dialled it; the phone is answered after the new one reconciled: the
+    leg enters our app with no call to join. Hung up, so no agent talks to nobody (R21)."""
+    await stasis.acd.start()
+    leg = "agent-00000000-0000-0000-0000-000000000001"
+    fake.channels[leg] = Channel(id=leg, state="Up")
+    await feed(stasis, ev.raw("StasisStart", args=["agent", "f7-gone"],
+                              channel=ev.channel(leg, state="Up")))
+    assert ("hangup", leg) in fake.commands
+    cb = "cba-00000000-0000-0000-0000-000000000002"  # a call-back's agent leg, likewise
+    fake.channels[cb] = Channel(id=cb, state="Up")
+    await feed(stasis, ev.raw("StasisStart", args=["callback-agent", "x"],
+                              channel=ev.channel(cb, state="Up")))
+    assert ("hangup", cb) in fake.commands and not stasis.flow.calls
