@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Integer, String
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -32,6 +33,13 @@ class ReportHour(Base):
     offers_answered: Mapped[int] = mapped_column(BigInteger)
     offers_answered_in_limit: Mapped[int] = mapped_column(BigInteger)
     offers_missed: Mapped[int] = mapped_column(BigInteger)
+    # #18: three-ring compliance that can fall, AHT with wrap-up, patience (Erlang A)
+    offers_decided: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    first_offers: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    first_offers_in_limit: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    answered_in_ring_limit: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    wrap_sum: Mapped[float] = mapped_column(Float, server_default="0")
+    abandon_wait_sum: Mapped[float] = mapped_column(Float, server_default="0")
 
 
 class AgentTotalsColumns:
@@ -40,6 +48,7 @@ class AgentTotalsColumns:
     offers: Mapped[int] = mapped_column(BigInteger)
     answered: Mapped[int] = mapped_column(BigInteger)
     missed: Mapped[int] = mapped_column(BigInteger)
+    decided: Mapped[int] = mapped_column(BigInteger, server_default="0")  # answered, missed, busy, rejected
     answered_in_limit: Mapped[int] = mapped_column(BigInteger)
     talk_seconds: Mapped[float] = mapped_column(Float)
     seconds_ready: Mapped[float] = mapped_column(Float)
@@ -79,4 +88,6 @@ class RollupState(Base):
     threshold_seconds: Mapped[float] = mapped_column(Float)
     short_abandon_seconds: Mapped[float] = mapped_column(Float)
     ring_limit_seconds: Mapped[float] = mapped_column(Float)
+    # the queues' own service-level thresholds the rollups were made with (name -> seconds)
+    queue_thresholds: Mapped[dict[str, float] | None] = mapped_column(JSONB)
     refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -19,11 +19,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.calls.models import Call
-from app.reports.definitions import Summary, Totals, ratio
+from app.reports.definitions import DECIDED, Summary, Totals, occupancy as occupancy_of, ratio
 from app.reports.models import ReportAgentDay, ReportAgentHour, ReportHour, RollupState
 from routing.models import AgentRow, AgentStateChange, OfferRow, QueueRow
 
@@ -81,31 +82,66 @@ def ceil_hour(at: datetime) -> datetime:
 
 
 # -- raw ---------------------------------------------------------------------------------------
+def _wrap_ups(f: Filters) -> Any:
+    """Per call of the range: its agents' wrap-up seconds (each `wrap_up` change naming the call
+    lasts until the agent's next change; one still running is not counted yet)."""
+    w, n = aliased(AgentStateChange), aliased(AgentStateChange)
+    nxt = (select(n.at).where(n.agent_id == w.agent_id, tuple_(n.at, n.id) > tuple_(w.at, w.id))
+           .order_by(n.at, n.id).limit(1).scalar_subquery())
+    calls = _scoped(select(Call.id), f).where(Call.connected_at.is_not(None))
+    return (select(w.call_id.label("call_id"), func.sum(_epoch(w.at, nxt)).label("seconds"))
+            .where(w.to_state == "wrap_up", w.call_id.in_(calls)).group_by(w.call_id).subquery())
+
+
+def _first_offer() -> Any:
+    """The call's first offer (the first phone rung for it)."""
+    return (select(OfferRow.outcome.label("outcome"), OfferRow.ring_seconds.label("ring_seconds"))
+            .where(OfferRow.call_id == Call.id).order_by(OfferRow.offered_at, OfferRow.id)
+            .limit(1).lateral())
+
+
+def _threshold(p: Params) -> Any:
+    """The queue's own service-level threshold, else the parameter."""
+    return func.coalesce(QueueRow.service_level_seconds, p.threshold_seconds)
+
+
 async def raw_totals(*, session: AsyncSession, f: Filters, key: list[Any],
                      p: Params) -> dict[tuple, Totals]:
-    """Totals per key straight from calls and offers."""
+    """Totals per key straight from calls and offers (definitions.totals_of in SQL)."""
     offered = Call.enqueued_at.is_not(None)
     answered = and_(offered, Call.connected_at.is_not(None))
     abandoned = and_(offered, Call.connected_at.is_(None), Call.end_reason == "abandoned_in_queue")
     talked = and_(answered, Call.ended_at.is_not(None))
     wait = _epoch(Call.enqueued_at, Call.connected_at)
+    abandon_wait = _epoch(Call.enqueued_at, Call.ended_at)
+    first, wraps = _first_offer(), _wrap_ups(f)
+    first_decided = and_(offered, first.c.outcome.in_(DECIDED))
     calls = _scoped(select(*key,
         func.count(),
         func.count().filter(offered),
         func.count().filter(answered),
         func.count().filter(abandoned),
         func.count().filter(and_(abandoned, Call.ended_at.is_not(None),
-                                 _epoch(Call.enqueued_at, Call.ended_at) < p.short_abandon_seconds)),
+                                 abandon_wait < p.short_abandon_seconds)),
         func.count().filter(Call.end_reason == "abandoned_in_ivr"),
-        func.count().filter(and_(answered, wait <= p.threshold_seconds)),
+        func.count().filter(and_(answered, wait <= _threshold(p))),
         func.coalesce(func.sum(wait).filter(answered), 0.0),
         func.coalesce(func.sum(_epoch(Call.connected_at, Call.ended_at)).filter(talked), 0.0),
-        func.count().filter(talked)), f)
+        func.count().filter(talked),
+        func.count().filter(first_decided),
+        func.count().filter(and_(first_decided, first.c.outcome == "answered",
+                                 first.c.ring_seconds <= p.ring_limit_seconds)),
+        func.count().filter(and_(answered, wait <= p.ring_limit_seconds)),
+        func.coalesce(func.sum(wraps.c.seconds).filter(talked), 0.0),
+        func.coalesce(func.sum(abandon_wait).filter(and_(abandoned, Call.ended_at.is_not(None))),
+                      0.0)), f).outerjoin(first, literal(True)).outerjoin(
+        wraps, wraps.c.call_id == Call.id)
     offers = _scoped(select(*key,
         func.count().filter(OfferRow.outcome == "answered"),
         func.count().filter(and_(OfferRow.outcome == "answered",
                                  OfferRow.ring_seconds <= p.ring_limit_seconds)),
-        func.count().filter(OfferRow.outcome == "no_answer")), f).join(
+        func.count().filter(OfferRow.outcome == "no_answer"),
+        func.count().filter(OfferRow.outcome.in_(DECIDED))), f).join(
         OfferRow, OfferRow.call_id == Call.id)
     if key:
         calls, offers = calls.group_by(*key), offers.group_by(*key)
@@ -117,11 +153,14 @@ async def raw_totals(*, session: AsyncSession, f: Filters, key: list[Any],
             continue
         out[k] = Totals(calls=v[0], offered=v[1], answered=v[2], abandoned=v[3],
                         short_abandoned=v[4], abandoned_in_ivr=v[5], answered_in_threshold=v[6],
-                        wait_sum=float(v[7]), talk_sum=float(v[8]), talked=v[9])
+                        wait_sum=float(v[7]), talk_sum=float(v[8]), talked=v[9],
+                        first_offers=v[10], first_offers_in_limit=v[11],
+                        answered_in_ring_limit=v[12], wrap_sum=float(v[13]),
+                        abandon_wait_sum=float(v[14]))
     for row in (await session.execute(offers)).all():
         k, v = tuple(row[:n]), row[n:]
         t = out.setdefault(k, Totals())
-        t.offers_answered, t.offers_answered_in_limit, t.offers_missed = v[0], v[1], v[2]
+        t.offers_answered, t.offers_answered_in_limit, t.offers_missed, t.offers_decided = v
     return out
 
 
@@ -129,12 +168,21 @@ async def raw_totals(*, session: AsyncSession, f: Filters, key: list[Any],
 TOTALS_FIELDS = [f.name for f in fields(Totals)]
 
 
+async def queue_thresholds(*, session: AsyncSession) -> dict[str, float]:
+    """The queues that set their own service-level threshold (#18): name -> seconds."""
+    rows = await session.execute(select(QueueRow.name, QueueRow.service_level_seconds).where(
+        QueueRow.service_level_seconds.is_not(None)))
+    return {name: float(seconds) for name, seconds in rows.all()}
+
+
 async def usable_rollup(*, session: AsyncSession, p: Params) -> datetime | None:
-    """Until when the rollups hold, if they were made with these parameters."""
+    """Until when the rollups hold, if they were made with these parameters and the queues'
+    thresholds as they are now."""
     state = await session.get(RollupState, 1)
     if state is None or state.rolled_until is None or (
             state.threshold_seconds, state.short_abandon_seconds, state.ring_limit_seconds) != (
-            p.threshold_seconds, p.short_abandon_seconds, p.ring_limit_seconds):
+            p.threshold_seconds, p.short_abandon_seconds, p.ring_limit_seconds) or (
+            state.queue_thresholds or {}) != await queue_thresholds(session=session):
         return None
     return state.rolled_until
 
@@ -238,8 +286,10 @@ class AgentTotals:
     answered_in_limit: int = 0
     talk_seconds: float = 0.0
     seconds: dict[str, float] | None = None
+    decided: int = 0  # answered, missed, busy or rejected (definitions.DECIDED)
 
     def add(self, other: "AgentTotals") -> None:
+        self.decided += other.decided
         self.offers += other.offers
         self.answered += other.answered
         self.missed += other.missed
@@ -269,10 +319,11 @@ async def raw_agent_totals(*, session: AsyncSession, f: Filters,
                             func.count().filter(OfferRow.outcome == "answered"),
                             func.count().filter(OfferRow.outcome == "no_answer"),
                             func.count().filter(and_(OfferRow.outcome == "answered",
-                                                     OfferRow.ring_seconds <= ring_limit_seconds))),
+                                                     OfferRow.ring_seconds <= ring_limit_seconds)),
+                            func.count().filter(OfferRow.outcome.in_(DECIDED))),
                      f).join(OfferRow, OfferRow.call_id == Call.id).group_by(OfferRow.agent_id)
-    for agent_id, n, answered, missed, in_limit in (await session.execute(offers)).all():
-        out[agent_id] = AgentTotals(n, answered, missed, in_limit)
+    for agent_id, n, answered, missed, in_limit, decided in (await session.execute(offers)).all():
+        out[agent_id] = AgentTotals(n, answered, missed, in_limit, decided=decided)
     talk = _scoped(select(Call.agent_id, func.sum(_epoch(Call.connected_at, Call.ended_at))), f
                    ).where(Call.connected_at.is_not(None), Call.ended_at.is_not(None),
                            Call.agent_id.is_not(None)).group_by(Call.agent_id)
@@ -286,8 +337,9 @@ async def raw_agent_totals(*, session: AsyncSession, f: Filters,
 
 async def agents(*, session: AsyncSession, f: Filters, ring_limit_seconds: float,
                  threshold_seconds: float = 15.0, short_abandon_seconds: float = 5.0) -> list[dict]:
-    """Per agent: offers, answered, missed (R1), answered within the ring limit, talk time;
-    occupancy = on call / (on call + ready) from their state changes in the range (R19).
+    """Per agent: offers, answered, missed (R1), answered within the ring limit, three-ring
+    compliance over their decided offers, talk time; occupancy (definitions.occupancy) from
+    their state changes in the range (R19).
     With a queue or call type filter, the offers and talk are that queue's or type's; the
     seconds by state are the agent's whole time."""
     p = Params(threshold_seconds, short_abandon_seconds, ring_limit_seconds)
@@ -301,26 +353,27 @@ async def agents(*, session: AsyncSession, f: Filters, ring_limit_seconds: float
     if hours is not None:
         for table, col, a, b in _agent_cover(hours):
             cols = [table.offers, table.answered, table.missed, table.answered_in_limit,
-                    table.talk_seconds, *(getattr(table, f"seconds_{s}") for s in STATES)]
+                    table.decided, table.talk_seconds,
+                    *(getattr(table, f"seconds_{s}") for s in STATES)]
             rows = (await session.execute(
                 select(table.agent_id, *(func.sum(c) for c in cols))
                 .where(col >= a, col < b).group_by(table.agent_id))).all()
-            for agent_id, offers, answered, missed, in_limit, talk, *secs in rows:
+            for agent_id, offers, answered, missed, in_limit, decided, talk, *secs in rows:
                 by.setdefault(agent_id, AgentTotals()).add(AgentTotals(
                     int(offers), int(answered), int(missed), int(in_limit), float(talk),
-                    {s: float(v) for s, v in zip(STATES, secs, strict=True) if v}))
+                    {s: float(v) for s, v in zip(STATES, secs, strict=True) if v},
+                    decided=int(decided)))
     names = dict((await session.execute(select(AgentRow.id, AgentRow.name))).all())
     out = []
     for agent_id in sorted(by, key=lambda a: (names.get(a, ""), str(a))):
         t = by[agent_id]
         states = {k: round(v, 3) for k, v in sorted((t.seconds or {}).items()) if v}
-        on_call, ready = states.get("on_call", 0.0), states.get("ready", 0.0)
         out.append({"agent_id": str(agent_id), "name": names.get(agent_id, ""),
                     "offers": t.offers, "answered": t.answered, "missed": t.missed,
-                    "answered_in_limit": t.answered_in_limit,
-                    "three_ring_compliance": ratio(t.answered_in_limit, t.answered),
+                    "answered_in_limit": t.answered_in_limit, "offers_decided": t.decided,
+                    "three_ring_compliance": ratio(t.answered_in_limit, t.decided),
                     "talk_seconds": round(t.talk_seconds, 3), "seconds_by_state": states,
-                    "occupancy": ratio(on_call, on_call + ready)})
+                    "occupancy": occupancy_of(states)})
     return out
 
 
@@ -387,8 +440,8 @@ async def occupancy(*, session: AsyncSession, f: Filters, p: Params, zone: str,
                     bucket: Literal["hour", "shift"],
                     shifts: list[tuple[str, int, int]]) -> list[dict[str, Any]]:
     """R19: busy and idle per local hour, or per shift of a local day: the seconds all agents
-    spent in each state, how many agents were signed in, and occupancy = on call / (on call +
-    ready). Busy = ringing + on call + wrap-up; idle = ready. Shifts are (name, first hour,
+    spent in each state, how many agents were signed in, and occupancy (busy / (busy +
+    ready), definitions.occupancy). Busy = ringing + on call + wrap-up; idle = ready. Shifts are (name, first hour,
     end hour) of the local day; one that ends past midnight (22-06) counts its small hours
     to the day it began."""
     tz = ZoneInfo(zone)
@@ -438,8 +491,7 @@ async def occupancy(*, session: AsyncSession, f: Filters, p: Params, zone: str,
         out.append({"bucket": key, "seconds_by_state": secs, "busy_seconds": round(busy, 3),
                     "idle_seconds": secs.get("ready", 0.0),
                     "agents_signed_in": len(buckets[key]["agents"]),
-                    "occupancy": ratio(secs.get("on_call", 0.0),
-                                       secs.get("on_call", 0.0) + secs.get("ready", 0.0))})
+                    "occupancy": occupancy_of(secs)})
     return out
 
 

@@ -11,7 +11,9 @@ Hours are recomputed whole (delete, then insert the `raw_totals` grouped by hour
 type, and per agent), in one transaction under an advisory lock, so several service instances
 never race. The rollups reach `rolled_until` (the last whole hour at the run); reports read the
 hours after it, and the partial hours at a range's edges, raw. Changing the service level
-threshold, the short-abandon limit or the ring limit rebuilds everything at the next run.
+threshold (the setting's or a queue's own), the short-abandon limit or the ring limit rebuilds
+everything at the next run. A call's wrap-up (AHT) ends with its agent's next state change,
+which re-rolls the call's hour (`_dirty_hours`).
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, delete, func, literal, select, text
+from sqlalchemy import and_, case, delete, func, literal, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from app.calls.models import Call
 from app.reports import queries
+from app.reports.definitions import DECIDED
 from app.reports.models import ReportAgentDay, ReportAgentHour, ReportHour, RollupState
 from app.reports.queries import HOUR, STATES, Filters, Params, floor_hour
 from routing.models import AgentStateChange, OfferRow
@@ -60,9 +64,11 @@ async def refresh(*, session: AsyncSession, params: Params, now: datetime,
     await session.execute(text(f"SELECT pg_advisory_xact_lock({LOCK})"))
     db_now = await session.scalar(select(func.now()))
     state = await session.get(RollupState, 1)
+    thresholds = await queries.queue_thresholds(session=session)
     changed = state is None or (state.threshold_seconds, state.short_abandon_seconds,
                                 state.ring_limit_seconds) != (
-        params.threshold_seconds, params.short_abandon_seconds, params.ring_limit_seconds)
+        params.threshold_seconds, params.short_abandon_seconds, params.ring_limit_seconds) or (
+        state.queue_thresholds or {}) != thresholds
     if state is None:
         state = RollupState(id=1, state_change_id=0, threshold_seconds=params.threshold_seconds,
                             short_abandon_seconds=params.short_abandon_seconds,
@@ -95,6 +101,7 @@ async def refresh(*, session: AsyncSession, params: Params, now: datetime,
     state.threshold_seconds = params.threshold_seconds
     state.short_abandon_seconds = params.short_abandon_seconds
     state.ring_limit_seconds = params.ring_limit_seconds
+    state.queue_thresholds = thresholds
     state.refreshed_at = db_now
     return {"hours": len(dirty), "ranges": len(spans), "rebuilt": rebuild,
             "rolled_until": until.isoformat()}
@@ -126,6 +133,18 @@ async def _dirty_hours(session: AsyncSession, state: RollupState, until: datetim
         while h < until:
             dirty.add(h)
             h += HOUR
+    # a wrap-up that a new change ends, or begins: the hour of the call it belongs to (AHT)
+    n, p = aliased(AgentStateChange), aliased(AgentStateChange)
+    before = (select(p.to_state.label("to_state"), p.call_id.label("call_id"))
+              .where(p.agent_id == n.agent_id, tuple_(p.at, p.id) < tuple_(n.at, n.id))
+              .order_by(p.at.desc(), p.id.desc()).limit(1).lateral())
+    wrapped = select(func.coalesce(case((n.to_state == "wrap_up", n.call_id)),
+                                   case((before.c.to_state == "wrap_up", before.c.call_id)))
+                     .label("call_id")).select_from(n).outerjoin(before, literal(True)).where(
+        n.id > state.state_change_id).subquery()
+    rows = await session.scalars(select(_hour_utc(Call.started_at)).distinct().join(
+        wrapped, wrapped.c.call_id == Call.id).where(Call.started_at < until))
+    dirty.update(r.astimezone(UTC) for r in rows)
     return dirty
 
 
@@ -148,7 +167,7 @@ async def _roll_agents(session: AsyncSession, start: datetime, end: datetime, p:
     def row(hour: datetime, agent_id: Any) -> dict[str, Any]:
         return rows.setdefault((hour, agent_id), {
             "hour": hour, "agent_id": agent_id, "offers": 0, "answered": 0, "missed": 0,
-            "answered_in_limit": 0, "talk_seconds": 0.0,
+            "answered_in_limit": 0, "decided": 0, "talk_seconds": 0.0,
             **{f"seconds_{s}": 0.0 for s in STATES}})
 
     hour = _hour_utc(Call.started_at)
@@ -157,13 +176,15 @@ async def _roll_agents(session: AsyncSession, start: datetime, end: datetime, p:
                func.count().filter(OfferRow.outcome == "answered"),
                func.count().filter(OfferRow.outcome == "no_answer"),
                func.count().filter(and_(OfferRow.outcome == "answered",
-                                        OfferRow.ring_seconds <= p.ring_limit_seconds)))
+                                        OfferRow.ring_seconds <= p.ring_limit_seconds)),
+               func.count().filter(OfferRow.outcome.in_(DECIDED)))
         .select_from(Call).join(OfferRow, OfferRow.call_id == Call.id)
         .where(Call.started_at >= start, Call.started_at < end)
         .group_by(hour, OfferRow.agent_id))
-    for h, agent_id, n, answered, missed, in_limit in offers.all():
+    for h, agent_id, n, answered, missed, in_limit, decided in offers.all():
         r = row(h, agent_id)
-        r.update(offers=n, answered=answered, missed=missed, answered_in_limit=in_limit)
+        r.update(offers=n, answered=answered, missed=missed, answered_in_limit=in_limit,
+                 decided=decided)
     talk = await session.execute(
         select(hour, Call.agent_id, func.sum(func.extract("epoch", Call.ended_at - Call.connected_at)))
         .where(Call.started_at >= start, Call.started_at < end, Call.agent_id.is_not(None),
@@ -185,7 +206,7 @@ async def _roll_agent_days(session: AsyncSession, start: datetime, end: datetime
     last = end.replace(hour=0) + (DAY if end.replace(hour=0) < end else timedelta(0))
     await session.execute(delete(ReportAgentDay).where(ReportAgentDay.day >= first,
                                                        ReportAgentDay.day < last))
-    cols = ["offers", "answered", "missed", "answered_in_limit", "talk_seconds",
+    cols = ["offers", "answered", "missed", "answered_in_limit", "decided", "talk_seconds",
             *(f"seconds_{s}" for s in STATES)]
     day = func.date_trunc("day", ReportAgentHour.hour, "UTC")
     await session.execute(insert(ReportAgentDay).from_select(

@@ -66,8 +66,11 @@ async function show() {
   const kpis = [["Offered", summary.offered], ["Answered", summary.answered],
     ["Abandoned", `${summary.abandoned}`, `${summary.short_abandoned} short (excluded)`],
     ["Abandon rate", pct(summary.abandon_rate)], ["Service level", pct(summary.service_level)],
-    ["Three-ring compliance", pct(summary.three_ring_compliance), `${summary.offers_missed} missed offers`],
-    ["ASA", secs(summary.asa_seconds)], ["Abandoned in menu", summary.abandoned_in_ivr]];
+    ["Three-ring compliance", pct(summary.three_ring_compliance), `of ${summary.offers_decided} offers · ${summary.offers_missed} rang out`],
+    ["Answered by the first phone", pct(summary.three_ring_first_offer), "within three rings, per call"],
+    ["Answered within three rings", pct(summary.three_ring_caller), "of entering the queue, per call"],
+    ["ASA", secs(summary.asa_seconds)], ["AHT", secs(summary.aht_seconds), "talk + hold + wrap-up"],
+    ["Abandoned in menu", summary.abandoned_in_ivr]];
   $("#kpis").replaceChildren(...kpis.map(([label, value, note]) => {
     const d = document.createElement("div"); d.className = "kpi";
     d.innerHTML = "<small></small><b></b><small></small>";
