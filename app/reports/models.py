@@ -1,6 +1,7 @@
-"""Hourly rollups of the report figures (#7: a month's reports in milliseconds on ten million
-calls). Each row holds the `definitions.Totals` of one UTC hour, queue and call type, or one
-UTC hour and agent; `rollup.refresh` keeps them current. See app/reports/rollup.py."""
+"""Rollups of the report figures (#7: a month's reports in milliseconds on ten million calls).
+Each row holds the `definitions.Totals` of one UTC half-hour (#18: staffing's interval; the
+column is still called `hour`), queue and call type, or one UTC half-hour and agent;
+`rollup.refresh` keeps them current. See app/reports/rollup.py."""
 
 from __future__ import annotations
 

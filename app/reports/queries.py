@@ -81,6 +81,25 @@ def ceil_hour(at: datetime) -> datetime:
     return floor if floor == at else floor + HOUR
 
 
+# The rollups' rows are half-hours (staffing works in 30-minute intervals, #18).
+SLOT = timedelta(minutes=30)
+ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)  # a Monday, midnight UTC: slots start at :00 and :30
+
+
+def floor_slot(at: datetime) -> datetime:
+    return at - (at - ORIGIN) % SLOT
+
+
+def ceil_slot(at: datetime) -> datetime:
+    floor = floor_slot(at)
+    return floor if floor == at else floor + SLOT
+
+
+def slot_of(column: Any) -> Any:
+    """The half-hour a time falls in (SQL)."""
+    return func.date_bin(SLOT, column, ORIGIN)
+
+
 # -- raw ---------------------------------------------------------------------------------------
 def _wrap_ups(f: Filters) -> Any:
     """Per call of the range: its agents' wrap-up seconds (each `wrap_up` change naming the call
@@ -189,12 +208,12 @@ async def usable_rollup(*, session: AsyncSession, p: Params) -> datetime | None:
 
 def split(f: Filters, rolled_until: datetime | None,
           zone: ZoneInfo | None = None) -> tuple[tuple[datetime, datetime] | None, list[Filters]]:
-    """The whole hours of the range that the rollups cover, and the raw rest."""
+    """The whole half-hours of the range that the rollups cover, and the raw rest."""
     if rolled_until is None or (zone is not None and any(
-            (f.since + timedelta(days=d)).astimezone(zone).utcoffset().seconds % 3600  # type: ignore[union-attr]
+            (f.since + timedelta(days=d)).astimezone(zone).utcoffset().seconds % 1800  # type: ignore[union-attr]
             for d in range(0, max((f.until - f.since).days, 0) + 1, 28))):
         return None, [f]
-    h0, h1 = ceil_hour(f.since), min(floor_hour(f.until), rolled_until)
+    h0, h1 = ceil_slot(f.since), min(floor_slot(f.until), rolled_until)
     if h0 >= h1:
         return None, [f]
     rest = [Filters(a, b, f.queue, f.call_type) for a, b in ((f.since, h0), (h1, f.until)) if a < b]
@@ -301,10 +320,11 @@ class AgentTotals:
 
 
 def _agent_cover(hours: tuple[datetime, datetime]) -> list[tuple[Any, Any, datetime, datetime]]:
-    """Whole UTC days from the day rollup, the hours around them from the hour rollup."""
+    """Whole UTC days from the day rollup, the half-hours around them from the other."""
     h0, h1 = (h.astimezone(UTC) for h in hours)
-    d0 = h0 if h0.hour == 0 else (h0 + timedelta(days=1)).replace(hour=0)
-    d1 = h1.replace(hour=0)
+    d0 = h0 if (h0.hour, h0.minute) == (0, 0) else (h0 + timedelta(days=1)).replace(hour=0,
+                                                                                    minute=0)
+    d1 = h1.replace(hour=0, minute=0)
     if d0 >= d1:
         return [(ReportAgentHour, ReportAgentHour.hour, h0, h1)]
     out = [(ReportAgentDay, ReportAgentDay.day, d0, d1)]
@@ -412,14 +432,15 @@ async def state_seconds(*, session: AsyncSession, since: datetime,
     return out
 
 
-async def state_seconds_by_hour(*, session: AsyncSession, since: datetime,
+async def state_seconds_by_slot(*, session: AsyncSession, since: datetime,
                                 until: datetime) -> list[tuple[datetime, uuid.UUID, str, float]]:
-    """(UTC hour, agent, state, seconds) within [since, until): the spans cut at every hour."""
+    """(UTC half-hour, agent, state, seconds) within [since, until): the spans cut at every
+    half-hour."""
     spans = _spans(since, until)
-    hours = func.generate_series(func.date_trunc("hour", spans.c.start, "UTC"),
+    hours = func.generate_series(slot_of(spans.c.start),
                                  spans.c.end - timedelta(microseconds=1),
-                                 timedelta(hours=1)).table_valued("h").render_derived()
-    clipped = func.extract("epoch", func.least(spans.c.end, hours.c.h + HOUR)
+                                 SLOT).table_valued("h").render_derived()
+    clipped = func.extract("epoch", func.least(spans.c.end, hours.c.h + SLOT)
                            - func.greatest(spans.c.start, hours.c.h))
     rows = await session.execute(
         select(hours.c.h, spans.c.agent_id, spans.c.state, func.sum(clipped))
@@ -457,7 +478,7 @@ async def occupancy(*, session: AsyncSession, f: Filters, p: Params, zone: str,
         agents.setdefault(h, set()).add(agent_id)
 
     for r in rest:
-        for h, agent_id, state, seconds in await state_seconds_by_hour(
+        for h, agent_id, state, seconds in await state_seconds_by_slot(
                 session=session, since=r.since, until=r.until):
             add(h, agent_id, state, seconds)
     if hours is not None:
@@ -539,3 +560,90 @@ async def complaint_deadlines(*, session: AsyncSession, since: datetime, until: 
             "closed_unreachable": row[13],
             "satisfaction": {"answers": row[14],
                              "average": float(row[15]) if row[15] is not None else None}}
+
+
+# -- staffing (#18, R19) -----------------------------------------------------------------------
+WEEK = timedelta(days=7)
+
+
+def week_start(day: datetime, zone: ZoneInfo) -> datetime:
+    """Monday 00:00 local of the week `day` falls in."""
+    local = day.astimezone(zone)
+    monday = (local - timedelta(days=local.weekday())).date()
+    return datetime(monday.year, monday.month, monday.day, tzinfo=zone)
+
+
+async def staffing(*, session: AsyncSession, p: Params, zone: str, week: datetime,
+                   now: datetime, weeks: int, queue: str | None, target: float,
+                   answer_seconds: float, fallback_aht: float) -> dict[str, Any]:
+    """Agents needed per 30-minute interval of `week` (its Monday, local) beside the agents
+    logged in: from the same weekday and interval of the `weeks` whole weeks before it (or
+    before this week, for a week not over yet): the mean calls offered, their AHT (the
+    interval's, else the whole history's, else `fallback_aht`) and the callers' patience (the
+    history's), through `staffing.need`. One queue, or all queues pooled."""
+    from app.reports import staffing as erlang
+
+    tz = ZoneInfo(zone)
+    history_end = min(week, week_start(now, tz))
+    f = Filters(history_end - weeks * WEEK, history_end, queue, None)
+    fmt = "ID HH24:MI"  # ISO weekday (1 = Monday) and the slot's local start
+    raw = func.to_char(func.timezone(zone, slot_of(Call.started_at)), fmt)
+    rolled = func.to_char(func.timezone(zone, ReportHour.hour), fmt)
+    by = await totals(session=session, f=f, p=p, raw_key=[raw], rolled_key=[rolled], zone=tz)
+    overall = Totals()
+    for t in by.values():
+        overall.add(t)
+    patience = overall.patience_seconds()
+    present = await _logged_in(session=session, f=f, p=p, tz=tz)
+    items = []
+    for day in range(7):
+        for slot in range(48):
+            start = (week + timedelta(days=day)).replace(hour=slot // 2, minute=30 * (slot % 2))
+            key = f"{day + 1} {slot // 2:02d}:{30 * (slot % 2):02d}"
+            t = by.get((key,), Totals())
+            calls = t.offered / weeks
+            aht = t.aht_seconds() or overall.aht_seconds() or fallback_aht
+            n = erlang.need(calls=round(calls, 3), interval_seconds=SLOT.total_seconds(),
+                            aht=round(aht, 1), patience=None if patience is None else round(
+                                patience, 1), target=target, answer_seconds=answer_seconds)
+            items.append({"start": start.isoformat(), "calls": round(calls, 3),
+                          "aht_seconds": round(aht, 1), "erlangs": round(n.erlangs, 3),
+                          "agents_erlang_c": n.agents_erlang_c,
+                          "agents_erlang_a": n.agents_erlang_a,
+                          "agents_needed": n.agents_needed,
+                          "service_level": None if n.service_level is None
+                          else round(n.service_level, 4),
+                          "agents_logged_in": round(present.get(key, 0.0) / weeks
+                                                    / SLOT.total_seconds(), 2)})
+    return {"week": week.isoformat(), "history_since": f.since.isoformat(),
+            "history_until": f.until.isoformat(), "weeks": weeks, "queue": queue,
+            "target": target, "answer_seconds": answer_seconds,
+            "aht_seconds": overall.aht_seconds(), "patience_seconds": patience,
+            "model": "erlang_a" if patience is not None else "erlang_c", "items": items}
+
+
+async def _logged_in(*, session: AsyncSession, f: Filters, p: Params,
+                     tz: ZoneInfo) -> dict[str, float]:
+    """Agents' logged-in seconds (any state but logged_out) per local 'ISO weekday HH:MM'
+    half-hour over the range, from the agent rollups and the raw state changes for the rest."""
+    hours, rest = split(Filters(f.since, f.until), await usable_rollup(session=session, p=p), tz)
+    out: dict[str, float] = {}
+
+    def add(at: datetime, seconds: float) -> None:
+        local = at.astimezone(tz)
+        key = f"{local.isoweekday()} {local.hour:02d}:{local.minute:02d}"
+        out[key] = out.get(key, 0.0) + seconds
+
+    for r in rest:
+        for at, _agent, _state, seconds in await state_seconds_by_slot(
+                session=session, since=r.since, until=r.until):
+            add(at, seconds)
+    if hours is not None:
+        total = sum(getattr(ReportAgentHour, f"seconds_{s}") for s in STATES)
+        rows = await session.execute(select(ReportAgentHour.hour, func.sum(total))
+                                     .where(ReportAgentHour.hour >= hours[0],
+                                            ReportAgentHour.hour < hours[1])
+                                     .group_by(ReportAgentHour.hour))
+        for at, seconds in rows.all():
+            add(at, float(seconds or 0))
+    return out

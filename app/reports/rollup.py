@@ -1,4 +1,5 @@
-"""Keeping the hourly rollups current (`report_hours`, `report_agent_hours`).
+"""Keeping the rollups current (`report_hours`, `report_agent_hours`: one row per UTC half-hour
+since #18, the staffing report's interval; the column keeps its name `hour`).
 
 `refresh` runs every `HOTLINE_REPORT_ROLLUP_SECONDS` in the service (and by hand:
 `python -m app.reports.rollup [--full]`). It recomputes, from the raw rows, exactly the UTC
@@ -7,8 +8,8 @@ hours that may have changed since the last run:
   transactions that were still open), e.g. a call that ended or got its disposition late;
 - hours that have completed since the last run (agents' time in a state grows with the clock);
 - the hours an agent's new state changes reach back to (their previous change).
-Hours are recomputed whole (delete, then insert the `raw_totals` grouped by hour, queue and call
-type, and per agent), in one transaction under an advisory lock, so several service instances
+Hours are recomputed whole (delete, then insert the `raw_totals` grouped by half-hour, queue and
+call type, and per agent), in one transaction under an advisory lock, so several service instances
 never race. The rollups reach `rolled_until` (the last whole hour at the run); reports read the
 hours after it, and the partial hours at a range's edges, raw. Changing the service level
 threshold (the setting's or a queue's own), the short-abandon limit or the ring limit rebuilds
@@ -150,7 +151,7 @@ async def _dirty_hours(session: AsyncSession, state: RollupState, until: datetim
 
 async def _roll_calls(session: AsyncSession, start: datetime, end: datetime, p: Params) -> None:
     await session.execute(delete(ReportHour).where(ReportHour.hour >= start, ReportHour.hour < end))
-    key = [_hour_utc(Call.started_at), func.coalesce(Call.queue, literal("")),
+    key = [queries.slot_of(Call.started_at), func.coalesce(Call.queue, literal("")),
            queries.call_type_expr()]
     by = await queries.raw_totals(session=session, f=Filters(start, end), key=key, p=p)
     rows = [{"hour": hour, "queue": queue, "call_type": kind, **t.__dict__}
@@ -170,7 +171,7 @@ async def _roll_agents(session: AsyncSession, start: datetime, end: datetime, p:
             "answered_in_limit": 0, "decided": 0, "talk_seconds": 0.0,
             **{f"seconds_{s}": 0.0 for s in STATES}})
 
-    hour = _hour_utc(Call.started_at)
+    hour = queries.slot_of(Call.started_at)
     offers = await session.execute(
         select(hour, OfferRow.agent_id, func.count(),
                func.count().filter(OfferRow.outcome == "answered"),
@@ -192,7 +193,7 @@ async def _roll_agents(session: AsyncSession, start: datetime, end: datetime, p:
         .group_by(hour, Call.agent_id))
     for h, agent_id, seconds in talk.all():
         row(h, agent_id)["talk_seconds"] = float(seconds or 0)
-    for h, agent_id, state, seconds in await queries.state_seconds_by_hour(
+    for h, agent_id, state, seconds in await queries.state_seconds_by_slot(
             session=session, since=start, until=end):
         row(h, agent_id)[f"seconds_{state}"] = seconds
     values = list(rows.values())
