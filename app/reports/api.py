@@ -9,7 +9,7 @@ import csv
 import io
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
@@ -183,6 +183,39 @@ async def abandoned(principal: CurrentUser, session: ReportSessionDep, clock: Cl
              "waited_seconds": round((c.ended_at - c.enqueued_at).total_seconds(), 3)
              if c.ended_at and c.enqueued_at else None} for c in calls]
     return _csv(rows, "abandoned.csv") if format == "csv" else {"items": rows}
+
+
+@router.get("/staffing")
+async def staffing(principal: CurrentUser, session: ReportSessionDep, clock: ClockDep,
+                   settings: SettingsDep,
+                   week: Annotated[date | None, Query(description="a day of the week to staff "
+                                                      "(default: next week)")] = None,
+                   weeks: Annotated[int, Query(ge=1, le=26)] = 4, queue: QueueQ = None,
+                   target: Annotated[float, Query(gt=0, lt=1)] = 0.8,
+                   answer_seconds: Annotated[float | None, Query(gt=0, le=3600)] = None,
+                   format: Format = "json") -> Any:
+    """R19 (#18): agents needed per 30-minute interval of a week (Erlang C, Erlang A with the
+    measured patience) for `target` of calls answered within `answer_seconds` (default: the
+    queue's service-level threshold, else the setting's, else the three-ring limit), beside the
+    agents logged in, from the same weekday and interval of the last `weeks` weeks."""
+    require_role(principal, *READERS)
+    now = clock.now()
+    zone = settings.zone
+    start = queries.week_start(
+        datetime.combine(week, datetime.min.time(), zone) if week is not None
+        else now + timedelta(days=7), zone)
+    p = queries.Params(settings.service_level_seconds or settings.ring_limit_seconds,
+                       settings.short_abandon_seconds, settings.ring_limit_seconds)
+    if answer_seconds is None:
+        own = (await queries.queue_thresholds(session=session)).get(queue or "")
+        answer_seconds = own or p.threshold_seconds
+    body = await queries.staffing(session=session, p=p, zone=settings.timezone, week=start,
+                                  now=now, weeks=weeks, queue=queue, target=target,
+                                  answer_seconds=answer_seconds,
+                                  fallback_aht=settings.average_handle_seconds)
+    if format == "csv":
+        return _csv(body["items"], f"staffing-{start.date().isoformat()}.csv")
+    return body
 
 
 # -- the wallboard ---------------------------------------------------------------------------
