@@ -101,15 +101,15 @@ def slot_of(column: Any) -> Any:
 
 
 # -- raw ---------------------------------------------------------------------------------------
-def _wrap_ups(f: Filters) -> Any:
-    """Per call of the range: its agents' wrap-up seconds (each `wrap_up` change naming the call
-    lasts until the agent's next change; one still running is not counted yet)."""
+def _wrap_ups() -> Any:
+    """The call's wrap-up seconds (lateral, per call): each `wrap_up` change naming the call
+    lasts until its agent's next change; one still running is not counted yet."""
     w, n = aliased(AgentStateChange), aliased(AgentStateChange)
-    nxt = (select(n.at).where(n.agent_id == w.agent_id, tuple_(n.at, n.id) > tuple_(w.at, w.id))
+    nxt = (select(n.at).where(n.agent_id == w.agent_id, n.at >= w.at,
+                              tuple_(n.at, n.id) > tuple_(w.at, w.id))
            .order_by(n.at, n.id).limit(1).scalar_subquery())
-    calls = _scoped(select(Call.id), f).where(Call.connected_at.is_not(None))
-    return (select(w.call_id.label("call_id"), func.sum(_epoch(w.at, nxt)).label("seconds"))
-            .where(w.to_state == "wrap_up", w.call_id.in_(calls)).group_by(w.call_id).subquery())
+    return (select(func.sum(_epoch(w.at, nxt)).label("seconds"))
+            .where(w.call_id == Call.id, w.to_state == "wrap_up").lateral())
 
 
 def _first_offer() -> Any:
@@ -133,7 +133,7 @@ async def raw_totals(*, session: AsyncSession, f: Filters, key: list[Any],
     talked = and_(answered, Call.ended_at.is_not(None))
     wait = _epoch(Call.enqueued_at, Call.connected_at)
     abandon_wait = _epoch(Call.enqueued_at, Call.ended_at)
-    first, wraps = _first_offer(), _wrap_ups(f)
+    first, wraps = _first_offer(), _wrap_ups()
     first_decided = and_(offered, first.c.outcome.in_(DECIDED))
     calls = _scoped(select(*key,
         func.count(),
@@ -154,7 +154,7 @@ async def raw_totals(*, session: AsyncSession, f: Filters, key: list[Any],
         func.coalesce(func.sum(wraps.c.seconds).filter(talked), 0.0),
         func.coalesce(func.sum(abandon_wait).filter(and_(abandoned, Call.ended_at.is_not(None))),
                       0.0)), f).outerjoin(first, literal(True)).outerjoin(
-        wraps, wraps.c.call_id == Call.id)
+        wraps, literal(True))
     offers = _scoped(select(*key,
         func.count().filter(OfferRow.outcome == "answered"),
         func.count().filter(and_(OfferRow.outcome == "answered",

@@ -453,3 +453,86 @@ async def test_a_queue_with_its_own_threshold_has_its_own_service_level(client, 
     assert rolled["service_level"] == body["service_level"]
     reset = await client.patch("/api/queues/general", json={"service_level_seconds": None})
     assert reset.json()["service_level_seconds"] is None
+
+
+# -- staffing (#18, R19) -------------------------------------------------------------------------
+MONDAY = datetime(2026, 11, 23, tzinfo=UTC) - timedelta(hours=8)  # Monday 23 Nov, 00:00 Shanghai
+
+
+@pytest.fixture
+async def four_mondays(sessionmaker):
+    """The four Mondays before 23 Nov: 100 calls each between 09:00 and 09:30 (Shanghai),
+    answered after 5 s and handled in 180 s (170 s talk + 10 s wrap-up); one agent logged in
+    from 09:00 to 10:00."""
+    async with sessionmaker() as session, session.begin():
+        session.add(QueueRow(name="general", call_type="consultation"))
+        agent = await _agent(session, "wang")
+        for week in range(1, 5):
+            nine = MONDAY - timedelta(weeks=week) + timedelta(hours=9)
+            session.add(AgentStateChange(agent_id=agent, at=nine, from_state="logged_out",
+                                         to_state="ready", event="log_in"))
+            session.add(AgentStateChange(agent_id=agent, at=nine + timedelta(hours=1),
+                                         from_state="ready", to_state="logged_out",
+                                         event="log_out"))
+            for i in range(100):
+                c = _call(start=nine + timedelta(seconds=17 * i), queued=1, answered=6,
+                          ended=176, agent_id=agent)
+                session.add(c)
+                await session.flush()
+                session.add(AgentStateChange(agent_id=agent, at=c.ended_at, from_state="on_call",
+                                             to_state="wrap_up", event="call_ended",
+                                             call_id=c.id))
+                session.add(AgentStateChange(agent_id=agent, at=c.ended_at + timedelta(seconds=10),
+                                             from_state="wrap_up", to_state="ready",
+                                             event="wrap_up_done"))
+    return agent
+
+
+@pytest.mark.parametrize("rolled", [False, True])
+async def test_staffing_gives_erlang_c_agents_per_half_hour_beside_those_logged_in(
+        client, sessionmaker, four_mondays, rolled):
+    """100 calls a half-hour with a 180 s AHT is the textbook 10 Erlangs: 14 agents keep 80 %
+    within 20 s (Erlang C, nobody abandoned so no patience is known); one agent was there."""
+    from app.reports import rollup
+    from app.reports.queries import Params
+
+    if rolled:
+        async with sessionmaker() as session, session.begin():
+            await rollup.refresh(session=session, params=Params(15, 5, 15), now=MONDAY)
+    body = (await client.get("/api/reports/staffing", params={
+        "week": "2026-11-25", "weeks": 4, "answer_seconds": 20})).json()
+    assert body["week"] == "2026-11-23T00:00:00+08:00" and body["model"] == "erlang_c"
+    assert body["history_since"] == "2026-10-26T00:00:00+08:00"
+    assert body["aht_seconds"] == pytest.approx(180)
+    items = {i["start"]: i for i in body["items"]}
+    assert len(items) == 7 * 48
+    nine = items["2026-11-23T09:00:00+08:00"]
+    assert (nine["calls"], nine["aht_seconds"], nine["erlangs"]) == (100, 180, 10)
+    assert (nine["agents_erlang_c"], nine["agents_needed"]) == (14, 14)
+    assert nine["service_level"] == pytest.approx(0.888, abs=5e-4)
+    assert nine["agents_logged_in"] == 1.0
+    half_past = items["2026-11-23T09:30:00+08:00"]
+    assert (half_past["calls"], half_past["agents_needed"], half_past["agents_logged_in"]) == (
+        0, 0, 1.0)
+    assert items["2026-11-24T09:00:00+08:00"]["agents_needed"] == 0  # Tuesdays had no calls
+    csv_rows = list(csv.DictReader(io.StringIO((await client.get("/api/reports/staffing", params={
+        "week": "2026-11-23", "answer_seconds": 20, "format": "csv"})).text)))
+    assert len(csv_rows) == 336 and csv_rows[18]["agents_needed"] == "14"
+
+
+async def test_staffing_uses_erlang_a_when_callers_abandon(client, sessionmaker, four_mondays):
+    """Add abandons: the patience is measured and Erlang A answers with fewer agents."""
+    async with sessionmaker() as session, session.begin():
+        for week in range(1, 5):
+            nine = MONDAY - timedelta(weeks=week) + timedelta(hours=9)
+            for i in range(5):
+                session.add(_call(start=nine + timedelta(seconds=300 * i), queued=1, ended=61,
+                                  reason="abandoned_in_queue"))
+    body = (await client.get("/api/reports/staffing", params={
+        "week": "2026-11-23", "answer_seconds": 20})).json()
+    nine = next(i for i in body["items"] if i["start"] == "2026-11-23T09:00:00+08:00")
+    assert body["model"] == "erlang_a"
+    # patience = (400 answered waits of 5 s + 20 abandons after 60 s) / 20 abandons
+    assert body["patience_seconds"] == pytest.approx((400 * 5 + 20 * 60) / 20)
+    assert nine["calls"] == 105 and nine["agents_erlang_a"] < nine["agents_erlang_c"]
+    assert nine["agents_needed"] == nine["agents_erlang_a"]
