@@ -1,5 +1,5 @@
 """The managers' pages (R18, R19): `/dashboard` (volume, abandonment, service level, agents) and
-`/wallboard` (live). Plain HTML and JavaScript with inline SVG charts, served by the service."""
+`/wallboard` (live), `/staffing` (agents needed per 30 minutes, #18). Plain HTML and JavaScript with inline SVG charts, served by the service."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
 STATIC = Path(__file__).resolve().parent / "static"
-PAGES = {"dashboard": "dashboard.html", "wallboard": "wallboard.html"}
+PAGES = {"dashboard": "dashboard.html", "wallboard": "wallboard.html",
+         "staffing": "staffing.html"}
 ASSETS = {"reports.js": "text/javascript", "wallboard.js": "text/javascript",
-          "reports.css": "text/css"}
+          "staffing.js": "text/javascript", "reports.css": "text/css"}
 router = APIRouter(include_in_schema=False)
 NO_CACHE = {"Cache-Control": "no-cache"}
 
@@ -24,6 +25,12 @@ async def dashboard() -> FileResponse:
 @router.get("/wallboard")
 async def wallboard() -> FileResponse:
     return FileResponse(STATIC / PAGES["wallboard"], media_type="text/html", headers=NO_CACHE)
+
+
+@router.get("/staffing")
+async def staffing() -> FileResponse:
+    """Agents needed per 30 minutes beside those logged in (R19, #18)."""
+    return FileResponse(STATIC / PAGES["staffing"], media_type="text/html", headers=NO_CACHE)
 
 
 @router.get("/reports-static/{name}")

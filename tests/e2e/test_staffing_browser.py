@@ -1,0 +1,113 @@
+"""The staffing page in a real browser (Debian's Chromium driven by Playwright) on the real
+service (R19, #18): a manager signs in on /staffing and sees, for Monday of this week, the agents
+each half-hour needs (Erlang C: 100 calls a half-hour at 180 s AHT, 80 % within 20 s, is 14)
+beside the one agent who was logged in, the short intervals marked, and the CSV link.
+
+The history is rows written here (four Mondays before this week, in a queue of its own);
+the dates come from the service's clock. Screenshots go to `test-artifacts/staffing/`
+(HOTLINE_TEST_ARTIFACTS overrides the directory)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from app.calls.models import Call
+from app.reports import rollup
+from app.reports.queries import week_start
+from routing.models import AgentRow, AgentStateChange, QueueRow
+from stack import paths
+from tests.e2e.test_desk_browser import browser, web  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.asterisk
+PASSWORD = "manager-password-01"
+QUEUE = "staffing-e2e"
+
+
+def artifacts() -> Path:
+    directory = Path(os.environ.get("HOTLINE_TEST_ARTIFACTS", paths.REPO / "test-artifacts")) / "staffing"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+async def _four_mondays(service) -> str:
+    """100 calls between 09:00 and 09:30 on each of the four Mondays before this week; one
+    agent logged in 09:00-10:00. This week's Monday, as the page's `week`."""
+    settings = service.app.state.settings
+    monday = week_start(service.app.state.clock.now(), settings.zone)
+    async with service.app.state.sessionmaker() as session, session.begin():
+        session.add(QueueRow(name=QUEUE, call_type="consultation"))
+        agent = AgentRow(name="staffing wang", extension=str(uuid.uuid4().int % 10**8),
+                         level="senior", skills={}, languages=["zh"],
+                         contact="sip:wang@127.0.0.1:5999")
+        session.add(agent)
+        await session.flush()
+        for week in range(1, 5):
+            nine = monday - timedelta(weeks=week) + timedelta(hours=9)
+            session.add_all([
+                AgentStateChange(agent_id=agent.id, at=nine, from_state="logged_out",
+                                 to_state="ready", event="log_in"),
+                AgentStateChange(agent_id=agent.id, at=nine + timedelta(hours=1),
+                                 from_state="ready", to_state="logged_out", event="log_out")])
+            for i in range(100):
+                start = nine + timedelta(seconds=17 * i)
+                session.add(Call(
+                    channel_id=f"staffing-{uuid.uuid4()}", direction="inbound",
+                    caller_number="+8613800000001", language="zh", state="ended",
+                    started_at=start, last_seen_at=start, queue=QUEUE,
+                    enqueued_at=start + timedelta(seconds=1),
+                    connected_at=start + timedelta(seconds=6),
+                    ended_at=start + timedelta(seconds=186), end_reason="completed",
+                    agent_id=agent.id))
+    # the service's rollups were made at its start: bring them up to date with these rows
+    async with service.app.state.sessionmaker() as session, session.begin():
+        await rollup.refresh(session=session, params=rollup.params_of(settings),
+                             now=service.app.state.clock.now())
+    return monday.date().isoformat()
+
+
+async def test_a_manager_sees_agents_needed_beside_agents_logged_in_per_half_hour(
+        service, web, browser):  # noqa: F811 - fixtures
+    week = await _four_mondays(service)
+    resp = await service.post("/api/users", json={
+        "username": "staffing-manager", "display_name": "主任 周", "role": "manager",
+        "password": PASSWORD})
+    assert resp.status_code == 201, resp.text
+    shots = artifacts()
+    page = await browser.new_page(viewport={"width": 1400, "height": 1100})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("dialog", lambda d: errors.append(d.message))
+    await page.goto(f"{web}/staffing?week={week}&day=0&queue={QUEUE}&answer_seconds=20")
+    await page.fill("#login [name=username]", "staffing-manager")
+    await page.fill("#login [name=password]", PASSWORD)
+    await page.keyboard.press("Enter")
+
+    rows = page.locator("[data-testid=intervals] tbody tr")
+    await rows.first.wait_for()
+    assert not errors, errors
+    nine = page.locator("[data-testid=intervals] tbody tr", has_text=f"{week} 09:00")
+    cells = await nine.locator("td").all_inner_texts()
+    # start, calls, AHT, Erlangs, needed, Erlang C, Erlang A, expected SL, logged in, short
+    assert cells[1:7] == ["100", "180 s", "10", "14", "14", "–"]
+    assert cells[7] == "88.8 %" and cells[8] == "1" and cells[9] == "13"
+    assert await nine.get_attribute("class") == "warn"
+    bars = page.locator("[data-testid=staffing-chart] rect[data-needed]")
+    assert await bars.count() == 48
+    assert await bars.nth(18).get_attribute("data-needed") == "14"  # 09:00 is the 19th slot
+    assert await page.locator("[data-testid=logged-in]").count() == 1
+    kpis = await page.locator("[data-testid=kpis]").inner_text()
+    assert "Erlang C" in kpis and "14" in kpis
+    assert (await page.get_attribute("#csv", "href")).startswith("/api/reports/staffing?")
+    await page.screenshot(path=shots / "1-monday.png", full_page=True)
+
+    await page.select_option("#filters [name=day]", "all")
+    await page.click("#filters button")
+    await page.wait_for_function(
+        "document.querySelectorAll('[data-testid=staffing-chart] rect[data-needed]').length === 336")
+    await page.screenshot(path=shots / "2-week.png", full_page=True)
+    await page.close()
