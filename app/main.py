@@ -11,6 +11,7 @@ import gc
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import structlog
 from fastapi import FastAPI, Response
@@ -39,6 +40,7 @@ from app.recordings.storage import LocalStorage
 from app.reports import api as reports_api
 from app.reports import page as reports_page
 from app.reports import rollup, wallboard
+from app.reports.handle_times import HandleTimes
 from app.surveys import api as surveys_api
 from app.calls.stasis import CallStasis
 from app.clock import Clock, SystemClock
@@ -103,6 +105,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         stream.start()
         rollups = asyncio.create_task(rollup.run_forever(
             sessionmaker=long_sessionmaker, settings=settings, clock=clock), name="report-rollups")
+        # #18: the estimated wait told to callers uses each queue's measured AHT
+        handle_times = HandleTimes(fallback=settings.average_handle_seconds,
+                                   window=timedelta(hours=settings.aht_window_hours),
+                                   min_calls=settings.aht_min_calls)
+        stasis.acd.handle_seconds = handle_times.get
+        aht_job = asyncio.create_task(handle_times.run_forever(
+            sessionmaker=long_sessionmaker, settings=settings, clock=clock), name="handle-times")
         retention = asyncio.create_task(recording_retention.run_forever(
             sessionmaker=long_sessionmaker, storage=storage, settings=settings, clock=clock),
             name="recording-retention")
@@ -116,6 +125,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             yield
         finally:
             rollups.cancel()
+            aht_job.cancel()
             retention.cancel()
             qa_job.cancel()
             await stream.stop()
