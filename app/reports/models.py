@@ -77,6 +77,16 @@ class ReportAgentDay(AgentTotalsColumns, Base):
                                                 primary_key=True)
 
 
+class ReportPresence(Base):
+    """Per UTC half-hour: the seconds all agents were logged in (any state but logged_out),
+    so the staffing report reads a row per interval, not one per agent (#18)."""
+
+    __tablename__ = "report_presence"
+
+    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    seconds_logged_in: Mapped[float] = mapped_column(Float)
+
+
 class RollupState(Base):
     """One row: how far the rollups reach and with which parameters they were made."""
 

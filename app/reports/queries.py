@@ -25,7 +25,8 @@ from sqlalchemy.orm import aliased
 
 from app.calls.models import Call
 from app.reports.definitions import DECIDED, Summary, Totals, occupancy as occupancy_of, ratio
-from app.reports.models import ReportAgentDay, ReportAgentHour, ReportHour, RollupState
+from app.reports.models import (ReportAgentDay, ReportAgentHour, ReportHour, ReportPresence,
+                                RollupState)
 from routing.models import AgentRow, AgentStateChange, OfferRow, QueueRow
 
 Bucket = Literal["hour", "day", "week"]
@@ -625,7 +626,7 @@ async def staffing(*, session: AsyncSession, p: Params, zone: str, week: datetim
 async def _logged_in(*, session: AsyncSession, f: Filters, p: Params,
                      tz: ZoneInfo) -> dict[str, float]:
     """Agents' logged-in seconds (any state but logged_out) per local 'ISO weekday HH:MM'
-    half-hour over the range, from the agent rollups and the raw state changes for the rest."""
+    half-hour over the range, from `report_presence` and the raw state changes for the rest."""
     hours, rest = split(Filters(f.since, f.until), await usable_rollup(session=session, p=p), tz)
     out: dict[str, float] = {}
 
@@ -639,11 +640,9 @@ async def _logged_in(*, session: AsyncSession, f: Filters, p: Params,
                 session=session, since=r.since, until=r.until):
             add(at, seconds)
     if hours is not None:
-        total = sum(getattr(ReportAgentHour, f"seconds_{s}") for s in STATES)
-        rows = await session.execute(select(ReportAgentHour.hour, func.sum(total))
-                                     .where(ReportAgentHour.hour >= hours[0],
-                                            ReportAgentHour.hour < hours[1])
-                                     .group_by(ReportAgentHour.hour))
+        rows = await session.execute(select(ReportPresence.hour, ReportPresence.seconds_logged_in)
+                                     .where(ReportPresence.hour >= hours[0],
+                                            ReportPresence.hour < hours[1]))
         for at, seconds in rows.all():
-            add(at, float(seconds or 0))
+            add(at, float(seconds))
     return out

@@ -34,7 +34,8 @@ from sqlalchemy.orm import aliased
 from app.calls.models import Call
 from app.reports import queries
 from app.reports.definitions import DECIDED
-from app.reports.models import ReportAgentDay, ReportAgentHour, ReportHour, RollupState
+from app.reports.models import (ReportAgentDay, ReportAgentHour, ReportHour, ReportPresence,
+                                RollupState)
 from app.reports.queries import HOUR, STATES, Filters, Params, floor_hour
 from routing.models import AgentStateChange, OfferRow
 
@@ -52,6 +53,18 @@ def ranges(hours: set[datetime]) -> list[tuple[datetime, datetime]]:
             out[-1] = (out[-1][0], h + HOUR)
         else:
             out.append((h, h + HOUR))
+    return out
+
+
+CHUNK = timedelta(days=7)
+
+
+def chunks(span: tuple[datetime, datetime], size: timedelta) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut into pieces of at most `size`."""
+    out, start = [], span[0]
+    while start < span[1]:
+        out.append((start, min(start + size, span[1])))
+        start = out[-1][1]
     return out
 
 
@@ -81,6 +94,7 @@ async def refresh(*, session: AsyncSession, params: Params, now: datetime,
         await session.execute(delete(ReportHour))
         await session.execute(delete(ReportAgentHour))
         await session.execute(delete(ReportAgentDay))
+        await session.execute(delete(ReportPresence))
         first = await session.scalar(select(func.least(
             select(func.min(Call.started_at)).scalar_subquery(),
             select(func.min(AgentStateChange.at)).scalar_subquery())))
@@ -90,7 +104,9 @@ async def refresh(*, session: AsyncSession, params: Params, now: datetime,
             dirty = {h + HOUR * i for i in range(int((until - h) / HOUR))}
     else:
         dirty = await _dirty_hours(session, state, until)
-    spans = [r for r in ranges({h for h in dirty if h < until})]
+    # a week at a time: each step's rows are few, so the transaction is never idle for long
+    # while Python sorts them (half-hourly agent rows of a year are millions)
+    spans = [part for r in ranges({h for h in dirty if h < until}) for part in chunks(r, CHUNK)]
     for start, end in spans:
         await _roll_calls(session, start, end, params)
         await _roll_agents(session, start, end, params)
@@ -199,6 +215,14 @@ async def _roll_agents(session: AsyncSession, start: datetime, end: datetime, p:
     values = list(rows.values())
     for i in range(0, len(values), 2000):
         await session.execute(insert(ReportAgentHour), values[i:i + 2000])
+    await session.execute(delete(ReportPresence).where(ReportPresence.hour >= start,
+                                                       ReportPresence.hour < end))
+    present: dict[datetime, float] = {}
+    for r in values:
+        present[r["hour"]] = present.get(r["hour"], 0.0) + sum(r[f"seconds_{s}"] for s in STATES)
+    rows_present = [{"hour": h, "seconds_logged_in": v} for h, v in present.items()]
+    for i in range(0, len(rows_present), 2000):
+        await session.execute(insert(ReportPresence), rows_present[i:i + 2000])
 
 
 async def _roll_agent_days(session: AsyncSession, start: datetime, end: datetime) -> None:

@@ -60,7 +60,7 @@ def asa_c(agents: int, erlangs: float, aht: float) -> float | None:
     return erlang_c(agents, erlangs) * aht / (agents - erlangs)
 
 
-def _poisson(mean: float, eps: float = 1e-12) -> list[float]:
+def _poisson(mean: float, eps: float = 1e-10) -> list[float]:
     """Poisson(mean) probabilities 0..K with the tail beyond K under eps."""
     probs, p, k, total = [], math.exp(-mean), 0, 0.0
     if p == 0.0:  # a large mean: start from the mode in logs
@@ -80,7 +80,7 @@ def _poisson_large(mean: float, eps: float) -> list[float]:
 
 
 def service_level_a(agents: int, arrivals_per_second: float, aht: float, patience: float,
-                    answer_seconds: float, eps: float = 1e-10) -> float:
+                    answer_seconds: float, eps: float = 1e-9) -> float:
     """Share of arrivals answered within `answer_seconds` (Erlang A: M/M/n+M)."""
     lam, mu, theta, n = arrivals_per_second, 1 / aht, 1 / patience, agents
     if lam <= 0:

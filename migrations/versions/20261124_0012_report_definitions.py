@@ -1,6 +1,6 @@
 """report definitions that can fall (#18, R1, R18, R19): each queue's own service-level threshold;
 the rollups' sums for three-ring compliance over all decided offers, per call (first offer; as
-the caller feels it), AHT with wrap-up and patience; a partial index finding a call's wrap-up.
+the caller feels it), AHT with wrap-up and patience; agents' logged-in seconds per half-hour; a partial index finding a call's wrap-up.
 The rollups are rebuilt at the next refresh (half-hourly from now on, for staffing intervals).
 
 Revision ID: 20261124_0012
@@ -37,6 +37,11 @@ def upgrade() -> None:
     op.add_column('report_rollup_state',
                   sa.Column('queue_thresholds', postgresql.JSONB(astext_type=sa.Text()),
                             nullable=True))
+    op.create_table('report_presence',
+    sa.Column('hour', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('seconds_logged_in', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('hour', name=op.f('pk_report_presence'))
+    )
     op.create_index('ix_agent_state_changes_wrap_up_call_id', 'agent_state_changes', ['call_id'],
                     unique=False, postgresql_where="to_state = 'wrap_up'")
     # the rows rolled up so far lack the new sums: rebuild everything at the next refresh
@@ -46,6 +51,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_agent_state_changes_wrap_up_call_id', table_name='agent_state_changes',
                   postgresql_where="to_state = 'wrap_up'")
+    op.drop_table('report_presence')
     op.drop_column('report_rollup_state', 'queue_thresholds')
     for table in ('report_agent_hours', 'report_agent_days'):
         op.drop_column(table, 'decided')
