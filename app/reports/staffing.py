@@ -10,8 +10,10 @@ AHT and patience of the same weekday and interval over the last weeks.
 - Erlang A (M/M/n+M, patience exponential with mean P, θ = 1/P): the stationary number in the
   system π_k (birth λ, death min(k, n)·μ + max(k - n, 0)·θ); an arrival that finds j callers
   waiting ahead is answered with probability nμ / (nμ + (j+1)θ), after a time that is the sum
-  of exponentials with rates nμ + iθ, i = 1..j+1 (uniformisation); so SL(t) is the share of
-  arrivals answered within t, abandons counting against it as in `definitions`.
+  of exponentials with rates nμ + iθ, i = 1..j+1, whose distribution follows from exp(-θT) ~
+  Beta(nμ/θ + 1, j + 1) (one incomplete-beta term more per j); so SL(t) is the share of
+  arrivals answered within t, abandons counting against it as in `definitions`. The tests
+  check it against a uniformisation of the same chain, and against Erlang C as θ -> 0.
 - agents needed: the fewest n that reach the target service level (and n > a for Erlang C).
 """
 
@@ -60,71 +62,44 @@ def asa_c(agents: int, erlangs: float, aht: float) -> float | None:
     return erlang_c(agents, erlangs) * aht / (agents - erlangs)
 
 
-def _poisson(mean: float, eps: float = 1e-10) -> list[float]:
-    """Poisson(mean) probabilities 0..K with the tail beyond K under eps."""
-    probs, p, k, total = [], math.exp(-mean), 0, 0.0
-    if p == 0.0:  # a large mean: start from the mode in logs
-        return _poisson_large(mean, eps)
-    while True:
-        probs.append(p)
-        total += p
-        if total >= 1 - eps and k > mean:
-            return probs
-        k += 1
-        p *= mean / k
-
-
-def _poisson_large(mean: float, eps: float) -> list[float]:
-    top = int(mean + 12 * math.sqrt(mean) + 20)
-    return [math.exp(k * math.log(mean) - mean - math.lgamma(k + 1)) for k in range(top + 1)]
-
-
 def service_level_a(agents: int, arrivals_per_second: float, aht: float, patience: float,
-                    answer_seconds: float, eps: float = 1e-9) -> float:
+                    answer_seconds: float, eps: float = 1e-10) -> float:
     """Share of arrivals answered within `answer_seconds` (Erlang A: M/M/n+M)."""
     lam, mu, theta, n = arrivals_per_second, 1 / aht, 1 / patience, agents
     if lam <= 0:
         return 1.0
     if n <= 0:
         return 0.0
-    # π_k for k <= n (in logs, scaled to the largest), then π_{n+j} = π_{n+j-1}·λ/(nμ + jθ)
-    logs = [k * math.log(lam / mu) - math.lgamma(k + 1) for k in range(n + 1)]
-    top_log = max(logs)
-    weights = [math.exp(v - top_log) for v in logs]
-    queue = [weights[n]]  # π_{n+j}: an arrival finding it has j callers waiting ahead
-    total = sum(weights)
+    # π_k relative to π_n: π_{k-1} = π_k·k/a for k <= n (rescaled should they grow), then
+    # π_{n+j} = π_{n+j-1}·λ/(nμ + jθ)
+    erlangs = lam / mu
+    w, below = 1.0, 0.0
+    for k in range(n, 0, -1):
+        w *= k / erlangs
+        below += w
+        if below > 1e250:  # far more agents than traffic: π_n is negligible
+            return 1.0
+    total = below + 1.0
+    answered = below  # finding an agent free: answered at once
+    # Finding n + j (j waiting ahead): answered with probability nμ / (nμ + (j+1)θ), after
+    # T = Σ_{m=1}^{j+1} Exp(nμ + mθ) = Σ Exp(θ(c + m)), c = nμ/θ; exp(-θT) ~ Beta(c+1, j+1)
+    # (Rényi's order statistics), so P(T <= t) = 1 - I_x(c+1, j+1), x = exp(-θt), with
+    # I_x(a, k+1) = I_x(a, k) + x^a (1-x)^k Γ(a+k) / (Γ(a) k!): one term more per j.
+    c = n * mu / theta
+    x = math.exp(-theta * answer_seconds)
+    term = math.exp((c + 1) * math.log(x)) if x > 0 else 0.0  # x^a: I_x(a, 1)
+    beta_cdf = term
+    pi = 1.0
     j = 0
     while True:
+        answered += pi * (n * mu) / (n * mu + (j + 1) * theta) * (1 - beta_cdf)
         j += 1
-        nxt = queue[-1] * lam / (n * mu + j * theta)
-        queue.append(nxt)
-        total += nxt
-        if nxt < eps * total:
-            break
-    # an arrival finding k < n agents busy is answered at once
-    answered = sum(weights[:n])
-    # finding n + j: j ahead; stage rates nμ + iθ, i = 1..j+1, each passed with the ratio
-    # (telescoping to nμ / (nμ + (j+1)θ)); uniformised over the deepest stage's rate
-    depth = len(queue)
-    rates = [n * mu + (i + 1) * theta for i in range(depth)]  # stage with i ahead
-    top = rates[-1]
-    p_adv = [r / top for r in rates]
-    poisson = _poisson(top * answer_seconds)
-    # done[i]: probability of having passed every stage from "i ahead" within the steps so far
-    done = [0.0] * depth
-    within = [poisson[0] * d for d in done]
-    for k in range(1, len(poisson)):
-        new = [0.0] * depth
-        for i in range(depth):
-            below = 1.0 if i == 0 else done[i - 1]
-            new[i] = p_adv[i] * below + (1 - p_adv[i]) * done[i]
-        done = new
-        pk = poisson[k]
-        for i in range(depth):
-            within[i] += pk * done[i]
-    for i in range(depth):  # arrival finding n + i: i ahead of it
-        answered += queue[i] * (n * mu) / (n * mu + (i + 1) * theta) * within[i]
-    return answered / total
+        pi *= lam / (n * mu + j * theta)
+        total += pi
+        term *= (c + j) / j * (1 - x)  # (a + k - 1)/k with a = c + 1, k = j
+        beta_cdf = min(1.0, beta_cdf + term)
+        if pi < eps * total:
+            return answered / total
 
 
 def agents_erlang_c(*, calls: float, interval_seconds: float, aht: float, target: float,
@@ -152,9 +127,14 @@ def agents_erlang_a(*, calls: float, interval_seconds: float, aht: float, patien
     n = max(1, start or agents_erlang_c(calls=calls, interval_seconds=interval_seconds, aht=aht,
                                         target=target, answer_seconds=answer_seconds))
     if enough(n):  # abandons thin the queue: usually a few agents fewer than Erlang C
-        while n > 1 and enough(n - 1):
-            n -= 1
-        return n
+        step, hi = 1, n
+        while hi - step >= 1 and enough(hi - step):  # gallop down, then halve the gap
+            hi, step = hi - step, step * 2
+        lo = max(hi - step, 0)  # not enough (or none)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if enough(mid) else (mid, hi)
+        return hi
     while not enough(n) and n < MAX_AGENTS:  # very impatient callers count against: more
         n += 1
     return n

@@ -108,3 +108,45 @@ def test_a_large_interval_is_staffed_too():
                       answer_seconds=15)
     assert n.erlangs == pytest.approx(333.33, abs=0.01)
     assert n.agents_erlang_a <= n.agents_erlang_c and n.agents_erlang_c > 334
+
+
+# -- Erlang A, the second way: uniformisation of the waiting caller's stages -----------------------
+def _poisson(mean: float, eps: float = 1e-13) -> list[float]:
+    probs, p, k, total = [], math.exp(-mean), 0, 0.0
+    while True:
+        probs.append(p)
+        total += p
+        if total >= 1 - eps and k > mean:
+            return probs
+        k += 1
+        p *= mean / k
+
+
+def service_level_a_by_uniformisation(n: int, lam: float, aht: float, patience: float,
+                                      t: float) -> float:
+    """The same M/M/n+M figure without the Beta identity: the stationary π_k, then for a
+    caller finding j ahead the chance to pass each stage (advance nμ + iθ against its own
+    abandonment θ) within t, by uniformising the stage chain."""
+    mu, theta = 1 / aht, 1 / patience
+    pis = [lam ** k / (mu ** k * math.factorial(k)) for k in range(n + 1)]
+    queue = [pis[n]]
+    while queue[-1] > 1e-14 * (sum(pis) + sum(queue)):
+        queue.append(queue[-1] * lam / (n * mu + len(queue) * theta))
+    total = sum(pis[:n]) + sum(queue)
+    rates = [n * mu + (i + 1) * theta for i in range(len(queue))]  # leaving the stage "i ahead"
+    top = rates[-1]
+    poisson = _poisson(top * t)
+    done, within = [0.0] * len(queue), [0.0] * len(queue)
+    for pk in poisson[1:]:
+        done = [(rates[i] - theta) / top * (1.0 if i == 0 else done[i - 1])
+                + (1 - rates[i] / top) * done[i] for i in range(len(queue))]
+        within = [w + pk * d for w, d in zip(within, done, strict=True)]
+    return (sum(pis[:n]) + sum(q * w for q, w in zip(queue, within, strict=True))) / total
+
+
+@pytest.mark.parametrize(("n", "calls", "aht", "patience", "t"), [
+    (12, 100, 180, 60, 15), (14, 100, 180, 600, 20), (3, 20, 200, 30, 15), (58, 570, 180, 120, 15),
+    (50, 360, 240, 90, 30), (1, 5, 300, 45, 15)])
+def test_erlang_a_by_the_beta_identity_equals_uniformisation(n, calls, aht, patience, t):
+    assert service_level_a(n, calls / 1800, aht, patience, t) == pytest.approx(
+        service_level_a_by_uniformisation(n, calls / 1800, aht, patience, t), abs=1e-7)
