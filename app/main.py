@@ -42,6 +42,7 @@ from app.reports import page as reports_page
 from app.reports import rollup, wallboard
 from app.reports.handle_times import HandleTimes
 from app.surveys import api as surveys_api
+from app.surveys import service as surveys_service
 from app.calls.stasis import CallStasis
 from app.clock import Clock, SystemClock
 from app.config import Settings
@@ -112,6 +113,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         stasis.acd.handle_seconds = handle_times.get
         aht_job = asyncio.create_task(handle_times.run_forever(
             sessionmaker=long_sessionmaker, settings=settings, clock=clock), name="handle-times")
+        # R17 (#18): last week's satisfaction summary made by itself on Monday and kept
+        satisfaction_job = asyncio.create_task(surveys_service.run_forever(
+            sessionmaker=long_sessionmaker, settings=settings, clock=clock),
+            name="satisfaction-weeks")
         retention = asyncio.create_task(recording_retention.run_forever(
             sessionmaker=long_sessionmaker, storage=storage, settings=settings, clock=clock),
             name="recording-retention")
@@ -126,6 +131,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         finally:
             rollups.cancel()
             aht_job.cancel()
+            satisfaction_job.cancel()
             retention.cancel()
             qa_job.cancel()
             await stream.stop()

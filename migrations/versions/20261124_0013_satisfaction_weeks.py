@@ -1,0 +1,33 @@
+"""the weekly satisfaction summaries as they were made (R17, #18): made by a job once the week is
+over, before Monday 18:00, and kept
+
+Revision ID: 20261124_0013
+Revises: 20261124_0012
+Create Date: 2026-11-24
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = '20261124_0013'
+down_revision = '20261124_0012'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('satisfaction_weeks',
+    sa.Column('week', sa.String(length=8), nullable=False),
+    sa.Column('start', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('end', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('made_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('figures', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.PrimaryKeyConstraint('week', name=op.f('pk_satisfaction_weeks'))
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('satisfaction_weeks')
