@@ -218,6 +218,56 @@ async def staffing(principal: CurrentUser, session: ReportSessionDep, clock: Clo
     return body
 
 
+class InvalidMonth(AppError):
+    status_code = 422
+    error_id = "invalid-month"
+    message = "a month is written 2026-11"
+
+
+@router.get("/monthly")
+async def monthly(principal: CurrentUser, session: ReportSessionDep, clock: ClockDep,
+                  settings: SettingsDep,
+                  month: Annotated[str | None, Query(description="2026-11; default: last month")]
+                  = None) -> dict[str, Any]:
+    """R18 (#18): the monthly service-quality analysis of a local calendar month: volume by call
+    type and by day, service level (each queue with its threshold), abandonment, three-ring
+    compliance, AHT, complaints by severity and department with their deadlines, QA scores by
+    team, and satisfaction."""
+    from app.qa import service as qa
+
+    require_role(principal, *READERS)
+    zone = settings.zone
+    local = clock.now().astimezone(zone)
+    try:
+        first = (date.fromisoformat(f"{month}-01") if month is not None
+                 else (local.replace(day=1) - timedelta(days=1)).date().replace(day=1))
+    except ValueError as exc:
+        raise InvalidMonth() from exc
+    since = datetime.combine(first, datetime.min.time(), zone)
+    until = datetime.combine((first + timedelta(days=32)).replace(day=1), datetime.min.time(),
+                             zone)
+    p = queries.Params(settings.service_level_seconds or settings.ring_limit_seconds,
+                       settings.short_abandon_seconds, settings.ring_limit_seconds)
+    f = Filters(since, until)
+    kw = dict(threshold_seconds=p.threshold_seconds,
+              short_abandon_seconds=p.short_abandon_seconds,
+              ring_limit_seconds=p.ring_limit_seconds)
+    return {
+        "month": first.strftime("%Y-%m"), "since": since.isoformat(), "until": until.isoformat(),
+        "summary": asdict(await queries.summary(session=session, f=f, **kw)),
+        "by_call_type": await queries.by_call_type(session=session, f=f, **kw),
+        "by_day": await queries.volume(session=session, f=f, bucket="day",
+                                       zone=settings.timezone, **kw),
+        "by_queue": await queries.by_queue(session=session, f=f, p=p),
+        "complaints": await queries.complaint_deadlines(session=session, since=since,
+                                                        until=until, now=clock.now()),
+        "complaints_by_department": await queries.complaints_by_department(
+            session=session, since=since, until=until),
+        "qa_by_team": await qa.report(session=session, month=first, by="team"),
+        "satisfaction": await queries.satisfaction(session=session, f=f),
+    }
+
+
 # -- the wallboard ---------------------------------------------------------------------------
 WALLBOARD_EVERY = 1.0  # seconds between pushes (the live part; today's figures every 5 s)
 

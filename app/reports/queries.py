@@ -14,7 +14,7 @@ result. Ranges are half-open [since, until) on the call's start."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -646,3 +646,38 @@ async def _logged_in(*, session: AsyncSession, f: Filters, p: Params,
         for at, seconds in rows.all():
             add(at, float(seconds))
     return out
+
+
+# -- the monthly service-quality analysis (R18, #18) ---------------------------------------------
+async def by_queue(*, session: AsyncSession, f: Filters, p: Params) -> list[dict[str, Any]]:
+    """Each queue's figures, its service level with its own threshold."""
+    thresholds = await queue_thresholds(session=session)
+    by = await totals(session=session, f=f, p=p, raw_key=[func.coalesce(Call.queue, literal(""))],
+                      rolled_key=[ReportHour.queue])
+    return [{"queue": queue, "threshold_seconds": thresholds.get(queue, p.threshold_seconds),
+             **asdict(t.finish())} for (queue,), t in sorted(by.items()) if queue]
+
+
+async def satisfaction(*, session: AsyncSession, f: Filters) -> dict[str, Any]:
+    """R17: the scores callers gave the calls of the range (count, average, 1..5)."""
+    rows = dict((await session.execute(_scoped(
+        select(Call.satisfaction, func.count()), f).where(Call.satisfaction.is_not(None))
+        .group_by(Call.satisfaction))).all())
+    total = sum(rows.values())
+    return {"count": total,
+            "average": round(sum(s * n for s, n in rows.items()) / total, 2) if total else None,
+            "distribution": {str(s): rows.get(s, 0) for s in range(1, 6)}}
+
+
+async def complaints_by_department(*, session: AsyncSession, since: datetime,
+                                   until: datetime) -> list[dict[str, Any]]:
+    """Complaints received in the range per responsible department and severity."""
+    from app.complaints.models import Complaint, Department
+
+    rows = await session.execute(
+        select(func.coalesce(Department.name, literal("")), Complaint.severity, func.count())
+        .select_from(Complaint).outerjoin(Department, Department.id == Complaint.department_id)
+        .where(Complaint.created_at >= since, Complaint.created_at < until)
+        .group_by(Department.name, Complaint.severity))
+    return [{"department": d or None, "severity": s, "complaints": n}
+            for d, s, n in sorted(rows.all(), key=lambda r: (r[0], r[1]))]

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from app.calls.models import Call
 from app.main import create_app
@@ -536,3 +537,28 @@ async def test_staffing_uses_erlang_a_when_callers_abandon(client, sessionmaker,
     assert body["patience_seconds"] == pytest.approx((400 * 5 + 20 * 60) / 20)
     assert nine["calls"] == 105 and nine["agents_erlang_a"] < nine["agents_erlang_c"]
     assert nine["agents_needed"] == nine["agents_erlang_a"]
+
+
+async def test_the_monthly_analysis_has_the_months_figures(client, sessionmaker, known):
+    """R18 (#18): November 2026 in Shanghai holds the known calls (23-24 Nov): the same
+    figures as the summary, per queue with its threshold, satisfaction and complaints."""
+    async with sessionmaker() as session, session.begin():
+        first = await session.scalar(select(Call).where(Call.started_at == T0))
+        first.satisfaction = 4
+    body = (await client.get("/api/reports/monthly", params={"month": "2026-11"})).json()
+    assert (body["since"], body["until"]) == ("2026-11-01T00:00:00+08:00",
+                                              "2026-12-01T00:00:00+08:00")
+    s = body["summary"]
+    assert (s["calls"], s["offered"], s["answered"], s["three_ring_compliance"]) == (6, 4, 2, 0.5)
+    assert body["by_call_type"]["consultation"] == 2
+    assert [d["calls"] for d in body["by_day"]] == [3, 3]
+    queues = {q["queue"]: q for q in body["by_queue"]}
+    assert queues["general"]["threshold_seconds"] == 15 and queues["general"]["offered"] == 3
+    assert queues["complaints"]["abandoned"] == 1
+    assert body["satisfaction"] == {"count": 1, "average": 4.0,
+                                    "distribution": {"1": 0, "2": 0, "3": 0, "4": 1, "5": 0}}
+    assert body["complaints"]["received"] == 0 and body["qa_by_team"] == []
+    default = (await client.get("/api/reports/monthly")).json()  # the clock is in November
+    assert default["month"] == "2026-10"
+    bad = await client.get("/api/reports/monthly", params={"month": "2026-13"})
+    assert (bad.status_code, bad.json()["error_id"]) == (422, "invalid-month")
