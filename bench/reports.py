@@ -34,6 +34,7 @@ REPORTS = {
     "agents": ("/api/reports/agents", {}),
     "abandoned (1000)": ("/api/reports/abandoned", {"limit": "1000"}),
     "summary as CSV": ("/api/reports/summary", {"format": "csv"}),
+    "monthly analysis": ("/api/reports/monthly", {}),
     "staffing, a week from 4 weeks": ("/api/reports/staffing", {"weeks": "4"}),
     "staffing, one queue from 8 weeks": ("/api/reports/staffing",
                                          {"weeks": "8", "queue": "complaints"}),
@@ -61,6 +62,7 @@ async def run(url: str, runs: int, end: datetime, seed: int) -> None:
             for since, until in months:
                 t0 = time.perf_counter()
                 window = ({"week": since.date().isoformat()} if path.endswith("/staffing")
+                          else {"month": since.strftime("%Y-%m")} if path.endswith("/monthly")
                           else {"since": since.isoformat(), "until": until.isoformat()})
                 resp = await client.get(path, params={**window, **extra})
                 times.append((time.perf_counter() - t0) * 1000)

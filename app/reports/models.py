@@ -8,11 +8,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.calls.models import Call
 from app.db import Base
+
+# The month's satisfaction scores (R17) without reading the month's calls: few calls are scored.
+# Declared here, beside the reports that need it, on the calls table (migration 20261124_0013).
+Index("ix_calls_scored_started_at", Call.started_at,
+      postgresql_where=Call.satisfaction.is_not(None))
 
 
 class ReportHour(Base):

@@ -1,5 +1,5 @@
 """the weekly satisfaction summaries as they were made (R17, #18): made by a job once the week is
-over, before Monday 18:00, and kept
+over, before Monday 18:00, and kept; the scored calls by start, for the monthly analysis
 
 Revision ID: 20261124_0013
 Revises: 20261124_0012
@@ -27,7 +27,11 @@ def upgrade() -> None:
     sa.Column('figures', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.PrimaryKeyConstraint('week', name=op.f('pk_satisfaction_weeks'))
     )
+    op.create_index('ix_calls_scored_started_at', 'calls', ['started_at'], unique=False,
+                    postgresql_where='satisfaction IS NOT NULL')
 
 
 def downgrade() -> None:
+    op.drop_index('ix_calls_scored_started_at', table_name='calls',
+                  postgresql_where='satisfaction IS NOT NULL')
     op.drop_table('satisfaction_weeks')
