@@ -1,7 +1,8 @@
-"""The staffing page in a real browser (Debian's Chromium driven by Playwright) on the real
-service (R19, #18): a manager signs in on /staffing and sees, for Monday of this week, the agents
-each half-hour needs (Erlang C: 100 calls a half-hour at 180 s AHT, 80 % within 20 s, is 14)
-beside the one agent who was logged in, the short intervals marked, and the CSV link.
+"""The report pages of #18 in a real browser (Debian's Chromium driven by Playwright) on the real
+service: a manager signs in on /staffing and sees, for Monday of this week, the agents each
+half-hour needs (Erlang C: 100 calls a half-hour at 180 s AHT, 80 % within 20 s, is 14) beside
+the one agent who was logged in, the short intervals marked, and the CSV link (R19); reads the
+monthly analysis of the month (R18); and finds the three-ring figures on the dashboard.
 
 The history is rows written here (four Mondays before this week, in a queue of its own);
 the dates come from the service's clock. Screenshots go to `test-artifacts/staffing/`
@@ -80,19 +81,26 @@ async def _manager(service) -> None:
     assert resp.status_code in (201, 409), resp.text
 
 
+async def _signed_in(browser, url: str, height: int):
+    """A page at `url`, signed in as the manager through the shared form; its page errors."""
+    page = await browser.new_page(viewport={"width": 1400, "height": height})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("dialog", lambda d: errors.append(d.message))
+    await page.goto(url)
+    await page.fill("#login [name=username]", "staffing-manager")
+    await page.fill("#login [name=password]", PASSWORD)
+    await page.keyboard.press("Enter")
+    return page, errors
+
+
 async def test_a_manager_sees_agents_needed_beside_agents_logged_in_per_half_hour(
         service, web, browser):  # noqa: F811 - fixtures
     week = await _four_mondays(service)
     await _manager(service)
     shots = artifacts()
-    page = await browser.new_page(viewport={"width": 1400, "height": 1100})
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("dialog", lambda d: errors.append(d.message))
-    await page.goto(f"{web}/staffing?week={week}&day=0&queue={QUEUE}&answer_seconds=20")
-    await page.fill("#login [name=username]", "staffing-manager")
-    await page.fill("#login [name=password]", PASSWORD)
-    await page.keyboard.press("Enter")
+    page, errors = await _signed_in(
+        browser, f"{web}/staffing?week={week}&day=0&queue={QUEUE}&answer_seconds=20", 1100)
 
     rows = page.locator("[data-testid=intervals] tbody tr")
     await rows.first.wait_for()
@@ -131,13 +139,7 @@ async def test_a_manager_reads_the_monthly_analysis_of_the_month(service, web, b
     month = last_monday.strftime("%Y-%m")
     calls = 100 * sum(1 for n in range(1, 5)
                       if (week - timedelta(weeks=n)).strftime("%Y-%m") == month)
-    page = await browser.new_page(viewport={"width": 1400, "height": 1400})
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    await page.goto(f"{web}/monthly?month={month}")
-    await page.fill("#login [name=username]", "staffing-manager")
-    await page.fill("#login [name=password]", PASSWORD)
-    await page.keyboard.press("Enter")
+    page, errors = await _signed_in(browser, f"{web}/monthly?month={month}", 1400)
     row = page.locator("[data-testid=queues] tbody tr", has_text=QUEUE)
     await row.wait_for()
     cells = await row.locator("td").all_inner_texts()
@@ -150,4 +152,19 @@ async def test_a_manager_reads_the_monthly_analysis_of_the_month(service, web, b
     await page.screenshot(path=artifacts() / "3-monthly.png", full_page=True)
     await page.emulate_media(media="print")
     assert not await page.locator("form.filters").is_visible()
+    await page.close()
+
+
+async def test_the_dashboard_shows_the_three_ring_figures_that_can_fall(service, web, browser):  # noqa: F811
+    """#18: the dashboard's tiles carry the per-offer and per-call three-ring figures and AHT."""
+    await _four_mondays(service)
+    await _manager(service)
+    page, errors = await _signed_in(browser, f"{web}/dashboard", 1000)
+    kpis = page.locator("[data-testid=kpis] .kpi")
+    await kpis.first.wait_for()
+    labels = await page.locator("[data-testid=kpis] .kpi small:first-child").all_inner_texts()
+    assert {"Three-ring compliance", "Answered by the first phone", "Answered within three rings",
+            "AHT"} <= set(labels)
+    assert not errors, errors
+    await page.screenshot(path=artifacts() / "4-dashboard.png", full_page=True)
     await page.close()

@@ -1,26 +1,6 @@
 // The monthly service-quality analysis (R18, #18): /api/reports/monthly on one printable page.
 "use strict";
-const $ = (s) => document.querySelector(s);
-const pct = (v) => (v == null ? "–" : `${(100 * v).toFixed(1)} %`);
-const secs = (v) => (v == null ? "–" : `${v.toFixed(1)} s`);
-const NS = "http://www.w3.org/2000/svg";
-const get = (path) => HotlineAuth.api("GET", path);  // sign-in and fetch: /desk/auth.js
-
-function svgEl(tag, attrs, parent) {
-  const e = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (parent) parent.appendChild(e);
-  return e;
-}
-
-function tiles(box, items) {
-  box.replaceChildren(...items.map(([label, value, note]) => {
-    const d = document.createElement("div"); d.className = "kpi";
-    d.innerHTML = "<small></small><b></b><small></small>";
-    d.children[0].textContent = label; d.children[1].textContent = value; d.children[2].textContent = note || "";
-    return d;
-  }));
-}
+const { $, pct, secs, get, el: svgEl, tiles, whenSignedIn } = ReportKit;  // report-kit.js
 
 function table(sel, rows) {
   const body = $(`${sel} tbody`); body.replaceChildren();
@@ -73,14 +53,9 @@ async function show() {
     ["Complaint call-backs", c.satisfaction.average ?? "–", `${c.satisfaction.answers} answers`]]);
 }
 
-document.addEventListener("DOMContentLoaded", async () => {
+document.addEventListener("DOMContentLoaded", () => {
   const url = new URLSearchParams(location.search);
   if (url.get("month")) $("#filters [name=month]").value = url.get("month");
-  $("#filters").addEventListener("submit", (e) => { e.preventDefault(); show().catch((err) => alert(err.message)); });
   $("#print").addEventListener("click", () => window.print());
-  HotlineAuth.mount($("#login-panel"), {
-    onSignedIn: () => { $("#report").hidden = false; show().catch((err) => alert(err.message)); },
-    onSignedOut: () => { $("#report").hidden = true; },
-  });
-  try { $("#report").hidden = false; await show(); } catch { /* the login form is shown */ }
+  whenSignedIn(show);
 });

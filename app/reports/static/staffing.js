@@ -1,17 +1,7 @@
 // Staffing (R19, #18): agents needed per 30 minutes (Erlang C / Erlang A) beside those logged in,
 // from /api/reports/staffing; the chart is inline SVG.
 "use strict";
-const $ = (s) => document.querySelector(s);
-const pct = (v) => (v == null ? "–" : `${(100 * v).toFixed(1)} %`);
-const NS = "http://www.w3.org/2000/svg";
-const get = (path) => HotlineAuth.api("GET", path);  // sign-in and fetch: /desk/auth.js
-
-function el(tag, attrs, parent) {
-  const e = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (parent) parent.appendChild(e);
-  return e;
-}
+const { $, pct, get, el, tiles, whenSignedIn } = ReportKit;  // report-kit.js
 
 function params() {
   const f = new FormData($("#filters"));
@@ -51,12 +41,7 @@ async function show() {
     ["Target", `${pct(body.target)} in ${body.answer_seconds} s`], ["Model", body.model === "erlang_a" ? "Erlang A" : "Erlang C", body.patience_seconds ? `patience ${body.patience_seconds.toFixed(0)} s` : "no abandons measured"],
     ["AHT", body.aht_seconds == null ? "–" : `${body.aht_seconds.toFixed(0)} s`, "talk + hold + wrap-up"],
     ["Peak need", Math.max(0, ...items.map((i) => i.agents_needed))], ["Intervals short", short.length, "logged in < needed"]];
-  $("#kpis").replaceChildren(...kpis.map(([label, value, note]) => {
-    const d = document.createElement("div"); d.className = "kpi";
-    d.innerHTML = "<small></small><b></b><small></small>";
-    d.children[0].textContent = label; d.children[1].textContent = value; d.children[2].textContent = note || "";
-    return d;
-  }));
+  tiles($("#kpis"), kpis);
   chart($("#chart"), items);
   const tbody = $("#intervals tbody"); tbody.replaceChildren();
   for (const i of items.filter((i) => i.calls > 0 || i.agents_logged_in > 0)) {
@@ -66,17 +51,12 @@ async function show() {
   }
 }
 
-document.addEventListener("DOMContentLoaded", async () => {
+document.addEventListener("DOMContentLoaded", () => {
   const next = new Date(); next.setDate(next.getDate() + 7);
   const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
   const form = $("#filters");
   const url = new URLSearchParams(location.search);  // ?week=&day=&queue=... preset the form
   form.week.value = url.get("week") || iso(next);
   for (const k of ["day", "queue", "weeks", "target", "answer_seconds"]) if (url.get(k)) form[k].value = url.get(k);
-  form.addEventListener("submit", (e) => { e.preventDefault(); show().catch((err) => alert(err.message)); });
-  HotlineAuth.mount($("#login-panel"), {
-    onSignedIn: () => { $("#report").hidden = false; show().catch((err) => alert(err.message)); },
-    onSignedOut: () => { $("#report").hidden = true; },
-  });
-  try { $("#report").hidden = false; await show(); } catch { /* the login form is shown */ }
+  whenSignedIn(show);
 });
