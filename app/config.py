@@ -194,8 +194,11 @@ class Settings(BaseSettings):
     max_no_answer: int = Field(1, ge=1, le=10)
     # R13: after-call work before an agent is ready again (a queue may set its own).
     wrap_up_seconds: float = Field(15.0, ge=0, le=600)
-    # For the estimated wait told to callers until reports give a measured handling time.
+    # For the estimated wait told to callers: each queue's AHT measured over the last
+    # `aht_window_hours` once it handled `aht_min_calls` calls in them (#18), else this.
     average_handle_seconds: float = Field(180.0, gt=0, le=3600)
+    aht_window_hours: float = Field(24.0, gt=0, le=24 * 90)
+    aht_min_calls: int = Field(20, ge=1, le=100000)
     # R5: Mandarin by default.
     default_language: str = Field("zh", pattern=r"^[a-z]{2,3}$")
     # Where Asterisk finds our prompts, as a path on Asterisk's side (sound:<dir>/<lang>/<name>).

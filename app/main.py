@@ -42,7 +42,9 @@ from app.recordings.storage import LocalStorage
 from app.reports import api as reports_api
 from app.reports import page as reports_page
 from app.reports import rollup, wallboard
+from app.reports.handle_times import HandleTimes
 from app.surveys import api as surveys_api
+from app.surveys import service as surveys_service
 from app.calls.stasis import CallStasis
 from app.clock import Clock, SystemClock
 from app.config import Settings
@@ -117,6 +119,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         app.state.storage, app.state.recorder = storage, stasis.recorder
         app.state.fallback = fallback
         jobs: list[asyncio.Task] = []
+        # #18: the estimated wait told to callers uses each queue's measured AHT
+        handle_times = HandleTimes(fallback=settings.average_handle_seconds,
+                                   window=timedelta(hours=settings.aht_window_hours),
+                                   min_calls=settings.aht_min_calls)
+        stasis.acd.handle_seconds = handle_times.get
 
         async def activate() -> None:
             """The lease is ours: the call machinery starts (at once when we are the only one)."""
@@ -126,6 +133,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                 asyncio.create_task(rollup.run_forever(
                     sessionmaker=long_sessionmaker, settings=settings, clock=clock),
                     name="report-rollups"),
+                asyncio.create_task(handle_times.run_forever(
+                    sessionmaker=long_sessionmaker, settings=settings, clock=clock),
+                    name="handle-times"),
+                # R17 (#18): last week's satisfaction summary made by itself on Monday and kept
+                asyncio.create_task(surveys_service.run_forever(
+                    sessionmaker=long_sessionmaker, settings=settings, clock=clock),
+                    name="satisfaction-weeks"),
                 asyncio.create_task(recording_retention.run_forever(
                     sessionmaker=long_sessionmaker, storage=storage, settings=settings,
                     clock=clock), name="recording-retention"),

@@ -34,6 +34,10 @@ REPORTS = {
     "agents": ("/api/reports/agents", {}),
     "abandoned (1000)": ("/api/reports/abandoned", {"limit": "1000"}),
     "summary as CSV": ("/api/reports/summary", {"format": "csv"}),
+    "monthly analysis": ("/api/reports/monthly", {}),
+    "staffing, a week from 4 weeks": ("/api/reports/staffing", {"weeks": "4"}),
+    "staffing, one queue from 8 weeks": ("/api/reports/staffing",
+                                         {"weeks": "8", "queue": "complaints"}),
 }
 
 
@@ -57,8 +61,10 @@ async def run(url: str, runs: int, end: datetime, seed: int) -> None:
             times = []
             for since, until in months:
                 t0 = time.perf_counter()
-                resp = await client.get(path, params={"since": since.isoformat(),
-                                                      "until": until.isoformat(), **extra})
+                window = ({"week": since.date().isoformat()} if path.endswith("/staffing")
+                          else {"month": since.strftime("%Y-%m")} if path.endswith("/monthly")
+                          else {"since": since.isoformat(), "until": until.isoformat()})
+                resp = await client.get(path, params={**window, **extra})
                 times.append((time.perf_counter() - t0) * 1000)
                 resp.raise_for_status()
             times.sort()

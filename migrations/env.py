@@ -18,6 +18,7 @@ from app.customers import models as _customers  # noqa: F401
 from app.qa import models as _qa  # noqa: F401
 from app.recordings import models as _recordings  # noqa: F401
 from app.reports import models as _reports  # noqa: F401
+from app.surveys import models as _surveys  # noqa: F401
 from ivr import models as _ivr  # noqa: F401
 from routing import models as _routing  # noqa: F401
 from app.config import async_database_url

@@ -131,6 +131,9 @@ class OfferMade:
 
 
 class Acd:
+    # #18: the queue's measured average handle time (app.reports.handle_times), else the setting
+    handle_seconds: Callable[[str], float] | None = None
+
     def __init__(self, *, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
                  clock: Clock, notify: Callable[[str, object], None],
                  desk: AgentScreens | None = None) -> None:
@@ -263,8 +266,9 @@ class Acd:
         position = queue_order.position(same_queue, call_id)
         working = sum(1 for a in self.agents.values()
                       if a.state not in (AgentState.logged_out, AgentState.paused))
-        wait = queue_order.estimated_wait_seconds(position, working,
-                                                  self.settings.average_handle_seconds)
+        aht = (self.handle_seconds(entry.queue) if self.handle_seconds is not None
+               else self.settings.average_handle_seconds)
+        wait = queue_order.estimated_wait_seconds(position, working, aht)
         return announce.announcement(position, wait)
 
     async def dispatch(self) -> None:

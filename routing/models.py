@@ -53,7 +53,10 @@ class AgentStateChange(Base):
 
     __tablename__ = "agent_state_changes"
     __table_args__ = (Index("ix_agent_state_changes_agent_id_at", "agent_id", "at"),
-                      Index("ix_agent_state_changes_at", "at"))  # reports over a time range
+                      Index("ix_agent_state_changes_at", "at"),  # reports over a time range
+                      # a call's wrap-up time (AHT, #18): the wrap_up change names the call
+                      Index("ix_agent_state_changes_wrap_up_call_id", "call_id",
+                            postgresql_where="to_state = 'wrap_up'"))
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
@@ -79,6 +82,8 @@ class QueueRow(Base):
     announce_every_seconds: Mapped[int | None] = mapped_column(Integer)
     moh_class: Mapped[str] = mapped_column(String(64), default="default")
     wrap_up_seconds: Mapped[int] = mapped_column(Integer, default=15)   # R13
+    # R19, #18: the service level's answer threshold for this queue (None: the setting's)
+    service_level_seconds: Mapped[float | None] = mapped_column(Float)
     # R17: callers whose agent hangs up first are asked to rate the call (opt-in per queue).
     survey: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     # R16: agent conversations in this queue are recorded (the caller is told first), and kept

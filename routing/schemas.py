@@ -62,6 +62,7 @@ MohClass = Annotated[str, Field(pattern=MOH_CLASS)]
 WrapUp = Annotated[int, Field(ge=0, le=600)]
 # R16: how long a queue's recordings are kept, in days (None: HOTLINE_RECORDING_RETENTION_DAYS).
 RetentionDays = Annotated[int, Field(ge=1, le=3650, strict=True)]
+ServiceLevelSeconds = Annotated[float, Field(gt=0, le=3600)]  # R19, #18
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -300,6 +301,9 @@ class QueueIn(_Body):
     survey: bool = False           # R17: ask callers to rate the call after the agent hangs up
     record_calls: bool = False     # R16: record agent conversations (the caller is told first)
     recording_retention_days: RetentionDays | None = None
+    # the service level's answer threshold (#18); None: HOTLINE_SERVICE_LEVEL_SECONDS or the
+    # three-ring limit
+    service_level_seconds: ServiceLevelSeconds | None = None
 
     _dedupe = field_validator("skills")(classmethod(lambda cls, v: _unique(v)))
 
@@ -320,6 +324,7 @@ class QueuePatch(_Body):
     survey: bool | None = None
     record_calls: bool | None = None
     recording_retention_days: RetentionDays | None = None
+    service_level_seconds: ServiceLevelSeconds | None = None
 
     @field_validator("skills")
     @classmethod
@@ -329,7 +334,7 @@ class QueuePatch(_Body):
     @model_validator(mode="after")
     def _nulls(self) -> QueuePatch:
         _refuse_nulls(self, frozenset({"language", "overflow", "announce_every_seconds",
-                                       "recording_retention_days"}))
+                                       "recording_retention_days", "service_level_seconds"}))
         return self
 
 
@@ -350,4 +355,5 @@ class QueueOut(BaseModel):
     survey: bool = False
     record_calls: bool = False
     recording_retention_days: int | None = None
+    service_level_seconds: float | None = None
     created_at: datetime

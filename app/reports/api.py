@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
@@ -163,6 +163,89 @@ async def abandoned(principal: CurrentUser, session: ReportSessionDep, clock: Cl
              "waited_seconds": round((c.ended_at - c.enqueued_at).total_seconds(), 3)
              if c.ended_at and c.enqueued_at else None} for c in calls]
     return _csv(rows, "abandoned.csv") if format == "csv" else {"items": rows}
+
+
+@router.get("/staffing")
+async def staffing(principal: CurrentUser, session: ReportSessionDep, clock: ClockDep,
+                   settings: SettingsDep,
+                   week: Annotated[date | None, Query(description="a day of the week to staff "
+                                                      "(default: next week)")] = None,
+                   weeks: Annotated[int, Query(ge=1, le=26)] = 4, queue: QueueQ = None,
+                   target: Annotated[float, Query(gt=0, lt=1)] = 0.8,
+                   answer_seconds: Annotated[float | None, Query(gt=0, le=3600)] = None,
+                   format: Format = "json") -> Any:
+    """R19 (#18): agents needed per 30-minute interval of a week (Erlang C, Erlang A with the
+    measured patience) for `target` of calls answered within `answer_seconds` (default: the
+    queue's service-level threshold, else the setting's, else the three-ring limit), beside the
+    agents logged in, from the same weekday and interval of the last `weeks` weeks."""
+    require_role(principal, *READERS)
+    now = clock.now()
+    zone = settings.zone
+    start = queries.week_start(
+        datetime.combine(week, datetime.min.time(), zone) if week is not None
+        else now + timedelta(days=7), zone)
+    p = queries.Params(settings.service_level_seconds or settings.ring_limit_seconds,
+                       settings.short_abandon_seconds, settings.ring_limit_seconds)
+    if answer_seconds is None:
+        own = (await queries.queue_thresholds(session=session)).get(queue or "")
+        answer_seconds = own or p.threshold_seconds
+    body = await queries.staffing(session=session, p=p, zone=settings.timezone, week=start,
+                                  now=now, weeks=weeks, queue=queue, target=target,
+                                  answer_seconds=answer_seconds,
+                                  fallback_aht=settings.average_handle_seconds)
+    if format == "csv":
+        return _csv(body["items"], f"staffing-{start.date().isoformat()}.csv")
+    return body
+
+
+class InvalidMonth(AppError):
+    status_code = 422
+    error_id = "invalid-month"
+    message = "a month is written 2026-11"
+
+
+@router.get("/monthly")
+async def monthly(principal: CurrentUser, session: ReportSessionDep, clock: ClockDep,
+                  settings: SettingsDep,
+                  month: Annotated[str | None, Query(description="2026-11; default: last month")]
+                  = None) -> dict[str, Any]:
+    """R18 (#18): the monthly service-quality analysis of a local calendar month: volume by call
+    type and by day, service level (each queue with its threshold), abandonment, three-ring
+    compliance, AHT, complaints by severity and department with their deadlines, QA scores by
+    team, and satisfaction."""
+    from app.qa import service as qa
+
+    require_role(principal, *READERS)
+    zone = settings.zone
+    local = clock.now().astimezone(zone)
+    try:
+        first = (date.fromisoformat(f"{month}-01") if month is not None
+                 else (local.replace(day=1) - timedelta(days=1)).date().replace(day=1))
+    except ValueError as exc:
+        raise InvalidMonth() from exc
+    since = datetime.combine(first, datetime.min.time(), zone)
+    until = datetime.combine((first + timedelta(days=32)).replace(day=1), datetime.min.time(),
+                             zone)
+    p = queries.Params(settings.service_level_seconds or settings.ring_limit_seconds,
+                       settings.short_abandon_seconds, settings.ring_limit_seconds)
+    f = Filters(since, until)
+    kw = dict(threshold_seconds=p.threshold_seconds,
+              short_abandon_seconds=p.short_abandon_seconds,
+              ring_limit_seconds=p.ring_limit_seconds)
+    return {
+        "month": first.strftime("%Y-%m"), "since": since.isoformat(), "until": until.isoformat(),
+        "summary": asdict(await queries.summary(session=session, f=f, **kw)),
+        "by_call_type": await queries.by_call_type(session=session, f=f, **kw),
+        "by_day": await queries.volume(session=session, f=f, bucket="day",
+                                       zone=settings.timezone, **kw),
+        "by_queue": await queries.by_queue(session=session, f=f, p=p),
+        "complaints": await queries.complaint_deadlines(session=session, since=since,
+                                                        until=until, now=clock.now()),
+        "complaints_by_department": await queries.complaints_by_department(
+            session=session, since=since, until=until),
+        "qa_by_team": await qa.report(session=session, month=first, by="team"),
+        "satisfaction": await queries.satisfaction(session=session, f=f),
+    }
 
 
 # -- the wallboard ---------------------------------------------------------------------------

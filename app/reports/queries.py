@@ -14,17 +14,20 @@ result. Ranges are half-open [since, until) on the call's start."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.calls.models import Call
-from app.reports.definitions import ABANDONED, Summary, Totals, ratio
-from app.reports.models import ReportAgentDay, ReportAgentHour, ReportHour, RollupState
+from app.reports.definitions import (ABANDONED, DECIDED, Summary, Totals,
+                                     occupancy as occupancy_of, ratio)
+from app.reports.models import (ReportAgentDay, ReportAgentHour, ReportHour, ReportPresence,
+                                RollupState)
 from routing.models import AgentRow, AgentStateChange, OfferRow, QueueRow
 
 Bucket = Literal["hour", "day", "week"]
@@ -80,32 +83,86 @@ def ceil_hour(at: datetime) -> datetime:
     return floor if floor == at else floor + HOUR
 
 
+# The rollups' rows are half-hours (staffing works in 30-minute intervals, #18).
+SLOT = timedelta(minutes=30)
+ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)  # a Monday, midnight UTC: slots start at :00 and :30
+
+
+def floor_slot(at: datetime) -> datetime:
+    return at - (at - ORIGIN) % SLOT
+
+
+def ceil_slot(at: datetime) -> datetime:
+    floor = floor_slot(at)
+    return floor if floor == at else floor + SLOT
+
+
+def slot_of(column: Any) -> Any:
+    """The half-hour a time falls in (SQL)."""
+    return func.date_bin(SLOT, column, ORIGIN)
+
+
 # -- raw ---------------------------------------------------------------------------------------
+def _wrap_ups() -> Any:
+    """The call's wrap-up seconds (lateral, per call): each `wrap_up` change naming the call
+    lasts until its agent's next change; one still running is not counted yet."""
+    w, n = aliased(AgentStateChange), aliased(AgentStateChange)
+    nxt = (select(n.at).where(n.agent_id == w.agent_id, n.at >= w.at,
+                              tuple_(n.at, n.id) > tuple_(w.at, w.id))
+           .order_by(n.at, n.id).limit(1).scalar_subquery())
+    return (select(func.sum(_epoch(w.at, nxt)).label("seconds"))
+            .where(w.call_id == Call.id, w.to_state == "wrap_up").lateral())
+
+
+def _first_offer() -> Any:
+    """The call's first offer (the first phone rung for it)."""
+    return (select(OfferRow.outcome.label("outcome"), OfferRow.ring_seconds.label("ring_seconds"))
+            .where(OfferRow.call_id == Call.id).order_by(OfferRow.offered_at, OfferRow.id)
+            .limit(1).lateral())
+
+
+def _threshold(p: Params) -> Any:
+    """The queue's own service-level threshold, else the parameter."""
+    return func.coalesce(QueueRow.service_level_seconds, p.threshold_seconds)
+
+
 async def raw_totals(*, session: AsyncSession, f: Filters, key: list[Any],
                      p: Params) -> dict[tuple, Totals]:
-    """Totals per key straight from calls and offers."""
+    """Totals per key straight from calls and offers (definitions.totals_of in SQL)."""
     offered = Call.enqueued_at.is_not(None)
     answered = and_(offered, Call.connected_at.is_not(None))
     abandoned = and_(offered, Call.connected_at.is_(None), Call.end_reason.in_(ABANDONED))
     talked = and_(answered, Call.ended_at.is_not(None))
     wait = _epoch(Call.enqueued_at, Call.connected_at)
+    abandon_wait = _epoch(Call.enqueued_at, Call.ended_at)
+    first, wraps = _first_offer(), _wrap_ups()
+    first_decided = and_(offered, first.c.outcome.in_(DECIDED))
     calls = _scoped(select(*key,
         func.count(),
         func.count().filter(offered),
         func.count().filter(answered),
         func.count().filter(abandoned),
         func.count().filter(and_(abandoned, Call.ended_at.is_not(None),
-                                 _epoch(Call.enqueued_at, Call.ended_at) < p.short_abandon_seconds)),
+                                 abandon_wait < p.short_abandon_seconds)),
         func.count().filter(Call.end_reason == "abandoned_in_ivr"),
-        func.count().filter(and_(answered, wait <= p.threshold_seconds)),
+        func.count().filter(and_(answered, wait <= _threshold(p))),
         func.coalesce(func.sum(wait).filter(answered), 0.0),
         func.coalesce(func.sum(_epoch(Call.connected_at, Call.ended_at)).filter(talked), 0.0),
-        func.count().filter(talked)), f)
+        func.count().filter(talked),
+        func.count().filter(first_decided),
+        func.count().filter(and_(first_decided, first.c.outcome == "answered",
+                                 first.c.ring_seconds <= p.ring_limit_seconds)),
+        func.count().filter(and_(answered, wait <= p.ring_limit_seconds)),
+        func.coalesce(func.sum(wraps.c.seconds).filter(talked), 0.0),
+        func.coalesce(func.sum(abandon_wait).filter(and_(abandoned, Call.ended_at.is_not(None))),
+                      0.0)), f).outerjoin(first, literal(True)).outerjoin(
+        wraps, literal(True))
     offers = _scoped(select(*key,
         func.count().filter(OfferRow.outcome == "answered"),
         func.count().filter(and_(OfferRow.outcome == "answered",
                                  OfferRow.ring_seconds <= p.ring_limit_seconds)),
-        func.count().filter(OfferRow.outcome == "no_answer")), f).join(
+        func.count().filter(OfferRow.outcome == "no_answer"),
+        func.count().filter(OfferRow.outcome.in_(DECIDED))), f).join(
         OfferRow, OfferRow.call_id == Call.id)
     if key:
         calls, offers = calls.group_by(*key), offers.group_by(*key)
@@ -117,11 +174,14 @@ async def raw_totals(*, session: AsyncSession, f: Filters, key: list[Any],
             continue
         out[k] = Totals(calls=v[0], offered=v[1], answered=v[2], abandoned=v[3],
                         short_abandoned=v[4], abandoned_in_ivr=v[5], answered_in_threshold=v[6],
-                        wait_sum=float(v[7]), talk_sum=float(v[8]), talked=v[9])
+                        wait_sum=float(v[7]), talk_sum=float(v[8]), talked=v[9],
+                        first_offers=v[10], first_offers_in_limit=v[11],
+                        answered_in_ring_limit=v[12], wrap_sum=float(v[13]),
+                        abandon_wait_sum=float(v[14]))
     for row in (await session.execute(offers)).all():
         k, v = tuple(row[:n]), row[n:]
         t = out.setdefault(k, Totals())
-        t.offers_answered, t.offers_answered_in_limit, t.offers_missed = v[0], v[1], v[2]
+        t.offers_answered, t.offers_answered_in_limit, t.offers_missed, t.offers_decided = v
     return out
 
 
@@ -129,24 +189,33 @@ async def raw_totals(*, session: AsyncSession, f: Filters, key: list[Any],
 TOTALS_FIELDS = [f.name for f in fields(Totals)]
 
 
+async def queue_thresholds(*, session: AsyncSession) -> dict[str, float]:
+    """The queues that set their own service-level threshold (#18): name -> seconds."""
+    rows = await session.execute(select(QueueRow.name, QueueRow.service_level_seconds).where(
+        QueueRow.service_level_seconds.is_not(None)))
+    return {name: float(seconds) for name, seconds in rows.all()}
+
+
 async def usable_rollup(*, session: AsyncSession, p: Params) -> datetime | None:
-    """Until when the rollups hold, if they were made with these parameters."""
+    """Until when the rollups hold, if they were made with these parameters and the queues'
+    thresholds as they are now."""
     state = await session.get(RollupState, 1)
     if state is None or state.rolled_until is None or (
             state.threshold_seconds, state.short_abandon_seconds, state.ring_limit_seconds) != (
-            p.threshold_seconds, p.short_abandon_seconds, p.ring_limit_seconds):
+            p.threshold_seconds, p.short_abandon_seconds, p.ring_limit_seconds) or (
+            state.queue_thresholds or {}) != await queue_thresholds(session=session):
         return None
     return state.rolled_until
 
 
 def split(f: Filters, rolled_until: datetime | None,
           zone: ZoneInfo | None = None) -> tuple[tuple[datetime, datetime] | None, list[Filters]]:
-    """The whole hours of the range that the rollups cover, and the raw rest."""
+    """The whole half-hours of the range that the rollups cover, and the raw rest."""
     if rolled_until is None or (zone is not None and any(
-            (f.since + timedelta(days=d)).astimezone(zone).utcoffset().seconds % 3600  # type: ignore[union-attr]
+            (f.since + timedelta(days=d)).astimezone(zone).utcoffset().seconds % 1800  # type: ignore[union-attr]
             for d in range(0, max((f.until - f.since).days, 0) + 1, 28))):
         return None, [f]
-    h0, h1 = ceil_hour(f.since), min(floor_hour(f.until), rolled_until)
+    h0, h1 = ceil_slot(f.since), min(floor_slot(f.until), rolled_until)
     if h0 >= h1:
         return None, [f]
     rest = [Filters(a, b, f.queue, f.call_type) for a, b in ((f.since, h0), (h1, f.until)) if a < b]
@@ -238,8 +307,10 @@ class AgentTotals:
     answered_in_limit: int = 0
     talk_seconds: float = 0.0
     seconds: dict[str, float] | None = None
+    decided: int = 0  # answered, missed, busy or rejected (definitions.DECIDED)
 
     def add(self, other: "AgentTotals") -> None:
+        self.decided += other.decided
         self.offers += other.offers
         self.answered += other.answered
         self.missed += other.missed
@@ -251,10 +322,11 @@ class AgentTotals:
 
 
 def _agent_cover(hours: tuple[datetime, datetime]) -> list[tuple[Any, Any, datetime, datetime]]:
-    """Whole UTC days from the day rollup, the hours around them from the hour rollup."""
+    """Whole UTC days from the day rollup, the half-hours around them from the other."""
     h0, h1 = (h.astimezone(UTC) for h in hours)
-    d0 = h0 if h0.hour == 0 else (h0 + timedelta(days=1)).replace(hour=0)
-    d1 = h1.replace(hour=0)
+    d0 = h0 if (h0.hour, h0.minute) == (0, 0) else (h0 + timedelta(days=1)).replace(hour=0,
+                                                                                    minute=0)
+    d1 = h1.replace(hour=0, minute=0)
     if d0 >= d1:
         return [(ReportAgentHour, ReportAgentHour.hour, h0, h1)]
     out = [(ReportAgentDay, ReportAgentDay.day, d0, d1)]
@@ -269,10 +341,11 @@ async def raw_agent_totals(*, session: AsyncSession, f: Filters,
                             func.count().filter(OfferRow.outcome == "answered"),
                             func.count().filter(OfferRow.outcome == "no_answer"),
                             func.count().filter(and_(OfferRow.outcome == "answered",
-                                                     OfferRow.ring_seconds <= ring_limit_seconds))),
+                                                     OfferRow.ring_seconds <= ring_limit_seconds)),
+                            func.count().filter(OfferRow.outcome.in_(DECIDED))),
                      f).join(OfferRow, OfferRow.call_id == Call.id).group_by(OfferRow.agent_id)
-    for agent_id, n, answered, missed, in_limit in (await session.execute(offers)).all():
-        out[agent_id] = AgentTotals(n, answered, missed, in_limit)
+    for agent_id, n, answered, missed, in_limit, decided in (await session.execute(offers)).all():
+        out[agent_id] = AgentTotals(n, answered, missed, in_limit, decided=decided)
     talk = _scoped(select(Call.agent_id, func.sum(_epoch(Call.connected_at, Call.ended_at))), f
                    ).where(Call.connected_at.is_not(None), Call.ended_at.is_not(None),
                            Call.agent_id.is_not(None)).group_by(Call.agent_id)
@@ -286,8 +359,9 @@ async def raw_agent_totals(*, session: AsyncSession, f: Filters,
 
 async def agents(*, session: AsyncSession, f: Filters, ring_limit_seconds: float,
                  threshold_seconds: float = 15.0, short_abandon_seconds: float = 5.0) -> list[dict]:
-    """Per agent: offers, answered, missed (R1), answered within the ring limit, talk time;
-    occupancy = on call / (on call + ready) from their state changes in the range (R19).
+    """Per agent: offers, answered, missed (R1), answered within the ring limit, three-ring
+    compliance over their decided offers, talk time; occupancy (definitions.occupancy) from
+    their state changes in the range (R19).
     With a queue or call type filter, the offers and talk are that queue's or type's; the
     seconds by state are the agent's whole time."""
     p = Params(threshold_seconds, short_abandon_seconds, ring_limit_seconds)
@@ -301,26 +375,27 @@ async def agents(*, session: AsyncSession, f: Filters, ring_limit_seconds: float
     if hours is not None:
         for table, col, a, b in _agent_cover(hours):
             cols = [table.offers, table.answered, table.missed, table.answered_in_limit,
-                    table.talk_seconds, *(getattr(table, f"seconds_{s}") for s in STATES)]
+                    table.decided, table.talk_seconds,
+                    *(getattr(table, f"seconds_{s}") for s in STATES)]
             rows = (await session.execute(
                 select(table.agent_id, *(func.sum(c) for c in cols))
                 .where(col >= a, col < b).group_by(table.agent_id))).all()
-            for agent_id, offers, answered, missed, in_limit, talk, *secs in rows:
+            for agent_id, offers, answered, missed, in_limit, decided, talk, *secs in rows:
                 by.setdefault(agent_id, AgentTotals()).add(AgentTotals(
                     int(offers), int(answered), int(missed), int(in_limit), float(talk),
-                    {s: float(v) for s, v in zip(STATES, secs, strict=True) if v}))
+                    {s: float(v) for s, v in zip(STATES, secs, strict=True) if v},
+                    decided=int(decided)))
     names = dict((await session.execute(select(AgentRow.id, AgentRow.name))).all())
     out = []
     for agent_id in sorted(by, key=lambda a: (names.get(a, ""), str(a))):
         t = by[agent_id]
         states = {k: round(v, 3) for k, v in sorted((t.seconds or {}).items()) if v}
-        on_call, ready = states.get("on_call", 0.0), states.get("ready", 0.0)
         out.append({"agent_id": str(agent_id), "name": names.get(agent_id, ""),
                     "offers": t.offers, "answered": t.answered, "missed": t.missed,
-                    "answered_in_limit": t.answered_in_limit,
-                    "three_ring_compliance": ratio(t.answered_in_limit, t.answered),
+                    "answered_in_limit": t.answered_in_limit, "offers_decided": t.decided,
+                    "three_ring_compliance": ratio(t.answered_in_limit, t.decided),
                     "talk_seconds": round(t.talk_seconds, 3), "seconds_by_state": states,
-                    "occupancy": ratio(on_call, on_call + ready)})
+                    "occupancy": occupancy_of(states)})
     return out
 
 
@@ -359,14 +434,15 @@ async def state_seconds(*, session: AsyncSession, since: datetime,
     return out
 
 
-async def state_seconds_by_hour(*, session: AsyncSession, since: datetime,
+async def state_seconds_by_slot(*, session: AsyncSession, since: datetime,
                                 until: datetime) -> list[tuple[datetime, uuid.UUID, str, float]]:
-    """(UTC hour, agent, state, seconds) within [since, until): the spans cut at every hour."""
+    """(UTC half-hour, agent, state, seconds) within [since, until): the spans cut at every
+    half-hour."""
     spans = _spans(since, until)
-    hours = func.generate_series(func.date_trunc("hour", spans.c.start, "UTC"),
+    hours = func.generate_series(slot_of(spans.c.start),
                                  spans.c.end - timedelta(microseconds=1),
-                                 timedelta(hours=1)).table_valued("h").render_derived()
-    clipped = func.extract("epoch", func.least(spans.c.end, hours.c.h + HOUR)
+                                 SLOT).table_valued("h").render_derived()
+    clipped = func.extract("epoch", func.least(spans.c.end, hours.c.h + SLOT)
                            - func.greatest(spans.c.start, hours.c.h))
     rows = await session.execute(
         select(hours.c.h, spans.c.agent_id, spans.c.state, func.sum(clipped))
@@ -387,8 +463,8 @@ async def occupancy(*, session: AsyncSession, f: Filters, p: Params, zone: str,
                     bucket: Literal["hour", "shift"],
                     shifts: list[tuple[str, int, int]]) -> list[dict[str, Any]]:
     """R19: busy and idle per local hour, or per shift of a local day: the seconds all agents
-    spent in each state, how many agents were signed in, and occupancy = on call / (on call +
-    ready). Busy = ringing + on call + wrap-up; idle = ready. Shifts are (name, first hour,
+    spent in each state, how many agents were signed in, and occupancy (busy / (busy +
+    ready), definitions.occupancy). Busy = ringing + on call + wrap-up; idle = ready. Shifts are (name, first hour,
     end hour) of the local day; one that ends past midnight (22-06) counts its small hours
     to the day it began."""
     tz = ZoneInfo(zone)
@@ -404,7 +480,7 @@ async def occupancy(*, session: AsyncSession, f: Filters, p: Params, zone: str,
         agents.setdefault(h, set()).add(agent_id)
 
     for r in rest:
-        for h, agent_id, state, seconds in await state_seconds_by_hour(
+        for h, agent_id, state, seconds in await state_seconds_by_slot(
                 session=session, since=r.since, until=r.until):
             add(h, agent_id, state, seconds)
     if hours is not None:
@@ -438,8 +514,7 @@ async def occupancy(*, session: AsyncSession, f: Filters, p: Params, zone: str,
         out.append({"bucket": key, "seconds_by_state": secs, "busy_seconds": round(busy, 3),
                     "idle_seconds": secs.get("ready", 0.0),
                     "agents_signed_in": len(buckets[key]["agents"]),
-                    "occupancy": ratio(secs.get("on_call", 0.0),
-                                       secs.get("on_call", 0.0) + secs.get("ready", 0.0))})
+                    "occupancy": occupancy_of(secs)})
     return out
 
 
@@ -487,3 +562,123 @@ async def complaint_deadlines(*, session: AsyncSession, since: datetime, until: 
             "closed_unreachable": row[13],
             "satisfaction": {"answers": row[14],
                              "average": float(row[15]) if row[15] is not None else None}}
+
+
+# -- staffing (#18, R19) -----------------------------------------------------------------------
+WEEK = timedelta(days=7)
+
+
+def week_start(day: datetime, zone: ZoneInfo) -> datetime:
+    """Monday 00:00 local of the week `day` falls in."""
+    local = day.astimezone(zone)
+    monday = (local - timedelta(days=local.weekday())).date()
+    return datetime(monday.year, monday.month, monday.day, tzinfo=zone)
+
+
+async def staffing(*, session: AsyncSession, p: Params, zone: str, week: datetime,
+                   now: datetime, weeks: int, queue: str | None, target: float,
+                   answer_seconds: float, fallback_aht: float) -> dict[str, Any]:
+    """Agents needed per 30-minute interval of `week` (its Monday, local) beside the agents
+    logged in: from the same weekday and interval of the `weeks` whole weeks before it (or
+    before this week, for a week not over yet): the mean calls offered, their AHT (the
+    interval's, else the whole history's, else `fallback_aht`) and the callers' patience (the
+    history's), through `staffing.need`. One queue, or all queues pooled."""
+    from app.reports import staffing as erlang
+
+    tz = ZoneInfo(zone)
+    history_end = min(week, week_start(now, tz))
+    f = Filters(history_end - weeks * WEEK, history_end, queue, None)
+    fmt = "ID HH24:MI"  # ISO weekday (1 = Monday) and the slot's local start
+    raw = func.to_char(func.timezone(zone, slot_of(Call.started_at)), fmt)
+    rolled = func.to_char(func.timezone(zone, ReportHour.hour), fmt)
+    by = await totals(session=session, f=f, p=p, raw_key=[raw], rolled_key=[rolled], zone=tz)
+    overall = Totals()
+    for t in by.values():
+        overall.add(t)
+    patience = overall.patience_seconds()
+    present = await _logged_in(session=session, f=f, p=p, tz=tz)
+    items = []
+    for day in range(7):
+        for slot in range(48):
+            start = (week + timedelta(days=day)).replace(hour=slot // 2, minute=30 * (slot % 2))
+            key = f"{day + 1} {slot // 2:02d}:{30 * (slot % 2):02d}"
+            t = by.get((key,), Totals())
+            calls = t.offered / weeks
+            aht = t.aht_seconds() or overall.aht_seconds() or fallback_aht
+            n = erlang.need(calls=round(calls, 3), interval_seconds=SLOT.total_seconds(),
+                            aht=round(aht, 1), patience=None if patience is None else round(
+                                patience, 1), target=target, answer_seconds=answer_seconds)
+            items.append({"start": start.isoformat(), "calls": round(calls, 3),
+                          "aht_seconds": round(aht, 1), "erlangs": round(n.erlangs, 3),
+                          "agents_erlang_c": n.agents_erlang_c,
+                          "agents_erlang_a": n.agents_erlang_a,
+                          "agents_needed": n.agents_needed,
+                          "service_level": None if n.service_level is None
+                          else round(n.service_level, 4),
+                          "agents_logged_in": round(present.get(key, 0.0) / weeks
+                                                    / SLOT.total_seconds(), 2)})
+    return {"week": week.isoformat(), "history_since": f.since.isoformat(),
+            "history_until": f.until.isoformat(), "weeks": weeks, "queue": queue,
+            "target": target, "answer_seconds": answer_seconds,
+            "aht_seconds": overall.aht_seconds(), "patience_seconds": patience,
+            "model": "erlang_a" if patience is not None else "erlang_c", "items": items}
+
+
+async def _logged_in(*, session: AsyncSession, f: Filters, p: Params,
+                     tz: ZoneInfo) -> dict[str, float]:
+    """Agents' logged-in seconds (any state but logged_out) per local 'ISO weekday HH:MM'
+    half-hour over the range, from `report_presence` and the raw state changes for the rest."""
+    hours, rest = split(Filters(f.since, f.until), await usable_rollup(session=session, p=p), tz)
+    out: dict[str, float] = {}
+
+    def add(at: datetime, seconds: float) -> None:
+        local = at.astimezone(tz)
+        key = f"{local.isoweekday()} {local.hour:02d}:{local.minute:02d}"
+        out[key] = out.get(key, 0.0) + seconds
+
+    for r in rest:
+        for at, _agent, _state, seconds in await state_seconds_by_slot(
+                session=session, since=r.since, until=r.until):
+            add(at, seconds)
+    if hours is not None:
+        rows = await session.execute(select(ReportPresence.hour, ReportPresence.seconds_logged_in)
+                                     .where(ReportPresence.hour >= hours[0],
+                                            ReportPresence.hour < hours[1]))
+        for at, seconds in rows.all():
+            add(at, float(seconds))
+    return out
+
+
+# -- the monthly service-quality analysis (R18, #18) ---------------------------------------------
+async def by_queue(*, session: AsyncSession, f: Filters, p: Params) -> list[dict[str, Any]]:
+    """Each queue's figures, its service level with its own threshold."""
+    thresholds = await queue_thresholds(session=session)
+    by = await totals(session=session, f=f, p=p, raw_key=[func.coalesce(Call.queue, literal(""))],
+                      rolled_key=[ReportHour.queue])
+    return [{"queue": queue, "threshold_seconds": thresholds.get(queue, p.threshold_seconds),
+             **asdict(t.finish())} for (queue,), t in sorted(by.items()) if queue]
+
+
+async def satisfaction(*, session: AsyncSession, f: Filters) -> dict[str, Any]:
+    """R17: the scores callers gave the calls of the range (count, average, 1..5)."""
+    rows = dict((await session.execute(_scoped(
+        select(Call.satisfaction, func.count()), f).where(Call.satisfaction.is_not(None))
+        .group_by(Call.satisfaction))).all())
+    total = sum(rows.values())
+    return {"count": total,
+            "average": round(sum(s * n for s, n in rows.items()) / total, 2) if total else None,
+            "distribution": {str(s): rows.get(s, 0) for s in range(1, 6)}}
+
+
+async def complaints_by_department(*, session: AsyncSession, since: datetime,
+                                   until: datetime) -> list[dict[str, Any]]:
+    """Complaints received in the range per responsible department and severity."""
+    from app.complaints.models import Complaint, Department
+
+    rows = await session.execute(
+        select(func.coalesce(Department.name, literal("")), Complaint.severity, func.count())
+        .select_from(Complaint).outerjoin(Department, Department.id == Complaint.department_id)
+        .where(Complaint.created_at >= since, Complaint.created_at < until)
+        .group_by(Department.name, Complaint.severity))
+    return [{"department": d or None, "severity": s, "complaints": n}
+            for d, s, n in sorted(rows.all(), key=lambda r: (r[0], r[1]))]

@@ -1,5 +1,6 @@
 """HTTP: the weekly satisfaction summary (R17: Monday-Sunday in the centre's time zone, ready
-by the next Monday 18:00). Team leads and managers."""
+by the next Monday 18:00). Team leads and managers. A week the job kept (`kept_at`) is shown as
+it was made; another is computed now."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ async def weekly(session: SessionDep, user: CurrentUser, settings: SettingsDep, 
         span = rules.week_range(week or rules.last_week(now, settings.zone), settings.zone)
     except ValueError as exc:
         raise InvalidWeek(str(exc)) from exc
-    figures = await service.weekly(session=session, start=span.start, end=span.end)
+    made = await service.kept(session=session, week=span.week)  # as it was reported (#18)
+    figures = made.figures if made is not None else await service.weekly(
+        session=session, start=span.start, end=span.end)
     return {"week": span.week, "timezone": settings.timezone, "start": span.start,
-            "end": span.end, "ready_by": span.ready_by, "complete": now >= span.end} | figures
+            "end": span.end, "ready_by": span.ready_by, "complete": now >= span.end,
+            "kept_at": made.made_at if made is not None else None} | figures

@@ -104,3 +104,10 @@ def week_of(at: datetime, zone: ZoneInfo) -> str:
 def last_week(now: datetime, zone: ZoneInfo) -> str:
     """The week whose summary is due now: the previous Monday-Sunday."""
     return week_of(now.astimezone(zone) - timedelta(days=7), zone)
+
+
+def due_week(now: datetime, zone: ZoneInfo, *, kept: bool) -> str | None:
+    """The week whose summary should be made now: last week, once it is over (it always is on
+    a Monday), unless it is kept already. Made from Monday 00:00, it is ready well before the
+    18:00 it is due by."""
+    return None if kept else last_week(now, zone)

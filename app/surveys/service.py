@@ -3,13 +3,21 @@ calls by queue, and at the end of complaint call-backs separately."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+import structlog
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.callbacks import service as callback_tasks
 from app.calls import service as calls
+from app.surveys import rules
+from app.surveys.models import SatisfactionWeek
+
+log = structlog.get_logger(__name__)
+JOB_EVERY = 300.0  # seconds between looks: last week's summary is made minutes after Monday 00:00
 
 
 def figures(counts: dict[int, int]) -> dict[str, Any]:
@@ -42,3 +50,38 @@ async def weekly(*, session: AsyncSession, start: datetime, end: datetime) -> di
             "after_calls": figures(after_calls) | {"by_queue": [
                 {"queue": q or None} | figures(c) for q, c in sorted(by_queue.items())]},
             "complaint_callbacks": figures(callbacks)}
+
+
+async def kept(*, session: AsyncSession, week: str) -> SatisfactionWeek | None:
+    """The summary of `week` as it was made, if it was."""
+    return await session.get(SatisfactionWeek, week)
+
+
+async def keep_due_week(*, session: AsyncSession, now: datetime, zone: Any) -> str | None:
+    """Make and keep the summary of the week that is over and not kept yet (R17: last week's,
+    due by Monday 18:00); the week made, or None. Idempotent across instances."""
+    week = rules.due_week(now, zone, kept=False)
+    if week is None or await kept(session=session, week=week) is not None:
+        return None
+    span = rules.week_range(week, zone)
+    figures = await weekly(session=session, start=span.start, end=span.end)
+    made = await session.execute(insert(SatisfactionWeek).values(
+        week=week, start=span.start, end=span.end, made_at=now, figures=figures)
+        .on_conflict_do_nothing(index_elements=["week"]))
+    return week if made.rowcount else None
+
+
+async def run_forever(*, sessionmaker: async_sessionmaker[AsyncSession], settings: Any,
+                      clock: Any) -> None:
+    """The service's weekly summary job (cancelled at shutdown)."""
+    while True:
+        try:
+            async with sessionmaker() as session, session.begin():
+                week = await keep_due_week(session=session, now=clock.now(), zone=settings.zone)
+            if week is not None:
+                log.info("surveys.week_kept", week=week)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - tried again at the next look
+            log.error("surveys.week_failed", error=repr(exc))
+        await asyncio.sleep(JOB_EVERY)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from app.calls.models import Call
 from app.main import create_app
@@ -76,12 +77,14 @@ async def known(sessionmaker):
         ]
         session.add_all(calls)
         await session.flush()
-        o = lambda c, a, outcome, ring: OfferRow(  # noqa: E731
+        o = lambda c, a, outcome, ring, after=10: OfferRow(  # noqa: E731
             call_id=c.id, agent_id=a, queue=c.queue or "", channel_id=f"leg-{uuid.uuid4()}",
-            offered_at=c.started_at, outcome=outcome, ring_seconds=ring)
+            offered_at=c.started_at + timedelta(seconds=after), outcome=outcome,
+            ring_seconds=ring)
         session.add_all([o(calls[0], wang, "answered", 3.5), o(calls[1], wang, "no_answer", LIMIT),
-                         o(calls[1], li, "answered", 4.0), o(calls[3], li, "no_answer", LIMIT),
-                         o(calls[3], wang, "cancelled", 6.0)])
+                         o(calls[1], li, "answered", 4.0, after=26),
+                         o(calls[3], li, "no_answer", LIMIT),
+                         o(calls[3], wang, "cancelled", 6.0, after=26)])
         for agent, state, minutes in [(wang, "ready", -30), (wang, "on_call", 0),
                                       (wang, "ready", 30), (li, "ready", 0), (li, "on_call", 10)]:
             session.add(AgentStateChange(agent_id=agent, at=T0 + timedelta(minutes=minutes),
@@ -100,7 +103,16 @@ async def test_the_summary_has_exactly_the_defined_figures(client, known):
     assert body["service_level"] == pytest.approx(1 / (2 + 2 - 1))  # only the 4 s answer is in 15 s
     assert body["asa_seconds"] == pytest.approx((4 + 30) / 2)
     assert (body["offers_answered"], body["offers_answered_in_limit"], body["offers_missed"]) == (2, 2, 2)
-    assert body["three_ring_compliance"] == 1.0
+    # R1 per offer: 2 answered in the limit of 4 decided (the 2 that rang out count against,
+    # the one cancelled when the caller hung up does not count)
+    assert body["offers_decided"] == 4 and body["three_ring_compliance"] == 0.5
+    # per call by its first offer: only the first call's first phone answered (call 2's and
+    # call 4's first phones rang out)
+    assert (body["first_offers"], body["first_offers_in_limit"]) == (3, 1)
+    assert body["three_ring_first_offer"] == pytest.approx(1 / 3)
+    # as the caller feels it: answered within 15 s of entering the queue / (offered - short)
+    assert body["three_ring_caller"] == pytest.approx(1 / (4 - 1))
+    assert body["aht_seconds"] == pytest.approx(((120 - 14) + (120 - 40)) / 2)  # no wrap-up stored
     assert body["by_call_type"] == {"consultation": 2, "inquiry": 1, "complaint": 1,
                                     "unknown": 1, "outbound": 1}
 
@@ -126,6 +138,8 @@ async def test_agents_report_missed_offers_and_occupancy(client, known):
     items = {i["name"]: i for i in (await client.get("/api/reports/agents", params=RANGE)).json()["items"]}
     assert (items["wang"]["offers"], items["wang"]["answered"], items["wang"]["missed"]) == (3, 1, 1)
     assert (items["li"]["offers"], items["li"]["answered"], items["li"]["missed"]) == (2, 1, 1)
+    # R1 per agent over their decided offers: wang answered 1 of 2 (his cancelled one is not his)
+    assert items["wang"]["three_ring_compliance"] == 0.5 and items["li"]["three_ring_compliance"] == 0.5
     # wang: nothing known before his first change (-30 min); ready 30 min, on a call 30 min,
     # then ready to the end of the range (90 min).
     assert items["wang"]["seconds_by_state"] == {"on_call": 1800.0, "ready": 1800.0 + 5400.0}
@@ -157,10 +171,17 @@ async def test_bad_ranges_are_refused(client, params):
 
 
 async def test_sql_and_the_definitions_agree_on_random_calls(sessionmaker):
+    """Random calls in two queues (one with its own service-level threshold), each rung to up to
+    three phones in turn, answered ones wrapped up by their agent (some wrap-ups still running):
+    the SQL gives exactly the figures of definitions.py (R1, R18, R19, #18)."""
     rng = random.Random(7)
     facts, offers = [], []
+    changes: list[tuple[uuid.UUID, datetime, str, uuid.UUID | None]] = []
     async with sessionmaker() as session, session.begin():
-        agent = await _agent(session, "x")
+        session.add(QueueRow(name="general", call_type="consultation"))
+        session.add(QueueRow(name="complaints", call_type="complaint", service_level_seconds=25))
+        agents = [await _agent(session, f"x{i}") for i in range(4)]
+        answered_calls = []
         for i in range(300):
             start = T0 + timedelta(seconds=rng.randint(0, 7200))
             queued = rng.choice([None, rng.uniform(0, 30)])
@@ -169,28 +190,53 @@ async def test_sql_and_the_definitions_agree_on_random_calls(sessionmaker):
             reason = ("completed" if answered is not None else
                       rng.choice(["abandoned_in_queue", "overflow"]) if queued is not None else
                       rng.choice(["abandoned_in_ivr", "completed"]))
+            queue = rng.choice(["general", "complaints"]) if queued is not None else None
+            agent = rng.choice(agents)
             c = _call(start=start, queued=queued, answered=answered, ended=ended, reason=reason,
-                      agent_id=agent, queue="general" if queued is not None else None)
+                      agent_id=agent, queue=queue)
             session.add(c)
             await session.flush()
-            facts.append(CallFacts(c.started_at, c.enqueued_at, c.connected_at, c.ended_at,
-                                   c.end_reason))
+            mine = []
             if queued is not None:
-                outcome = rng.choice(["answered", "no_answer", "busy"])
-                ring = rng.uniform(0, 20)
-                session.add(OfferRow(call_id=c.id, agent_id=agent, queue="general",
-                                     channel_id=f"l-{i}", offered_at=start, outcome=outcome,
-                                     ring_seconds=ring))
-                offers.append(OfferFacts(outcome, ring))
+                for n in range(rng.randint(0, 3)):
+                    outcome = rng.choice(["answered", "no_answer", "busy", "cancelled", "rejected"])
+                    ring = rng.uniform(0, 20)
+                    session.add(OfferRow(call_id=c.id, agent_id=rng.choice(agents), queue=queue,
+                                         channel_id=f"l-{i}-{n}",
+                                         offered_at=start + timedelta(seconds=queued + n * 16),
+                                         outcome=outcome, ring_seconds=ring))
+                    mine.append(OfferFacts(outcome, ring))
+            offers.extend(mine)
+            facts.append((c, mine[0] if mine else None))
+            if answered is not None:
+                answered_calls.append(c)
+                changes.append((agent, c.ended_at, "wrap_up", c.id))
+                if rng.random() < 0.8:  # else the wrap-up runs on until the agent's next change
+                    changes.append((agent, c.ended_at + timedelta(seconds=rng.uniform(0, 30)),
+                                    "ready", None))
+        for agent, at, state, call_id in changes:
+            session.add(AgentStateChange(agent_id=agent, at=at, from_state="x", to_state=state,
+                                         event="test", call_id=call_id))
+    wrap: dict[uuid.UUID, float] = {}
+    for agent in agents:  # each wrap-up lasts until the agent's next change, if there is one
+        mine = sorted((at, state, call_id) for a, at, state, call_id in changes if a == agent)
+        for (at, state, call_id), nxt in zip(mine, mine[1:] + [None]):
+            if state == "wrap_up" and nxt is not None:
+                wrap[call_id] = wrap.get(call_id, 0.0) + (nxt[0] - at).total_seconds()
+    assert any(v > 0 for v in wrap.values())
+    calls = [CallFacts(c.started_at, c.enqueued_at, c.connected_at, c.ended_at, c.end_reason,
+                       queue=c.queue, wrap_up_seconds=wrap.get(c.id, 0.0), first_offer=first)
+             for c, first in facts]
     async with sessionmaker() as session:
         sql = await queries.summary(
             session=session, f=queries.Filters(T0, T0 + timedelta(hours=3)),
             threshold_seconds=15, short_abandon_seconds=5, ring_limit_seconds=LIMIT)
-    pure = summarise(facts, offers, threshold_seconds=15, short_abandon_seconds=5,
-                     ring_limit_seconds=LIMIT)
+    pure = summarise(calls, offers, threshold_seconds=15, short_abandon_seconds=5,
+                     ring_limit_seconds=LIMIT, queue_thresholds={"complaints": 25})
     for field in pure.__dataclass_fields__:
         expected, got = getattr(pure, field), getattr(sql, field)
         assert got == pytest.approx(expected), field
+    assert pure.three_ring_compliance < pure.offers_answered_in_limit / pure.offers_answered
 
 
 @pytest.mark.parametrize(("role", "status"), [("agent", 403), ("qa", 403), ("team_lead", 200),
@@ -381,3 +427,138 @@ async def test_complaint_deadlines_met_missed_and_pending(client, sessionmaker, 
     assert body["called_back_within_72_hours"] == {"met": 1, "missed": 1, "pending": 1}
     assert body["closed_unreachable"] == 1
     assert body["satisfaction"] == {"answers": 1, "average": 4.0}
+
+
+async def test_a_queue_with_its_own_threshold_has_its_own_service_level(client, sessionmaker,
+                                                                        known):
+    """#18: the general queue answers within 40 s (call 2 waited 30 s); changing a queue's
+    threshold makes the rollups unusable until they are rebuilt with it."""
+    from app.reports import rollup
+    from app.reports.queries import Params
+
+    p = Params(15, 5, LIMIT)
+    async with sessionmaker() as session, session.begin():
+        await rollup.refresh(session=session, params=p, now=T0 + timedelta(hours=6))
+    patched = await client.patch("/api/queues/general", json={"service_level_seconds": 40})
+    assert patched.status_code == 200 and patched.json()["service_level_seconds"] == 40
+    async with sessionmaker() as session:
+        assert await queries.usable_rollup(session=session, p=p) is None
+    body = (await client.get("/api/reports/summary", params={**RANGE, "queue": "general"})).json()
+    assert body["service_level"] == pytest.approx(2 / (2 + 1 - 1))
+    async with sessionmaker() as session, session.begin():
+        done = await rollup.refresh(session=session, params=p, now=T0 + timedelta(hours=6))
+    assert done["rebuilt"]
+    async with sessionmaker() as session:
+        assert await queries.usable_rollup(session=session, p=p) is not None
+    rolled = (await client.get("/api/reports/summary", params={**RANGE, "queue": "general"})).json()
+    assert rolled["service_level"] == body["service_level"]
+    reset = await client.patch("/api/queues/general", json={"service_level_seconds": None})
+    assert reset.json()["service_level_seconds"] is None
+
+
+# -- staffing (#18, R19) -------------------------------------------------------------------------
+MONDAY = datetime(2026, 11, 23, tzinfo=UTC) - timedelta(hours=8)  # Monday 23 Nov, 00:00 Shanghai
+
+
+@pytest.fixture
+async def four_mondays(sessionmaker):
+    """The four Mondays before 23 Nov: 100 calls each between 09:00 and 09:30 (Shanghai),
+    answered after 5 s and handled in 180 s (170 s talk + 10 s wrap-up); one agent logged in
+    from 09:00 to 10:00."""
+    async with sessionmaker() as session, session.begin():
+        session.add(QueueRow(name="general", call_type="consultation"))
+        agent = await _agent(session, "wang")
+        for week in range(1, 5):
+            nine = MONDAY - timedelta(weeks=week) + timedelta(hours=9)
+            session.add(AgentStateChange(agent_id=agent, at=nine, from_state="logged_out",
+                                         to_state="ready", event="log_in"))
+            session.add(AgentStateChange(agent_id=agent, at=nine + timedelta(hours=1),
+                                         from_state="ready", to_state="logged_out",
+                                         event="log_out"))
+            for i in range(100):
+                c = _call(start=nine + timedelta(seconds=17 * i), queued=1, answered=6,
+                          ended=176, agent_id=agent)
+                session.add(c)
+                await session.flush()
+                session.add(AgentStateChange(agent_id=agent, at=c.ended_at, from_state="on_call",
+                                             to_state="wrap_up", event="call_ended",
+                                             call_id=c.id))
+                session.add(AgentStateChange(agent_id=agent, at=c.ended_at + timedelta(seconds=10),
+                                             from_state="wrap_up", to_state="ready",
+                                             event="wrap_up_done"))
+    return agent
+
+
+@pytest.mark.parametrize("rolled", [False, True])
+async def test_staffing_gives_erlang_c_agents_per_half_hour_beside_those_logged_in(
+        client, sessionmaker, four_mondays, rolled):
+    """100 calls a half-hour with a 180 s AHT is the textbook 10 Erlangs: 14 agents keep 80 %
+    within 20 s (Erlang C, nobody abandoned so no patience is known); one agent was there."""
+    from app.reports import rollup
+    from app.reports.queries import Params
+
+    if rolled:
+        async with sessionmaker() as session, session.begin():
+            await rollup.refresh(session=session, params=Params(15, 5, 15), now=MONDAY)
+    body = (await client.get("/api/reports/staffing", params={
+        "week": "2026-11-25", "weeks": 4, "answer_seconds": 20})).json()
+    assert body["week"] == "2026-11-23T00:00:00+08:00" and body["model"] == "erlang_c"
+    assert body["history_since"] == "2026-10-26T00:00:00+08:00"
+    assert body["aht_seconds"] == pytest.approx(180)
+    items = {i["start"]: i for i in body["items"]}
+    assert len(items) == 7 * 48
+    nine = items["2026-11-23T09:00:00+08:00"]
+    assert (nine["calls"], nine["aht_seconds"], nine["erlangs"]) == (100, 180, 10)
+    assert (nine["agents_erlang_c"], nine["agents_needed"]) == (14, 14)
+    assert nine["service_level"] == pytest.approx(0.888, abs=5e-4)
+    assert nine["agents_logged_in"] == 1.0
+    half_past = items["2026-11-23T09:30:00+08:00"]
+    assert (half_past["calls"], half_past["agents_needed"], half_past["agents_logged_in"]) == (
+        0, 0, 1.0)
+    assert items["2026-11-24T09:00:00+08:00"]["agents_needed"] == 0  # Tuesdays had no calls
+    csv_rows = list(csv.DictReader(io.StringIO((await client.get("/api/reports/staffing", params={
+        "week": "2026-11-23", "answer_seconds": 20, "format": "csv"})).text)))
+    assert len(csv_rows) == 336 and csv_rows[18]["agents_needed"] == "14"
+
+
+async def test_staffing_uses_erlang_a_when_callers_abandon(client, sessionmaker, four_mondays):
+    """Add abandons: the patience is measured and Erlang A answers with fewer agents."""
+    async with sessionmaker() as session, session.begin():
+        for week in range(1, 5):
+            nine = MONDAY - timedelta(weeks=week) + timedelta(hours=9)
+            for i in range(5):
+                session.add(_call(start=nine + timedelta(seconds=300 * i), queued=1, ended=61,
+                                  reason="abandoned_in_queue"))
+    body = (await client.get("/api/reports/staffing", params={
+        "week": "2026-11-23", "answer_seconds": 20})).json()
+    nine = next(i for i in body["items"] if i["start"] == "2026-11-23T09:00:00+08:00")
+    assert body["model"] == "erlang_a"
+    # patience = (400 answered waits of 5 s + 20 abandons after 60 s) / 20 abandons
+    assert body["patience_seconds"] == pytest.approx((400 * 5 + 20 * 60) / 20)
+    assert nine["calls"] == 105 and nine["agents_erlang_a"] < nine["agents_erlang_c"]
+    assert nine["agents_needed"] == nine["agents_erlang_a"]
+
+
+async def test_the_monthly_analysis_has_the_months_figures(client, sessionmaker, known):
+    """R18 (#18): November 2026 in Shanghai holds the known calls (23-24 Nov): the same
+    figures as the summary, per queue with its threshold, satisfaction and complaints."""
+    async with sessionmaker() as session, session.begin():
+        first = await session.scalar(select(Call).where(Call.started_at == T0))
+        first.satisfaction = 4
+    body = (await client.get("/api/reports/monthly", params={"month": "2026-11"})).json()
+    assert (body["since"], body["until"]) == ("2026-11-01T00:00:00+08:00",
+                                              "2026-12-01T00:00:00+08:00")
+    s = body["summary"]
+    assert (s["calls"], s["offered"], s["answered"], s["three_ring_compliance"]) == (6, 4, 2, 0.5)
+    assert body["by_call_type"]["consultation"] == 2
+    assert [d["calls"] for d in body["by_day"]] == [3, 3]
+    queues = {q["queue"]: q for q in body["by_queue"]}
+    assert queues["general"]["threshold_seconds"] == 15 and queues["general"]["offered"] == 3
+    assert queues["complaints"]["abandoned"] == 1
+    assert body["satisfaction"] == {"count": 1, "average": 4.0,
+                                    "distribution": {"1": 0, "2": 0, "3": 0, "4": 1, "5": 0}}
+    assert body["complaints"]["received"] == 0 and body["qa_by_team"] == []
+    default = (await client.get("/api/reports/monthly")).json()  # the clock is in November
+    assert default["month"] == "2026-10"
+    bad = await client.get("/api/reports/monthly", params={"month": "2026-13"})
+    assert (bad.status_code, bad.json()["error_id"]) == (422, "invalid-month")

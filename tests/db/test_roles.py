@@ -108,6 +108,8 @@ TABLE: dict[tuple[str, str], tuple[tuple[str, ...], int | str, Req]] = {
     ("GET", "/api/reports/abandoned"): (SUPERVISORS, 200, NONE),
     ("GET", "/api/reports/occupancy"): (SUPERVISORS, 200, NONE),
     ("GET", "/api/reports/complaints"): (SUPERVISORS, 200, NONE),
+    ("GET", "/api/reports/staffing"): (SUPERVISORS, 200, NONE),  # R19, #18
+    ("GET", "/api/reports/monthly"): (SUPERVISORS, 200, NONE),  # R18, #18
     ("GET", "/api/reports/wallboard"): (SUPERVISORS, 200, NONE),
     ("WS", "/api/reports/wallboard/ws"): (SUPERVISORS, "open", NONE),
     ("GET", "/api/ivr"): (MANAGERS, 200, NONE),

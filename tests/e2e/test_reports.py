@@ -93,13 +93,20 @@ async def test_known_calls_give_exactly_the_expected_report(service, team, place
     assert s["abandon_rate"] == pytest.approx(1 / 3)
     assert s["service_level"] == pytest.approx(1 / 3)  # call 2 waited over the 3 s limit
     assert (s["offers_answered"], s["offers_answered_in_limit"], s["offers_missed"]) == (2, 2, 1)
-    assert s["three_ring_compliance"] == 1.0
+    # R1 (#18): li's phone rang out, so of the 3 decided offers 2 were answered in three rings
+    assert s["offers_decided"] == 3 and s["three_ring_compliance"] == pytest.approx(2 / 3)
+    # per call: call 1's first phone answered, call 2's rang out (call 3 rang nobody)
+    assert (s["first_offers"], s["first_offers_in_limit"]) == (2, 1)
+    assert s["three_ring_first_offer"] == 0.5
+    # as the callers felt it: only call 1 was answered within 3 s of entering the queue
+    assert s["three_ring_caller"] == pytest.approx(1 / 3)
     assert s["by_call_type"] == {"consultation": 3}
 
     agents = {a["agent_id"]: a for a in (await service.get("/api/reports/agents",
                                                            params=params)).json()["items"]}
     assert (agents[wang]["answered"], agents[wang]["missed"]) == (1, 0)
     assert (agents[li]["offers"], agents[li]["answered"], agents[li]["missed"]) == (1, 0, 1)
+    assert agents[li]["three_ring_compliance"] == 0.0 and agents[wang]["three_ring_compliance"] == 1.0
     assert (agents[zhao]["answered"], agents[zhao]["missed"]) == (1, 0)
     abandoned = (await service.get("/api/reports/abandoned", params=params)).json()["items"]
     assert [a["caller_national"] for a in abandoned] == ["13855550003"]

@@ -1,11 +1,6 @@
 // The manager dashboard (R18, R19): figures from /api/reports/*, charts as inline SVG.
 "use strict";
-const $ = (s) => document.querySelector(s);
-const pct = (v) => (v == null ? "–" : `${(100 * v).toFixed(1)} %`);
-const secs = (v) => (v == null ? "–" : `${v.toFixed(1)} s`);
-const NS = "http://www.w3.org/2000/svg";
-
-const get = (path) => HotlineAuth.api("GET", path);  // sign-in and fetch: /desk/auth.js
+const { $, pct, secs, get, el, tiles, whenSignedIn } = ReportKit;  // report-kit.js
 
 function range() {
   const f = new FormData($("#filters"));
@@ -17,12 +12,6 @@ function range() {
   return q;
 }
 
-function el(tag, attrs, parent) {
-  const e = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (parent) parent.appendChild(e);
-  return e;
-}
 
 function bars(svg, items) {
   svg.replaceChildren();
@@ -66,14 +55,12 @@ async function show() {
   const kpis = [["Offered", summary.offered], ["Answered", summary.answered],
     ["Abandoned", `${summary.abandoned}`, `${summary.short_abandoned} short (excluded)`],
     ["Abandon rate", pct(summary.abandon_rate)], ["Service level", pct(summary.service_level)],
-    ["Three-ring compliance", pct(summary.three_ring_compliance), `${summary.offers_missed} missed offers`],
-    ["ASA", secs(summary.asa_seconds)], ["Abandoned in menu", summary.abandoned_in_ivr]];
-  $("#kpis").replaceChildren(...kpis.map(([label, value, note]) => {
-    const d = document.createElement("div"); d.className = "kpi";
-    d.innerHTML = "<small></small><b></b><small></small>";
-    d.children[0].textContent = label; d.children[1].textContent = value; d.children[2].textContent = note || "";
-    return d;
-  }));
+    ["Three-ring compliance", pct(summary.three_ring_compliance), `of ${summary.offers_decided} offers · ${summary.offers_missed} rang out`],
+    ["Answered by the first phone", pct(summary.three_ring_first_offer), "within three rings, per call"],
+    ["Answered within three rings", pct(summary.three_ring_caller), "of entering the queue, per call"],
+    ["ASA", secs(summary.asa_seconds)], ["AHT", secs(summary.aht_seconds), "talk + hold + wrap-up"],
+    ["Abandoned in menu", summary.abandoned_in_ivr]];
+  tiles($("#kpis"), kpis);
   bars($("#by-hour"), hours.items);
   lines($("#by-day"), days.items);
   const body = $("#agents tbody"); body.replaceChildren();
@@ -83,14 +70,9 @@ async function show() {
   }
 }
 
-document.addEventListener("DOMContentLoaded", async () => {
+document.addEventListener("DOMContentLoaded", () => {
   const today = new Date(), week = new Date(); week.setDate(today.getDate() - 6);
   const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
   $("#filters [name=from]").value = iso(week); $("#filters [name=to]").value = iso(today);
-  $("#filters").addEventListener("submit", (e) => { e.preventDefault(); show().catch((err) => alert(err.message)); });
-  HotlineAuth.mount($("#login-panel"), {
-    onSignedIn: () => { $("#report").hidden = false; show().catch((err) => alert(err.message)); },
-    onSignedOut: () => { $("#report").hidden = true; },
-  });
-  try { $("#report").hidden = false; await show(); } catch { /* the login form is shown */ }
+  whenSignedIn(show);
 });

@@ -22,6 +22,7 @@ function render(b) {
   const t = b.today || {};
   tiles($("#today"), [["Service level", pct(t.service_level), t.service_level != null && t.service_level < 0.8],
     ["Three-ring compliance", pct(t.three_ring_compliance), t.three_ring_compliance != null && t.three_ring_compliance < 1],
+    ["Callers answered in three rings", pct(t.three_ring_caller), t.three_ring_caller != null && t.three_ring_caller < 0.8],
     ["Abandon rate", pct(t.abandon_rate)], ["Offered", t.offered ?? "–"], ["Answered", t.answered ?? "–"]]);
 }
 

@@ -1,8 +1,8 @@
 """abandoned calls (R19): the abandoned-calls report's partial index also covers callers who hung
 up while the dialplan's fallback rang agents with no service running (#15, R21)
 
-Revision ID: 20261207_0012
-Revises: 20261123_0011
+Revision ID: 20261207_0014
+Revises: 20261124_0013
 Create Date: 2026-12-07
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = '20261207_0012'
-down_revision = '20261123_0011'
+revision = '20261207_0014'
+down_revision = '20261124_0013'
 branch_labels = None
 depends_on = None
 
