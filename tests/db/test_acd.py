@@ -284,14 +284,15 @@ async def test_fifty_calls_at_once_never_give_an_agent_two_offers_nor_a_call_two
 async def test_after_a_restart_a_waiting_call_is_queued_again_and_reaches_an_agent(
         fake, sessionmaker, clock, tmp_path):
     agents = await add_agents(sessionmaker, clock, "wang", state="paused")
-    first = await make_stasis(fake, sessionmaker, clock, tmp_path, DEMO, ring_cycle_seconds=CYCLE)
+    # A ring limit (3 s) no busy machine outruns between the offer and the answer below.
+    first = await make_stasis(fake, sessionmaker, clock, tmp_path, DEMO, ring_cycle_seconds=1.0)
     await first.acd.start()
     await to_queue(first, fake, "r1")
     await first.close()  # the service stops; the caller still hears music in Asterisk
     async with sessionmaker() as session, session.begin():  # meanwhile the agent came back
         row = await session.get(AgentRow, agents["wang"])
         row.state = "ready"
-    second = await make_stasis(fake, sessionmaker, clock, tmp_path, DEMO, ring_cycle_seconds=CYCLE)
+    second = await make_stasis(fake, sessionmaker, clock, tmp_path, DEMO, ring_cycle_seconds=1.0)
     await second.acd.start()
     await second.reconcile()
     await second.drain()
