@@ -240,13 +240,15 @@ class CallFlow:
         match item:
             case ChannelStateChange() if offer and leg == offer.channel_id:
                 if item.channel.state == "Ringing":
-                    await self.offers.rings(call, offer, "ring", RingLimit(call.channel_id, offer.id))
+                    await self.offers.rings(call, offer, "ring",
+                                            RingLimit(call.channel_id, offer.id))
             case StasisStart():
                 await self.offers.connect(call, item)
             case ChannelDestroyed() | ChannelHangupRequest() if offer and leg == offer.channel_id:
                 await self.waiting.missed(call, outcome_of(item.cause), leg_gone=True)
             case StasisEnd() | ChannelDestroyed() | ChannelHangupRequest() if (
-                    leg == call.agent_channel and call.consult is not None and call.consult.talking):
+                    leg == call.agent_channel and call.consult is not None
+                    and call.consult.talking):
                 await self.transfers.first_agent_left(call)
             case StasisEnd() | ChannelDestroyed() | ChannelHangupRequest() if (
                     leg == call.agent_channel and call.state is CallState.connected):
