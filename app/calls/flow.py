@@ -277,7 +277,8 @@ class CallFlow:
         # R21: the row is written behind like the rest of the call log: the caller is answered
         # and served whether Postgres answers now or only later.
         self.call_log.open_call(
-            id=call.id, channel_id=channel.id, direction="inbound", caller_number=call.caller_number,
+            id=call.id, channel_id=channel.id, direction="inbound",
+            caller_number=call.caller_number,
             caller_name=channel.caller.name or None, dialed_number=channel.dialplan.exten or None,
             language=call.language, state=CallState.ringing, started_at=started_at,
             last_seen_at=started_at)

@@ -64,7 +64,8 @@ class Offers:
         could be dialled. The leg is `<kind>-<offer>` (`agent` for the queue, `consult`); its
         events go to the call's queue. `timer` fires `item` at the ring limit (R1)."""
         now = self.rt.clock.now()
-        leg = f"{'agent' if kind == 'queue' else kind}-{made.offer_id}"
+        role = "agent" if kind == "queue" else kind  # the leg's name and its Stasis arguments
+        leg = f"{role}-{made.offer_id}"
         offer = LiveOffer(id=made.offer_id, agent_id=made.agent_id, channel_id=leg,
                           offered_at=now, call_id=call.id, met_at=made.met_at)
         offer.pop = self._prepare_pop(call, offer, kind)
@@ -74,7 +75,7 @@ class Offers:
         # before its updates.
         try:
             await self.rt.telephony.originate(
-                made.endpoint, channel_id=leg, app_args=f"{'agent' if kind == 'queue' else kind},{call.id}",
+                made.endpoint, channel_id=leg, app_args=f"{role},{call.id}",
                 caller_id=call.caller_number or "",
                 timeout=int(self.rt.settings.ring_limit_seconds) + 10)
         except AriError as exc:
@@ -134,8 +135,9 @@ class Offers:
         ring_seconds = record.ring_seconds
         if outcome is OfferOutcome.no_answer:  # cut at the limit: our own latency is no ring
             ring_seconds = min(ring_seconds, self.rt.settings.ring_limit_seconds)
+        rings = ring_rule.rings(ring_seconds, self.rt.settings.ring_cycle_seconds)
         await self._update_offer(offer, ended_at=now, outcome=outcome, ring_seconds=ring_seconds,
-                                 rings=ring_rule.rings(ring_seconds, self.rt.settings.ring_cycle_seconds))
+                                 rings=rings)
         await self.acd.offer_ended(offer.agent_id, outcome)
 
     async def cancel_queue_offer(self, call: LiveCall, outcome: OfferOutcome, *,
@@ -153,7 +155,8 @@ class Offers:
         apology when the caller waited past the ring limit (R1). A leg answering too late is
         not wanted."""
         offer = call.offer
-        if offer is None or event.channel.id != offer.channel_id or call.state is not CallState.in_queue:
+        if (offer is None or event.channel.id != offer.channel_id
+                or call.state is not CallState.in_queue):
             await self.rt.drop_leg(event.channel.id)
             return
         rt, now = self.rt, self.rt.clock.now()  # the offer's times all come from one clock

@@ -48,6 +48,7 @@ from app.callbacks.rules import AttemptOutcome, customer_outcome
 from app.calls import service as calls
 from app.calls.items import SurveyTimer
 from app.calls.models import Call
+from app.calls.offers import outcome_of
 from app.calls.runtime import CallRuntime
 from app.calls.state import OutState, OutTrigger, next_out_state
 from app.calls.survey import Survey
@@ -366,8 +367,7 @@ class OutboundCalls:
         if leg == live.agent_leg:
             match live.state:
                 case OutState.ringing_agent:
-                    await self._agent_missed(live, {17: OfferOutcome.busy, 21: OfferOutcome.rejected}
-                                             .get(cause or 0, OfferOutcome.no_answer))
+                    await self._agent_missed(live, outcome_of(cause))
                 case OutState.dialing_customer:
                     self.rt.cancel(live, "customer_ring")
                     await self._settle(live, AttemptOutcome.failed, "agent_hung_up", counted=False)

@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import structlog
 
-from app.ari.events import ChannelDestroyed, ChannelHangupRequest, ChannelStateChange, StasisEnd, StasisStart
-from app.calls.items import ConsultRingLimit, Consultation, Item, LiveCall, Transfer, TransferRefused
+from app.ari.events import (
+    ChannelDestroyed, ChannelHangupRequest, ChannelStateChange, StasisEnd, StasisStart,
+)
+from app.calls.items import (
+    ConsultRingLimit, Consultation, Item, LiveCall, Transfer, TransferRefused,
+)
 from app.calls.offers import Offers, outcome_of
 from app.calls.runtime import CallRuntime
 from app.calls.state import CallState, ConsultEvent, ConsultState, Trigger
@@ -95,8 +99,9 @@ class Transfers:
         except Exception:
             await self.acd.offer_ended(made.agent_id, OfferOutcome.cancelled)
             raise
-        offer, dialled = await self.offers.dial(call, made, kind="consult", timer="consult_ring",
-                                                item=ConsultRingLimit(call.channel_id, made.offer_id))
+        offer, dialled = await self.offers.dial(
+            call, made, kind="consult", timer="consult_ring",
+            item=ConsultRingLimit(call.channel_id, made.offer_id))
         call.consult = Consultation(offer)
         self.rt.fire(call, Trigger.consult_started, detail={"to_agent": str(req.agent_id)})
         if not dialled:
