@@ -268,14 +268,24 @@ async def _pop_delivered(sessions: async_sessionmaker[AsyncSession], clock: Cloc
         log.error("desk.audit_failed", error=repr(exc))
 
 
+POP_SHOWN_TRIES = 20  # 2 s: the call log writer stores within 20 ms unless Postgres is slow
+
+
 async def _pop_shown(sessions: async_sessionmaker[AsyncSession], clock: Clock,
                      principal: Principal, offer_id: uuid.UUID) -> None:
     now = clock.now()
-    async with sessions() as session, session.begin():
-        ringing_at = await session.scalar(
-            update(OfferRow).where(OfferRow.id == offer_id,
-                                   OfferRow.agent_id == principal.agent_id,
-                                   OfferRow.pop_shown_at.is_(None))
-            .values(pop_shown_at=now).returning(OfferRow.ringing_at))
+    # The offer's row is written behind the call (R21, app.calls.log_writer): the page may say
+    # it showed the pop before the row is stored, so a missing row is tried again briefly.
+    for _ in range(POP_SHOWN_TRIES):
+        async with sessions() as session, session.begin():
+            row = (await session.execute(
+                update(OfferRow).where(OfferRow.id == offer_id,
+                                       OfferRow.agent_id == principal.agent_id,
+                                       OfferRow.pop_shown_at.is_(None))
+                .values(pop_shown_at=now).returning(OfferRow.id, OfferRow.ringing_at))).first()
+        if row is not None:
+            break
+        await asyncio.sleep(0.1)
+    ringing_at = row.ringing_at if row is not None else None
     if ringing_at is not None:
         SCREEN_POP_SECONDS.labels(stage="shown").observe(max((now - ringing_at).total_seconds(), 0))
